@@ -1,0 +1,121 @@
+"""What a run leaves on the machine, and removing it.
+
+Before a run creates anything it writes a state file naming what it will create (bridges,
+root-namespace interfaces, then the pids of the host shells). Bridges also carry the run id
+in their OVSDB external_ids. `clean` removes what a dead run's state file names, and any
+bridge whose marker names a run that is not alive, and nothing else: bridges, interfaces and
+files that are not ours are never touched (unlike `mn -c`).
+"""
+import fcntl
+import json
+import os
+import signal
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import HarnessError
+from .files import write_json
+from .network import existing_bridges
+
+STATE_DIR = Path("/run/ovs-harness")
+
+
+def is_alive_harness(pid):
+    """Return True if pid is a running ovs-harness process."""
+    try:
+        return b"harness" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+@contextmanager
+def _state_lock():
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(STATE_DIR / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _states():
+    """Return every run state file's content, with its path under "path"."""
+    states = []
+    for path in sorted(STATE_DIR.glob("*.json")):
+        try:
+            states.append({**json.loads(path.read_text()), "path": str(path)})
+        except (OSError, ValueError):
+            continue
+    return states
+
+
+class RunState:
+    """The state file of one run: what it is about to create, so `clean` can find it."""
+
+    def __init__(self, run_id, experiment):
+        self.run_id = run_id
+        self.experiment = experiment
+        self.path = STATE_DIR / f"{run_id}.json"
+
+    def create(self):
+        """Claim the machine for this run; raise HarnessError if another run is alive."""
+        with _state_lock():
+            for other in _states():
+                if is_alive_harness(other.get("pid")):
+                    raise HarnessError(f"run {other['run_id']} of {other['experiment']} is in "
+                                       f"progress (pid {other['pid']}): wait for it to finish")
+            write_json(self.path, {"run_id": self.run_id, "experiment": self.experiment,
+                                    "pid": os.getpid(), "bridges": [], "interfaces": [],
+                                    "host_pids": []})
+
+    def update(self, **fields):
+        write_json(self.path, {**self.read(), **fields})
+
+    def read(self):
+        return json.loads(self.path.read_text())
+
+    def remove(self):
+        self.path.unlink(missing_ok=True)
+
+
+def remove_run_leftovers(state, tools):
+    """Remove what the run described by `state` created and still exists.
+
+    Returns one line per thing removed."""
+    removed = []
+    run_id = state["run_id"]
+    for bridge, owner in existing_bridges(tools).items():
+        if owner == run_id:
+            tools.run(["ovs-vsctl", "--if-exists", "del-br", bridge])
+            removed.append(f"bridge {bridge}")
+    for pid in state.get("host_pids", []):
+        try:
+            if b"mininet:" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)
+                removed.append(f"host shell {pid}")
+        except OSError:
+            continue
+    bridges_now = existing_bridges(tools)
+    for name in state.get("interfaces", []):
+        # A userspace bridge's internal port outlives the bridge; a veth outlives its host.
+        if name not in bridges_now and Path("/sys/class/net", name).exists():
+            tools.run(["ip", "link", "del", name], check=False)
+            removed.append(f"interface {name}")
+    return removed
+
+
+def clean(tools):
+    """Remove everything that runs which are no longer alive left behind.
+
+    Returns one line per thing removed."""
+    removed = []
+    with _state_lock():
+        live = set()
+        for state in _states():
+            if is_alive_harness(state.get("pid")):
+                live.add(state["run_id"])
+                continue
+            removed += remove_run_leftovers(state, tools)
+            Path(state["path"]).unlink(missing_ok=True)
+        for bridge, owner in existing_bridges(tools).items():
+            if owner and owner not in live:
+                removed += remove_run_leftovers({"run_id": owner, "interfaces": [bridge]}, tools)
+    return removed

@@ -1,0 +1,165 @@
+"""The command line: `python -m harness list|run|runs|show|clean|doctor`.
+
+Exit status: 0 when every check passed, 1 when a check failed, 2 for a usage or environment
+error (printed as one line), 130 when interrupted.
+"""
+import argparse
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from .errors import HarnessError, Interrupted
+from .results import COLUMNS, DEFAULT_RESULTS_DIR, find_run, load_run, run_folders
+
+EXIT_STATUS = {"passed": 0, "failed": 1, "error": 2, "interrupted": 130}
+console = Console(highlight=False)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line and exit 2."""
+
+    def error(self, message):
+        print(f"{self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
+def _table(title, frame, columns=None):
+    """Return a rich Table of a DataFrame's rows (all columns unless `columns` is given)."""
+    table = Table(title=title, title_justify="left")
+    columns = columns or list(frame.columns)
+    for column in columns:
+        table.add_column(column)
+    for row in frame[columns].itertuples(index=False):
+        table.add_row(*("" if value is None else str(value) for value in row))
+    return table
+
+
+def _checks_table(checks):
+    table = Table(title="checks", title_justify="left")
+    for column in ("step", "check", "expected", "observed", ""):
+        table.add_column(column)
+    for check in checks.itertuples(index=False):
+        mark = "[green]PASS[/]" if check.passed else "[red]FAIL[/]"
+        table.add_row(check.step, check.name, check.expected, check.observed, mark)
+    return table
+
+
+def cmd_list(args):
+    from .experiment import experiment_names, find_experiment
+    for name in experiment_names():
+        console.print(f"[bold]{name}[/]  {find_experiment(name).summary()}")
+    return 0
+
+
+def cmd_run(args):
+    from .experiment import find_experiment
+    from .runner import run_experiment
+    experiment = find_experiment(args.experiment)
+    console.print(f"[bold]{experiment.name}[/]: {experiment.summary()}")
+    result = run_experiment(experiment, datapath=args.datapath, results_dir=args.results_dir,
+                            say=console.print)
+    run = load_run(result.path)
+    if len(run.checks):
+        console.print(_checks_table(run.checks))
+    colour = "green" if result.outcome == "passed" else "red"
+    console.print(f"[{colour}]{result.outcome}[/]" + (f": {result.error.splitlines()[-1]}" if result.error else ""))
+    print(result.path)
+    return EXIT_STATUS[result.outcome]
+
+
+def cmd_runs(args):
+    table = Table(title=f"runs in {args.results_dir}", title_justify="left")
+    for column in ("run id", "experiment", "outcome", "datapath", "started", "folder"):
+        table.add_column(column)
+    for folder in run_folders(args.results_dir):
+        metadata = load_run(folder).metadata
+        table.add_row(metadata["run_id"], metadata["experiment"], metadata["outcome"],
+                      metadata["datapath"]["type"], metadata["started"], str(folder))
+    console.print(table)
+    return 0
+
+
+def cmd_show(args):
+    run = load_run(find_run(args.run, args.results_dir))
+    if args.csv:
+        getattr(run, args.csv).to_csv(sys.stdout, index=False)
+        return 0
+    meta = run.metadata
+    console.print(f"[bold]{meta['experiment']}[/] run {meta['run_id']}: {meta['outcome']}"
+                  f" ({meta['datapath']['type']} datapath, {meta['topology']})")
+    if meta.get("error"):
+        console.print(f"error: {meta['error']}")
+    for name in ("flows", "fdb", "ports", "pings"):
+        frame = getattr(run, name)
+        columns = [column for column in COLUMNS[name] if column != "run_id"]
+        console.print(_table(name, frame, columns))
+    console.print(_checks_table(run.checks))
+    print(run.path)
+    return EXIT_STATUS.get(meta["outcome"], 2)
+
+
+def cmd_clean(args):
+    from .cleanup import clean
+    from .environment import root_problem
+    from .tools import Tools
+    if root_problem():
+        raise HarnessError(root_problem())
+    removed = clean(Tools())
+    for line in removed:
+        console.print(f"removed {line}")
+    console.print(f"clean: removed {len(removed)} thing(s) left by ovs-harness runs")
+    return 0
+
+
+def cmd_doctor(args):
+    from .environment import doctor_report
+    table = Table(title="ovs-harness doctor", title_justify="left")
+    for column in ("", "what", "found", "how to fix"):
+        table.add_column(column)
+    rows = doctor_report()
+    for what, found, ok, fix in rows:
+        table.add_row("[green]ok[/]" if ok else "[red]!![/]", what, found, fix)
+    console.print(table)
+    return 0 if all(ok for _what, _found, ok, _fix in rows) else 2
+
+
+def build_parser():
+    parser = _Parser(prog="python -m harness",
+                     description="Run reproducible Open vSwitch experiments on Mininet.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser("list", help="list the experiments").set_defaults(func=cmd_list)
+
+    run = commands.add_parser("run", help="run an experiment")
+    run.add_argument("experiment", help="a name from `list`, or the path of an experiment .py file")
+    run.add_argument("--datapath", choices=("auto", "kernel", "user"), default="auto",
+                     help="OVS datapath: kernel where its module is usable, else userspace (auto)")
+    run.set_defaults(func=cmd_run)
+
+    commands.add_parser("runs", help="list past runs").set_defaults(func=cmd_runs)
+
+    show = commands.add_parser("show", help="show a run's tables and checks")
+    show.add_argument("run", help="a run folder, a run id, or `latest`")
+    show.add_argument("--csv", choices=list(COLUMNS), help="print one table as CSV instead")
+    show.set_defaults(func=cmd_show)
+
+    commands.add_parser("clean", help="remove what killed runs left behind (only ours)") \
+        .set_defaults(func=cmd_clean)
+    commands.add_parser("doctor", help="check this machine can run experiments") \
+        .set_defaults(func=cmd_doctor)
+    for command in (run, commands.choices["runs"], show):
+        command.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR,
+                             help="where run folders are kept (default: ./results)")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except HarnessError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, Interrupted):
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,179 @@
+"""The machine a run needs: root, Open vSwitch running, Mininet, and a usable datapath.
+
+`require_*` raise HarnessError with the command that fixes the problem; `doctor_report`
+gathers everything for `python -m harness doctor`.
+"""
+import importlib.metadata
+import os
+import platform
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import HarnessError
+
+SETUP_HINT = "run `sudo ./setup.sh` in the ovs-harness checkout"
+DATAPATHS = ("auto", "kernel", "user")
+DATAPATH_LABELS = {"kernel": "kernel (system)", "user": "userspace (netdev)"}
+
+
+def _output(argv, timeout=10):
+    """Return (exit status, stdout + stderr) of argv; exit status 127 if it is not installed."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError:
+        return 127, f"{argv[0]}: not installed"
+    except subprocess.TimeoutExpired:
+        return 124, f"{argv[0]}: no answer in {timeout} s"
+    return done.returncode, (done.stdout + done.stderr).strip()
+
+
+def root_problem():
+    """Return why we are not root, or None."""
+    if os.geteuid() != 0:
+        return "ovs-harness builds networks and needs root: run it with sudo " \
+               "(sudo .venv/bin/python -m harness ...)"
+    return None
+
+
+def ovs_problem():
+    """Return why Open vSwitch cannot be used (not installed, not running), or None."""
+    if not shutil.which("ovs-vsctl"):
+        return f"Open vSwitch is not installed: {SETUP_HINT}"
+    status, output = _output(["ovs-vsctl", "--timeout=5", "show"])
+    if status:
+        return ("Open vSwitch is not running (ovs-vsctl show: "
+                f"{output.splitlines()[-1] if output else status}): {SETUP_HINT} "
+                "or start it with `/usr/share/openvswitch/scripts/ovs-ctl start`")
+    return None
+
+
+def mininet_problem():
+    """Return why Mininet cannot be imported by this Python, or None."""
+    try:
+        import mininet.net  # noqa: F401
+    except ImportError:
+        return f"Mininet is not installed for this Python: {SETUP_HINT} and use .venv/bin/python"
+    if not shutil.which("mnexec"):
+        return f"Mininet's mnexec is not on PATH: {SETUP_HINT}"
+    return None
+
+
+def require_runnable():
+    """Raise HarnessError for the first thing that keeps a run from working here."""
+    for problem in (root_problem(), mininet_problem(), ovs_problem()):
+        if problem:
+            raise HarnessError(problem)
+
+
+def kernel_datapath_problem():
+    """Return why the kernel datapath (openvswitch.ko) is unusable here, or None."""
+    if Path("/sys/module/openvswitch").exists():
+        return None
+    status, output = _output(["modprobe", "openvswitch"])
+    if status == 0 and Path("/sys/module/openvswitch").exists():
+        return None
+    return f"the openvswitch kernel module is not loaded and `modprobe openvswitch` failed ({output or status})"
+
+
+PROBE_BRIDGE = "ovsh-probe"
+
+
+def probe_datapath(kind):
+    """Create and delete a bridge on datapath `kind` ("kernel" or "user").
+
+    Returns why OVS could not make it work, or None. The bridge carries our marker, so
+    `harness clean` removes it should this be interrupted."""
+    from .network import DATAPATH_TYPES, RUN_ID_KEY
+    try:
+        status, output = _output(["ovs-vsctl", "--", "add-br", PROBE_BRIDGE,
+                                  "--", "set", "Bridge", PROBE_BRIDGE,
+                                  f"datapath_type={DATAPATH_TYPES[kind]}",
+                                  f"external_ids:{RUN_ID_KEY}=doctor"])
+        if status:
+            return output.splitlines()[-1]
+        _status, ofport = _output(["ovs-vsctl", "get", "Interface", PROBE_BRIDGE, "ofport"])
+        if ofport != "65534":      # the OpenFlow number of a bridge's LOCAL port
+            return _output(["ovs-vsctl", "get", "Interface", PROBE_BRIDGE, "error"])[1].strip('"')
+        return None
+    finally:
+        _output(["ovs-vsctl", "--if-exists", "del-br", PROBE_BRIDGE])
+        if Path("/sys/class/net", PROBE_BRIDGE).exists():
+            _output(["ip", "link", "del", PROBE_BRIDGE])
+
+
+@dataclass
+class Datapath:
+    """The datapath a run uses ("kernel" or "user") and why it was chosen."""
+    kind: str
+    reason: str
+
+    def __str__(self):
+        return f"datapath: {DATAPATH_LABELS[self.kind]}, {self.reason}"
+
+
+def choose_datapath(requested):
+    """Return the Datapath for --datapath `requested` (auto, kernel or user).
+
+    auto takes the kernel datapath where the openvswitch module is usable, else userspace.
+    Raises HarnessError when `kernel` is asked for and cannot work here."""
+    if requested not in DATAPATHS:
+        raise HarnessError(f"--datapath must be one of {', '.join(DATAPATHS)}, not {requested!r}")
+    if requested == "user":
+        return Datapath("user", "as asked (--datapath user)")
+    problem = kernel_datapath_problem()
+    if requested == "kernel":
+        if problem:
+            raise HarnessError(f"--datapath kernel is not possible here: {problem}; "
+                               "use --datapath user or auto")
+        return Datapath("kernel", "as asked (--datapath kernel)")
+    if problem:
+        return Datapath("user", f"because {problem}")
+    return Datapath("kernel", "because the openvswitch kernel module is loaded")
+
+
+def versions():
+    """Return the versions of what a run depends on (None for what is missing)."""
+    def package(name):
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    status, ovs = _output(["ovs-vsctl", "--version"])
+    try:
+        from mininet.net import VERSION as mininet_version
+    except ImportError:
+        mininet_version = None
+    return {
+        "ovs": ovs.splitlines()[0].split()[-1] if status == 0 else None,
+        "mininet": mininet_version,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "os_ken": package("os-ken"),
+        "ovs_python": package("ovs"),
+        "pandas": package("pandas"),
+        "ovs_harness": package("ovs-harness"),
+    }
+
+
+def doctor_report():
+    """Return rows (what, finding, ok, how to fix) describing this machine for ovs-harness."""
+    found = versions()
+    rows = [(name, found[key] or "not installed", found[key] is not None or key == "os_ken",
+             "" if found[key] or key == "os_ken" else SETUP_HINT)
+            for name, key in (("Open vSwitch", "ovs"), ("Mininet", "mininet"),
+                              ("kernel", "kernel"), ("Python", "python"),
+                              ("os-ken (optional)", "os_ken"), ("ovs (Python)", "ovs_python"))]
+    for what, problem in (("running as root", root_problem()),
+                          ("Open vSwitch running", ovs_problem()),
+                          ("Mininet importable", mininet_problem())):
+        rows.append((what, "no" if problem else "yes", problem is None, problem or ""))
+    can_probe = root_problem() is None and ovs_problem() is None
+    for kind in ("kernel", "user"):
+        problem = probe_datapath(kind) if can_probe else "not probed: needs root and Open vSwitch running"
+        rows.append((f"{DATAPATH_LABELS[kind]} datapath", "works" if problem is None else "does not work",
+                     problem is None or kind == "kernel", problem or ""))
+    rows.append(("auto picks", str(choose_datapath("auto")), True, ""))
+    return rows

@@ -1,0 +1,83 @@
+"""Experiments: the base class, and finding one by name in `experiments/` or by file path."""
+import importlib
+import importlib.util
+import inspect
+import pkgutil
+import re
+import sys
+from pathlib import Path
+
+from .errors import HarnessError
+
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class Experiment:
+    """An experiment: a Mininet topology and the steps run on it.
+
+    Subclasses set `topology` (e.g. harness.SingleSwitch(hosts=3)) and write `run(self, lab)` as the
+    sequence of `with lab.step(...)` blocks the blog post walks through. The docstring's first
+    line is the experiment's one-line summary."""
+
+    name = None         # set when the experiment is found: its module's name
+    topology = None
+
+    def run(self, lab):
+        raise NotImplementedError
+
+    @classmethod
+    def summary(cls):
+        """Return the first line of the experiment's own docstring ("" if it has none)."""
+        doc = inspect.cleandoc(cls.__dict__.get("__doc__") or "")
+        return doc.splitlines()[0] if doc else ""
+
+
+def experiment_names():
+    """Return the names of the experiments shipped in `experiments/`, sorted."""
+    import experiments
+    return sorted(module.name for module in pkgutil.iter_modules(experiments.__path__)
+                  if not module.name.startswith("_"))
+
+
+def _experiment_in(module, origin):
+    """Return the one Experiment subclass defined in `module`, or raise HarnessError."""
+    found = [obj for obj in vars(module).values()
+             if inspect.isclass(obj) and issubclass(obj, Experiment) and obj is not Experiment
+             and obj.__module__ == module.__name__]
+    if len(found) != 1:
+        raise HarnessError(f"{origin} does not define an experiment: it needs exactly one subclass "
+                           f"of harness.Experiment (found {len(found)})")
+    experiment = found[0]
+    experiment.name = module.__name__.rpartition(".")[2]
+    return experiment
+
+
+def _load_file(path):
+    """Import the Python file at `path` as a module."""
+    name = path.stem if _NAME.match(path.stem) else "user_experiment"
+    spec = importlib.util.spec_from_file_location(f"harness_user.{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def find_experiment(name_or_path):
+    """Return the Experiment subclass named `name_or_path` (in experiments/) or defined in
+    that .py file. Raises HarnessError for an unknown name or a file without an experiment."""
+    path = Path(name_or_path)
+    if name_or_path.endswith(".py") or "/" in name_or_path:
+        if not path.is_file():
+            raise HarnessError(f"no experiment file {name_or_path}")
+        try:
+            module = _load_file(path.resolve())
+        except SyntaxError as error:
+            raise HarnessError(f"{name_or_path} line {error.lineno}: syntax error: {error.msg}") from None
+        except Exception as error:
+            raise HarnessError(f"{name_or_path} failed to import: {type(error).__name__}: {error}") from None
+        return _experiment_in(module, name_or_path)
+    known = experiment_names()
+    if name_or_path not in known:
+        raise HarnessError(f"unknown experiment {name_or_path!r}; known: {', '.join(known)} "
+                           "(or give the path of a .py file)")
+    return _experiment_in(importlib.import_module(f"experiments.{name_or_path}"), name_or_path)

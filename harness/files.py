@@ -1,0 +1,23 @@
+"""Writing files atomically: a reader sees the old file or the new one, never half of one."""
+import json
+import os
+from pathlib import Path
+
+
+def write_atomically(path, write):
+    """Call write(temporary path), then rename the temporary file onto `path`."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        write(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def write_text(path, text):
+    write_atomically(path, lambda partial: partial.write_text(text))
+
+
+def write_json(path, data):
+    write_text(path, json.dumps(data, indent=2, default=str) + "\n")

@@ -1,0 +1,121 @@
+"""The lab an experiment works in: named steps, traffic, flows and checks on one network.
+
+Each step ends the same way: wait until no host has ARP in flight, snapshot every switch
+(flows, MAC table, port counters), and evaluate the step's checks on that snapshot.
+"""
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from .checks import Check, CheckBook, Snapshot
+from .errors import HarnessError
+from .parsers import parse_fdb, parse_flows, parse_ping, parse_ports
+from .waiting import poll_until
+
+CHECK_TIMEOUT = 5.0     # seconds a step's checks may take to come true
+
+
+@dataclass
+class Step:
+    """One step of a run: its checks and pings, and the snapshot taken when it ended."""
+    index: int
+    name: str
+    checks: List[Check] = field(default_factory=list)
+    pings: List[dict] = field(default_factory=list)
+    snapshot: Optional[Snapshot] = None
+
+    @property
+    def passed(self):
+        """The number of this step's checks that passed."""
+        return sum(check.passed for check in self.checks)
+
+
+class OfctlFlows:
+    """Installs flows with `ovs-ofctl add-flow`, as the blog does by hand."""
+
+    def __init__(self, tools, switches):
+        self._tools = tools
+        self._switches = switches
+
+    def add(self, switch, flow):
+        """Add `flow` (ovs-ofctl syntax, e.g. "action=normal") to `switch`."""
+        if switch not in self._switches:
+            raise HarnessError(f"no switch {switch!r} in this topology "
+                               f"(switches: {', '.join(self._switches)})")
+        self._tools.run(["ovs-ofctl", "add-flow", switch, flow])
+
+
+class Lab:
+    """What an experiment's `run(lab)` uses. Attributes: `flows` (add flows), `check` (the
+    check vocabulary, see harness.checks), `steps` (the steps so far), `hosts_by_mac`."""
+
+    def __init__(self, network, tools, on_step_end=lambda step: None):
+        """on_step_end(step) is called after every step, to record it."""
+        self.network = network
+        self.tools = tools
+        self.steps: List[Step] = []
+        self.flows = OfctlFlows(tools, network.switches())
+        self.hosts_by_mac = {network.host(name).MAC(): name for name in network.hosts()}
+        self.check = CheckBook(self.hosts_by_mac, lambda check: self._current().checks.append(check))
+        self._on_step_end = on_step_end
+
+    def _current(self):
+        if not self.steps:
+            raise HarnessError("checks and pings belong inside `with lab.step(...)`")
+        return self.steps[-1]
+
+    @contextmanager
+    def step(self, name):
+        """Run the body as the step called `name`, then snapshot and check it."""
+        step = Step(index=len(self.steps) + 1, name=name)
+        self.steps.append(step)
+        self.tools.transcript.step = name
+        try:
+            yield step
+            self.network.settle()
+            poll_until(lambda: self._evaluate(step), CHECK_TIMEOUT)
+        finally:
+            if step.snapshot is None:
+                self._observe_after_failure(step)
+            self._on_step_end(step)
+
+    def _evaluate(self, step):
+        """Take a new snapshot and evaluate every check of `step` on it; return all passed."""
+        snapshot = self._observe(step)
+        return all([check.evaluate(snapshot) for check in step.checks])
+
+    def _observe(self, step):
+        """Snapshot every switch into `step.snapshot` and return it."""
+        snapshot = Snapshot(pings=list(step.pings))
+        # Datapath flows hand their packet counts to the OpenFlow flows only when the
+        # revalidators pass over them; wait for a pass so n_packets is up to date.
+        self.tools.run(["ovs-appctl", "revalidator/wait"])
+        for switch in self.network.switches():
+            port_names = self.network.port_names[switch]
+            snapshot.flows[switch] = parse_flows(self.tools.run(["ovs-ofctl", "dump-flows", switch]))
+            snapshot.fdb[switch] = parse_fdb(self.tools.run(["ovs-appctl", "fdb/show", switch]),
+                                             port_names)
+            snapshot.ports[switch] = parse_ports(self.tools.run(["ovs-ofctl", "dump-ports", switch]),
+                                                 port_names)
+        step.snapshot = snapshot
+        return snapshot
+
+    def _observe_after_failure(self, step):
+        """Keep what the switches show when a step failed, if they still answer."""
+        try:
+            self._observe(step)
+        except HarnessError:
+            pass
+
+    def ping(self, src, dst, count=2, timeout=1):
+        """Ping dst's IP address from src (`src ping -c count dst`); return the parsed result.
+
+        The result (sent, received, loss, rtt_*) is kept as a row of the step's pings."""
+        if not isinstance(count, int) or count < 1:
+            raise HarnessError(f"ping count must be a whole number of at least 1, not {count!r}")
+        source, target = self.network.host(src), self.network.host(dst)
+        output = self.tools.run(["ping", "-c", count, "-W", timeout, target.IP()],
+                                host=source, check=False, timeout=count + timeout + 10)
+        row = {"src": src, "dst": dst, **parse_ping(output)}
+        self._current().pings.append(row)
+        return row

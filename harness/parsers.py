@@ -1,0 +1,134 @@
+"""Parsers for what the real tools print: one list of dicts (future table rows) per output.
+
+Flows are parsed by OVS's own `ovs.flow.ofp.OFPFlow`; the other outputs have a fixed column
+or key=value layout that a regular expression reads directly.
+"""
+import re
+
+from ovs.flow.ofp import OFPFlow
+
+# ovs-ofctl prints no priority when it is the OpenFlow default.
+DEFAULT_PRIORITY = 32768
+
+_REPLY_HEADER = re.compile(r"^(NXST|OFPST)_\w+ reply")
+# A flow with no match fields at the default priority prints its info section straight
+# before the actions: "..., idle_age=12, actions=NORMAL", or, when the flow has flags
+# (OpenFlow 1.3 dumps show reset_counts), "..., n_bytes=0, reset_counts actions=NORMAL".
+_FLOW_FLAGS = "send_flow_rem|check_overlap|reset_counts|no_packet_counts|no_byte_counts"
+_NO_MATCH_FIELDS = re.compile(rf"(,|\b(?:{_FLOW_FLAGS}))\s+actions=")
+
+
+def parse_flows(text):
+    """Parse `ovs-ofctl dump-flows` output.
+
+    Returns one dict per flow: table, priority, cookie, match (the match fields as
+    ovs-ofctl prints them, without priority; "" for a flow that matches every packet),
+    actions, n_packets, n_bytes, duration (seconds)."""
+    flows = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or _REPLY_HEADER.match(line):
+            continue
+        # OFPFlow needs a match section between the info and the actions; a flow without
+        # match fields has none, so spell out the priority ovs-ofctl left implicit.
+        line = _NO_MATCH_FIELDS.sub(rf"\1 priority={DEFAULT_PRIORITY} actions=", line, count=1)
+        flow = OFPFlow(line)
+        match_fields = [kv for kv in flow.match_kv if kv.key != "priority"]
+        flows.append({
+            "table": flow.info.get("table", 0),
+            "priority": flow.match.get("priority", DEFAULT_PRIORITY),
+            "cookie": flow.info.get("cookie", 0),
+            "match": ",".join(_field_text(kv) for kv in match_fields),
+            "actions": flow.section("actions").string,
+            "n_packets": flow.info.get("n_packets", 0),
+            "n_bytes": flow.info.get("n_bytes", 0),
+            "duration": flow.info.get("duration", 0.0),
+        })
+    return flows
+
+
+def _field_text(kv):
+    """Return a match field as ovs-ofctl printed it ("ip", "dl_dst=00:00:00:00:00:03")."""
+    return f"{kv.meta.kstring}={kv.meta.vstring}" if kv.meta.vstring else kv.meta.kstring
+
+
+_FDB_ROW = re.compile(r"^\s*(?P<port>\S+)\s+(?P<vlan>\d+)\s+(?P<mac>[0-9a-fA-F:]{17})\s+(?P<age>\S+)\s*$")
+
+
+def parse_fdb(text, port_names=None):
+    """Parse `ovs-appctl fdb/show BRIDGE` output.
+
+    port_names maps OpenFlow port numbers (and "LOCAL") to interface names.
+    Returns one dict per MAC: port (OpenFlow number, -1 for LOCAL), port_name, vlan, mac,
+    age (seconds; the "?" OVS prints for static entries becomes None)."""
+    port_names = port_names or {}
+    entries = []
+    for line in text.splitlines():
+        row = _FDB_ROW.match(line)
+        if not row:
+            continue
+        port = row["port"]
+        entries.append({
+            "port": -1 if port == "LOCAL" else int(port),
+            "port_name": port_names.get(port, ""),
+            "vlan": int(row["vlan"]),
+            "mac": row["mac"].lower(),
+            "age": int(row["age"]) if row["age"].isdigit() else None,
+        })
+    return entries
+
+
+_PORT_HEADER = re.compile(r"^\s*port\s+\"?(?P<port>[^:\"]+)\"?:\s*(?P<rest>.*)$")
+_DIRECTION = re.compile(r"^\s*(?P<dir>rx|tx)\s+(?P<rest>.*)$")
+_COUNTER = re.compile(r"(?P<key>[a-z_]+)=(?P<value>[^,\s]+)")
+PORT_COUNTERS = {"pkts": "packets", "bytes": "bytes", "drop": "drops", "errs": "errors"}
+
+
+def parse_ports(text, port_names=None):
+    """Parse `ovs-ofctl dump-ports BRIDGE` output.
+
+    Returns one dict per port: port (OpenFlow number, -1 for LOCAL), port_name, and
+    rx_/tx_ packets, bytes, drops, errors. A counter the datapath does not keep ("?")
+    becomes None."""
+    port_names = port_names or {}
+    ports, current = [], None
+    for line in text.splitlines():
+        header = _PORT_HEADER.match(line)
+        if header:
+            number = header["port"].strip()
+            current = {"port": -1 if number == "LOCAL" else int(number),
+                       "port_name": port_names.get(number, "")}
+            ports.append(current)
+            line = header["rest"]
+        direction = _DIRECTION.match(line)
+        if current is None or not direction:
+            continue
+        for counter in _COUNTER.finditer(direction["rest"]):
+            name = PORT_COUNTERS.get(counter["key"])
+            if name:
+                value = counter["value"]
+                current[f"{direction['dir']}_{name}"] = int(value) if value.isdigit() else None
+    return ports
+
+
+_PING_SUMMARY = re.compile(r"(?P<sent>\d+) packets transmitted, (?P<received>\d+) (packets )?received")
+_PING_RTT = re.compile(r"(rtt|round-trip) min/avg/max/(mdev|stddev) = "
+                       r"(?P<min>[\d.]+)/(?P<avg>[\d.]+)/(?P<max>[\d.]+)/(?P<mdev>[\d.]+) ms")
+
+
+def parse_ping(text):
+    """Parse the output of iputils `ping`.
+
+    Returns sent, received, loss (percent) and rtt_min/avg/max/mdev in ms (None when no
+    reply came back). Raises ValueError if the output has no statistics line."""
+    summary = _PING_SUMMARY.search(text)
+    if not summary:
+        raise ValueError(f"no ping statistics in: {text.strip()[-200:]!r}")
+    sent, received = int(summary["sent"]), int(summary["received"])
+    rtt = _PING_RTT.search(text)
+    return {
+        "sent": sent,
+        "received": received,
+        "loss": 100.0 * (sent - received) / sent if sent else 100.0,
+        **{f"rtt_{k}": float(rtt[k]) if rtt else None for k in ("min", "avg", "max", "mdev")},
+    }

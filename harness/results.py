@@ -1,0 +1,152 @@
+"""A run's results: tidy tables (one row per flow, MAC, port, ping or check per step),
+metadata and transcript in one folder, and `load_run` to read them back in a notebook.
+
+Layout: <results dir>/<experiment>/<run id>/ holding flows, fdb, ports, pings and checks as
+Parquet with CSV beside them, metadata.json and transcript.txt. Every file is replaced
+atomically after each step, so a folder always holds what was observed so far.
+"""
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import HarnessError
+from .files import write_atomically, write_json, write_text
+
+DEFAULT_RESULTS_DIR = Path("results")
+STEP_KEYS = ["run_id", "step_index", "step"]
+COLUMNS = {
+    "flows": STEP_KEYS + ["switch", "table", "priority", "cookie", "match", "actions",
+                          "n_packets", "n_bytes", "duration"],
+    "fdb": STEP_KEYS + ["switch", "port", "port_name", "vlan", "mac", "host", "age"],
+    "ports": STEP_KEYS + ["switch", "port", "port_name"] +
+    [f"{direction}_{counter}" for direction in ("rx", "tx")
+     for counter in ("packets", "bytes", "drops", "errors")],
+    "pings": STEP_KEYS + ["src", "dst", "sent", "received", "loss",
+                          "rtt_min", "rtt_avg", "rtt_max", "rtt_mdev"],
+    "checks": STEP_KEYS + ["name", "description", "expected", "observed", "passed"],
+}
+_RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
+
+
+def new_run_id():
+    """Return a new run id: the local start time and 4 random hex digits."""
+    return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def as_text(value):
+    """Render an expected or observed value for the checks table."""
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) if value else "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def step_rows(run_id, step, hosts_by_mac):
+    """Return {table name: rows} for one step of a run (see harness.lab.Step)."""
+    keys = {"run_id": run_id, "step_index": step.index, "step": step.name}
+    snapshot = step.snapshot
+    rows = {name: [] for name in COLUMNS}
+    for switch in (snapshot.flows if snapshot else {}):
+        rows["flows"] += [{**keys, "switch": switch, **flow} for flow in snapshot.flows[switch]]
+        rows["fdb"] += [{**keys, "switch": switch, **entry, "host": hosts_by_mac.get(entry["mac"], "")}
+                        for entry in snapshot.fdb[switch]]
+        rows["ports"] += [{**keys, "switch": switch, **port} for port in snapshot.ports[switch]]
+    rows["pings"] = [{**keys, **ping} for ping in step.pings]
+    rows["checks"] = [{**keys, "name": check.name, "description": check.description,
+                       "expected": as_text(check.expected), "observed": as_text(check.observed),
+                       "passed": check.passed} for check in step.checks]
+    return rows
+
+
+def frame(name, rows):
+    """Return the rows of table `name` as a DataFrame with the table's columns in order."""
+    return pd.DataFrame(rows, columns=COLUMNS[name])
+
+
+class RunFolder:
+    """The folder of one run; every file in it is written atomically."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.rows = {name: [] for name in COLUMNS}
+
+    def add_step(self, run_id, step, hosts_by_mac):
+        """Add a finished step's rows and rewrite the tables."""
+        for name, rows in step_rows(run_id, step, hosts_by_mac).items():
+            self.rows[name] += rows
+        self.write_tables()
+
+    def write_tables(self):
+        for name, rows in self.rows.items():
+            table = frame(name, rows)
+            write_atomically(self.path / f"{name}.parquet", lambda p: table.to_parquet(p, index=False))
+            write_atomically(self.path / f"{name}.csv", lambda p: table.to_csv(p, index=False))
+
+    def write_metadata(self, metadata):
+        write_json(self.path / "metadata.json", metadata)
+
+    def write_transcript(self, text):
+        write_text(self.path / "transcript.txt", text)
+
+
+@dataclass
+class Run:
+    """A finished (or interrupted) run read back from its folder."""
+    path: Path
+    metadata: dict
+    flows: pd.DataFrame
+    fdb: pd.DataFrame
+    ports: pd.DataFrame
+    pings: pd.DataFrame
+    checks: pd.DataFrame
+
+    @property
+    def transcript(self):
+        """The run's transcript: every command sent to a switch or host, with its output."""
+        path = self.path / "transcript.txt"
+        return path.read_text() if path.exists() else ""
+
+
+def load_run(path):
+    """Read the run in folder `path`; return a Run whose tables are DataFrames."""
+    path = Path(path)
+    metadata_path = path / "metadata.json"
+    if not metadata_path.exists():
+        raise HarnessError(f"{path} is not a run folder (it has no metadata.json)")
+    tables = {}
+    for name in COLUMNS:
+        table_path = path / f"{name}.parquet"
+        tables[name] = pd.read_parquet(table_path) if table_path.exists() else frame(name, [])
+    return Run(path=path, metadata=json.loads(metadata_path.read_text()), **tables)
+
+
+def run_folders(results_dir):
+    """Return the run folders under results_dir, oldest first."""
+    folders = [p.parent for p in Path(results_dir).glob("*/*/metadata.json")]
+    return sorted(folders, key=lambda folder: folder.name)
+
+
+def find_run(spec, results_dir=DEFAULT_RESULTS_DIR):
+    """Return the folder of run `spec`: a run folder's path, a run id, or "latest"."""
+    folders = run_folders(results_dir)
+    if spec == "latest":
+        if not folders:
+            raise HarnessError(f"no runs in {results_dir} yet: run an experiment first")
+        return folders[-1]
+    if _RUN_ID.match(spec):
+        matches = [folder for folder in folders if folder.name == spec]
+        if matches:
+            return matches[0]
+    if (Path(spec) / "metadata.json").exists():
+        return Path(spec)
+    raise HarnessError(f"no run {spec!r} in {results_dir}: give a run folder, a run id "
+                       "(see `python -m harness runs`) or `latest`")

@@ -1,0 +1,125 @@
+"""One run of an experiment: check the machine, build the network, run the steps, record
+everything, and tear the network down whatever happens (exception, failed check, Ctrl-C,
+SIGTERM). A SIGKILLed run leaves its state file, from which `harness clean` removes the rest.
+"""
+import os
+import signal
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List
+
+from .cleanup import RunState, remove_run_leftovers
+from .environment import choose_datapath, require_runnable, versions
+from .errors import HarnessError, Interrupted
+from .lab import Lab
+from .network import Network
+from .results import DEFAULT_RESULTS_DIR, RunFolder, new_run_id
+from .tools import Tools
+
+TERMINATING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@dataclass
+class RunResult:
+    """How a run ended: outcome is passed, failed (a check failed), error or interrupted."""
+    path: Path
+    outcome: str
+    error: str = ""
+    steps: List = field(default_factory=list)
+
+
+@contextmanager
+def _signals_interrupt():
+    """Turn SIGTERM and SIGHUP into Interrupted, as Ctrl-C is KeyboardInterrupt, so the
+    teardown in `finally` runs for them too."""
+    def interrupt(signum, _frame):
+        raise Interrupted(signal.Signals(signum).name)
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def _signals_deferred():
+    """Hold terminating signals while tearing down: a second Ctrl-C must not leave a mess."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, TERMINATING_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, TERMINATING_SIGNALS)
+
+
+def _now():
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _outcome(steps):
+    return "passed" if all(step.passed == len(step.checks) for step in steps) else "failed"
+
+
+def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR, say=print):
+    """Run `experiment` (an Experiment subclass) once; return its RunResult.
+
+    datapath: auto, kernel or user. say(text) is called with progress lines.
+    Raises HarnessError before anything is created if the machine cannot run it."""
+    require_runnable()
+    chosen = choose_datapath(datapath)
+    say(str(chosen))
+    run_id = new_run_id()
+    folder = RunFolder(Path(results_dir) / experiment.name / run_id)
+    metadata = {
+        "experiment": experiment.name, "summary": experiment.summary(), "run_id": run_id,
+        "parameters": {}, "topology": str(experiment.topology),
+        "datapath": {"type": chosen.kind, "reason": chosen.reason},
+        "versions": versions(), "started": _now(), "ended": None, "outcome": "running",
+        "error": None, "pid": os.getpid(), "steps": [],
+    }
+    folder.write_metadata(metadata)
+    tools = Tools()
+    state = RunState(run_id, experiment.name)
+    state.create()
+    network = Network(experiment.topology.build(), chosen.kind, run_id, tools, state)
+    lab = None
+    outcome, error = "error", ""
+
+    def record_step(step):
+        folder.add_step(run_id, step, lab.hosts_by_mac)
+        say(f"step {step.index} {step.name!r}: {step.passed}/{len(step.checks)} checks passed")
+
+    with _signals_interrupt():
+        try:
+            network.start()
+            lab = Lab(network, tools, on_step_end=record_step)
+            experiment().run(lab)
+            outcome = _outcome(lab.steps)
+        except (Interrupted, KeyboardInterrupt) as stop:
+            outcome, error = "interrupted", f"interrupted by {stop or 'SIGINT'}"
+        except HarnessError as problem:
+            error = str(problem)
+        except Exception as problem:  # the experiment's own code failed: keep its traceback
+            error = f"{type(problem).__name__}: {problem}"
+            metadata["traceback"] = traceback.format_exc()
+        finally:
+            with _signals_deferred():
+                tools.transcript.step = "teardown"
+                try:
+                    network.stop()
+                finally:
+                    metadata["left_after_teardown"] = remove_run_leftovers(state.read(), tools)
+                    state.remove()
+                    steps = lab.steps if lab else []
+                    metadata.update(
+                        ended=_now(), outcome=outcome, error=error or None,
+                        steps=[{"index": step.index, "name": step.name,
+                                "checks": len(step.checks),
+                                "passed": step.passed}
+                               for step in steps])
+                    folder.write_transcript(tools.transcript.render())
+                    folder.write_metadata(metadata)
+    return RunResult(folder.path, outcome, error, steps)

@@ -1,0 +1,80 @@
+"""Running the real tools (ovs-ofctl, ovs-appctl, ovs-vsctl, ping) and keeping a transcript.
+
+Every command goes through `Tools.run` as an argument list, never a shell string, and is
+recorded with its output, so a run's transcript reads like the blog's terminal session.
+"""
+import shlex
+import subprocess
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from .errors import HarnessError
+
+
+@dataclass
+class Entry:
+    """One command sent to a switch or host, with what it printed."""
+    step: str
+    where: str          # "sh" for the root namespace, else the Mininet host name
+    argv: List[str]
+    output: str
+    returncode: int
+
+    def render(self):
+        """Return the entry as it would look in a Mininet CLI session."""
+        prompt = f"mininet> sh {shlex.join(self.argv)}" if self.where == "sh" \
+            else f"mininet> {self.where} {shlex.join(self.argv)}"
+        status = "" if self.returncode == 0 else f"[exit status {self.returncode}]\n"
+        return f"{prompt}\n{self.output}{status}"
+
+
+@dataclass
+class Transcript:
+    """Every command of a run, in order, grouped by step."""
+    entries: List[Entry] = field(default_factory=list)
+    step: str = "build"
+
+    def record(self, where, argv, output, returncode):
+        self.entries.append(Entry(self.step, where, list(argv), output, returncode))
+
+    def render(self):
+        """Return the whole transcript as text, one section per step."""
+        lines, current = [], None
+        for entry in self.entries:
+            if entry.step != current:
+                current = entry.step
+                lines.append(f"\n### step: {current}\n")
+            lines.append(entry.render())
+        return "\n".join(lines).lstrip("\n")
+
+
+class Tools:
+    """Runs commands in the root namespace or on Mininet hosts and records them."""
+
+    def __init__(self, transcript: Optional[Transcript] = None):
+        self.transcript = transcript if transcript is not None else Transcript()
+
+    def run(self, argv, host=None, check=True, timeout=30):
+        """Run argv (a list, never a shell string) and return its stdout.
+
+        host: a Mininet host to run it in (through Mininet's own `popen`), or None for the
+        root namespace. Raises HarnessError naming the command when it fails and `check`
+        is set; every command is recorded in the transcript either way."""
+        argv = [str(arg) for arg in argv]
+        try:
+            process = host.popen(argv, text=True) if host is not None else subprocess.Popen(
+                argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout, stderr = process.communicate(timeout=timeout)
+        except FileNotFoundError:
+            raise HarnessError(f"{argv[0]} is not installed: run `sudo ./setup.sh`") from None
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise HarnessError(f"`{shlex.join(argv)}` did not answer in {timeout} s") from None
+        where = host.name if host is not None else "sh"
+        self.transcript.record(where, argv, stdout + stderr, process.returncode)
+        if check and process.returncode != 0:
+            reason = (stderr or stdout).strip().splitlines()
+            raise HarnessError(f"`{shlex.join(argv)}` failed: "
+                               f"{reason[-1] if reason else 'exit status %d' % process.returncode}")
+        return stdout

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up ovs-harness on Debian 12 or Ubuntu 22.04/24.04, as root; safe to run again.
+#   1. Debian packages: Mininet, Open vSwitch and the tools the experiments run;
+#   2. the project's virtualenv .venv (from /usr/bin/python3, seeing Debian's Mininet) with
+#      the project and its test dependencies;
+#   3. Open vSwitch running.
+# The README, .ci/run and the Vagrantfile all use this script.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup.sh: run it as root: sudo ./setup.sh" >&2
+  exit 2
+fi
+
+packages=(mininet openvswitch-switch iproute2 iputils-ping iperf3 procps kmod python3-venv)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup.sh: creating .venv from /usr/bin/python3"
+  /usr/bin/python3 -m venv --system-site-packages .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --editable '.[test]'
+
+if ! ovs-vsctl --timeout=5 show >/dev/null 2>&1; then
+  echo "setup.sh: starting Open vSwitch"
+  if [ -d /run/systemd/system ]; then
+    systemctl start openvswitch-switch
+  else
+    # No systemd (containers, CI): start the daemons directly.
+    /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random 2>&1 | grep -v ulimit || true
+  fi
+  ovs-vsctl --timeout=10 show >/dev/null
+fi
+echo "setup.sh: ready; run experiments with: sudo .venv/bin/python -m harness run normal_mode"
