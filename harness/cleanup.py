@@ -64,7 +64,7 @@ class RunState:
                                        f"progress (pid {other['pid']}): wait for it to finish")
             write_json(self.path, {"run_id": self.run_id, "experiment": self.experiment,
                                     "pid": os.getpid(), "bridges": [], "interfaces": [],
-                                    "host_pids": []})
+                                    "host_namespaces": []})
 
     def update(self, **fields):
         write_json(self.path, {**self.read(), **fields})
@@ -74,6 +74,28 @@ class RunState:
 
     def remove(self):
         self.path.unlink(missing_ok=True)
+
+
+def _kill_host_processes(namespaces):
+    """Kill every process in the given host namespaces; return one line per process.
+
+    namespaces: [{"inode": ..., "interfaces": [...]}]. A process counts only if its network
+    namespace has the recorded inode *and* holds the host's interfaces, so an inode reused by
+    a namespace that is not ours can never match. A command still running on a host (a long
+    ping, say) would otherwise keep the namespace, and with it the veth, alive."""
+    ours = {entry["inode"]: entry["interfaces"] for entry in namespaces}
+    killed = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            interfaces = ours.get(os.stat(proc / "ns/net").st_ino)
+            if interfaces and all(f"{name}:" in (proc / "net/dev").read_text()
+                                  for name in interfaces if name != "lo"):
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed.append(f"process {proc.name} ({command})")
+        except (OSError, ValueError):
+            continue
+    return killed
 
 
 def remove_run_leftovers(state, tools):
@@ -86,13 +108,7 @@ def remove_run_leftovers(state, tools):
         if owner == run_id:
             tools.run(["ovs-vsctl", "--if-exists", "del-br", bridge])
             removed.append(f"bridge {bridge}")
-    for pid in state.get("host_pids", []):
-        try:
-            if b"mininet:" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                os.kill(pid, signal.SIGKILL)
-                removed.append(f"host shell {pid}")
-        except OSError:
-            continue
+    removed += _kill_host_processes(state.get("host_namespaces", []))
     bridges_now = existing_bridges(tools)
     for name in state.get("interfaces", []):
         # A userspace bridge's internal port outlives the bridge; a veth outlives its host.

@@ -6,6 +6,8 @@ error (printed as one line), 130 when interrupted.
 import argparse
 import sys
 
+import pandas as pd
+
 from rich.console import Console
 from rich.table import Table
 
@@ -13,6 +15,14 @@ from .errors import HarnessError, Interrupted
 from .results import COLUMNS, DEFAULT_RESULTS_DIR, find_run, load_run, run_folders
 
 EXIT_STATUS = {"passed": 0, "failed": 1, "error": 2, "interrupted": 130}
+# What `show` prints of each table, step by step; `show --csv TABLE` gives every column.
+SHOWN_COLUMNS = {
+    "pings": ["src", "dst", "sent", "received", "loss", "rtt_avg"],
+    "flows": ["switch", "table", "priority", "match", "actions", "n_packets", "n_bytes"],
+    "fdb": ["switch", "port", "port_name", "mac", "host"],
+    "ports": ["switch", "port_name", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
+              "rx_drops", "tx_drops"],
+}
 console = Console(highlight=False)
 
 
@@ -24,12 +34,11 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _table(title, frame, columns=None):
-    """Return a rich Table of a DataFrame's rows (all columns unless `columns` is given)."""
+def _table(title, frame, columns):
+    """Return a rich Table of the given columns of a DataFrame."""
     table = Table(title=title, title_justify="left")
-    columns = columns or list(frame.columns)
     for column in columns:
-        table.add_column(column)
+        table.add_column(column.replace("_", " "), overflow="fold")
     for row in frame[columns].itertuples(index=False):
         table.add_row(*("" if value is None else str(value) for value in row))
     return table
@@ -38,7 +47,7 @@ def _table(title, frame, columns=None):
 def _checks_table(checks):
     table = Table(title="checks", title_justify="left")
     for column in ("step", "check", "expected", "observed", ""):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for check in checks.itertuples(index=False):
         mark = "[green]PASS[/]" if check.passed else "[red]FAIL[/]"
         table.add_row(check.step, check.name, check.expected, check.observed, mark)
@@ -70,8 +79,9 @@ def cmd_run(args):
 
 def cmd_runs(args):
     table = Table(title=f"runs in {args.results_dir}", title_justify="left")
-    for column in ("run id", "experiment", "outcome", "datapath", "started", "folder"):
-        table.add_column(column)
+    table.add_column("run id", no_wrap=True)
+    for column in ("experiment", "outcome", "datapath", "started", "folder"):
+        table.add_column(column, overflow="fold")
     for folder in run_folders(args.results_dir):
         metadata = load_run(folder).metadata
         table.add_row(metadata["run_id"], metadata["experiment"], metadata["outcome"],
@@ -90,10 +100,14 @@ def cmd_show(args):
                   f" ({meta['datapath']['type']} datapath, {meta['topology']})")
     if meta.get("error"):
         console.print(f"error: {meta['error']}")
-    for name in ("flows", "fdb", "ports", "pings"):
-        frame = getattr(run, name)
-        columns = [column for column in COLUMNS[name] if column != "run_id"]
-        console.print(_table(name, frame, columns))
+    tables = {name: getattr(run, name) for name in SHOWN_COLUMNS}
+    steps = pd.concat([table[["step_index", "step"]] for table in tables.values()])
+    for index, step in steps.drop_duplicates().sort_values("step_index").itertuples(index=False):
+        console.rule(f"step {index}: {step}", align="left")
+        for name, columns in SHOWN_COLUMNS.items():
+            rows = tables[name][tables[name]["step_index"] == index]
+            if len(rows):
+                console.print(_table(name, rows, columns))
     console.print(_checks_table(run.checks))
     print(run.path)
     return EXIT_STATUS.get(meta["outcome"], 2)
@@ -116,7 +130,7 @@ def cmd_doctor(args):
     from .environment import doctor_report
     table = Table(title="ovs-harness doctor", title_justify="left")
     for column in ("", "what", "found", "how to fix"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     rows = doctor_report()
     for what, found, ok, fix in rows:
         table.add_row("[green]ok[/]" if ok else "[red]!![/]", what, found, fix)

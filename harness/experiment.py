@@ -67,6 +67,9 @@ def find_experiment(name_or_path):
     that .py file. Raises HarnessError for an unknown name or a file without an experiment."""
     path = Path(name_or_path)
     if name_or_path.endswith(".py") or "/" in name_or_path:
+        if path.suffix != ".py":
+            raise HarnessError(f"{name_or_path} is not an experiment file: give a .py file "
+                               "or the name of an experiment (see `python -m harness list`)")
         if not path.is_file():
             raise HarnessError(f"no experiment file {name_or_path}")
         try:

@@ -11,6 +11,7 @@ experiment needs changed:
   bridge as ours and never deletes a bridge of the same name (Mininet's does).
 """
 import json
+import os
 from functools import partial
 from pathlib import Path
 
@@ -142,7 +143,9 @@ class Network:
         try:
             self.net.build()
         finally:
-            self.state.update(host_pids=[h.pid for h in self.net.hosts if h.shell])
+            self.state.update(host_namespaces=[
+                {"inode": os.stat(f"/proc/{host.pid}/ns/net").st_ino, "interfaces": host.intfNames()}
+                for host in self.net.hosts if host.shell])
         self.net.start()
         for switch_name in self.topo.switches():
             self.port_names[switch_name] = self._verify_ports(switch_name)

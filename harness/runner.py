@@ -99,7 +99,7 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
             experiment().run(lab)
             outcome = _outcome(lab.steps)
         except (Interrupted, KeyboardInterrupt) as stop:
-            outcome, error = "interrupted", f"interrupted by {stop or 'SIGINT'}"
+            outcome, error = "interrupted", f"interrupted by {str(stop) or 'SIGINT'}"
         except HarnessError as problem:
             error = str(problem)
         except Exception as problem:  # the experiment's own code failed: keep its traceback

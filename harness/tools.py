@@ -64,14 +64,21 @@ class Tools:
         try:
             process = host.popen(argv, text=True) if host is not None else subprocess.Popen(
                 argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            stdout, stderr = process.communicate(timeout=timeout)
         except FileNotFoundError:
             raise HarnessError(f"{argv[0]} is not installed: run `sudo ./setup.sh`") from None
+        where = host.name if host is not None else "sh"
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.communicate()
+            self.transcript.record(where, argv, f"[no answer in {timeout} s: killed]\n", process.returncode)
             raise HarnessError(f"`{shlex.join(argv)}` did not answer in {timeout} s") from None
-        where = host.name if host is not None else "sh"
+        except BaseException:       # interrupted: the command must not outlive the run
+            process.kill()
+            process.wait()
+            self.transcript.record(where, argv, "[interrupted: killed]\n", process.returncode)
+            raise
         self.transcript.record(where, argv, stdout + stderr, process.returncode)
         if check and process.returncode != 0:
             reason = (stderr or stdout).strip().splitlines()

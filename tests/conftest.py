@@ -1,0 +1,52 @@
+"""Shared test helpers: the CLI as a user runs it, and what ovs-harness left on the machine."""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+TEST_EXPERIMENTS = DATA / "experiments"
+
+
+def harness(*args, env=None, timeout=180, **kwargs):
+    """Run `python -m harness ARGS` as a user would; return the CompletedProcess."""
+    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})}, **kwargs)
+
+
+def ours_on_machine():
+    """Return what ovs-harness runs have left: marked bridges, veths named as our topologies
+    name them, Mininet host shells, state files. Empty lists everywhere mean nothing leaked."""
+    listing = json.loads(subprocess.run(
+        ["ovs-vsctl", "--format=json", "--columns=name,external_ids", "list", "Bridge"],
+        capture_output=True, text=True, check=True).stdout)
+    bridges = [name for name, ids in listing["data"] if "ovs-harness-run" in dict(ids[1])]
+    links = json.loads(subprocess.run(["ip", "-j", "link", "show", "type", "veth"],
+                                      capture_output=True, text=True, check=True).stdout)
+    veths = [link["ifname"] for link in links if re.match(r"^[sh]\d+-eth\d+$", link["ifname"])]
+    shells = subprocess.run(["pgrep", "-af", "mininet:"], capture_output=True, text=True).stdout
+    states = [p.name for p in Path("/run/ovs-harness").glob("*.json")]
+    return {"bridges": bridges, "veths": veths, "host shells": shells.splitlines(),
+            "state files": states}
+
+
+NOTHING = {"bridges": [], "veths": [], "host shells": [], "state files": []}
+
+
+@pytest.fixture
+def results_dir(tmp_path):
+    return tmp_path / "results"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def needs_root_for_real_tests(request):
+    """The suite runs real Mininet and OVS: say so plainly instead of failing obscurely."""
+    if os.geteuid() != 0:
+        pytest.exit("the tests build real networks: run them as root "
+                    "(sudo .venv/bin/python -m pytest)", returncode=2)

@@ -1,0 +1,20 @@
+"""A run that blocks in a long ping, for tests that interrupt or kill it.
+
+It creates the file named by $HARNESS_TEST_READY once the network is up and the ping is
+about to start, so a test knows when to send its signal."""
+import os
+from pathlib import Path
+
+from harness import Experiment, SingleSwitch
+
+
+class Blocking(Experiment):
+    """Pings for ten minutes unless interrupted."""
+
+    topology = SingleSwitch(hosts=2)
+
+    def run(self, lab):
+        with lab.step("long ping"):
+            lab.flows.add("s1", "action=normal")
+            Path(os.environ["HARNESS_TEST_READY"]).touch()
+            lab.ping("h1", "h2", count=600)

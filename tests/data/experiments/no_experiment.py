@@ -1,0 +1,2 @@
+"""A Python file that defines no experiment."""
+VALUE = 1

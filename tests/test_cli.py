@@ -1,0 +1,96 @@
+"""The command line as a user meets it: one clear line and exit 2 for every mistake."""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, NOTHING, TEST_EXPERIMENTS, harness, ours_on_machine
+
+
+def one_line_error(process, *fragments):
+    """Assert the process failed with exit 2 and one stderr line holding every fragment."""
+    assert process.returncode == 2, process.stdout + process.stderr
+    lines = process.stderr.strip().splitlines()
+    assert len(lines) == 1, process.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_list_names_each_experiment_with_its_summary():
+    process = harness("list")
+    assert process.returncode == 0
+    assert "normal_mode  NORMAL mode in OVS: the switch learns MACs only" in process.stdout
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["run", "no_such_thing"], ["unknown experiment 'no_such_thing'", "known: normal_mode"]),
+    (["run", TEST_EXPERIMENTS / "no_experiment.py"], ["does not define an experiment"]),
+    (["run", TEST_EXPERIMENTS / "syntax_error.py"], ["line 4: syntax error"]),
+    (["run", "normal_mode", "--datapath", "dpdk"], ["invalid choice: 'dpdk'"]),
+    (["run"], ["the following arguments are required: experiment"]),
+    (["frobnicate"], ["invalid choice: 'frobnicate'"]),
+    (["show", "20991231-000000-ffff"], ["no run '20991231-000000-ffff'"]),
+    (["run", "normal_mode; rm -rf /"], ["normal_mode; rm -rf / is not an experiment file"]),
+    (["run", "normal_mode;id"], ["unknown experiment 'normal_mode;id'"]),
+])
+def test_user_mistakes(args, fragments, results_dir):
+    one_line_error(harness(*args, "--results-dir", results_dir) if args and args[0] in ("run", "show")
+                   else harness(*args), *fragments)
+
+
+def test_kernel_datapath_is_refused_where_the_module_is_missing_and_used_where_it_is(results_dir):
+    process = harness("run", "normal_mode", "--datapath", "kernel", "--results-dir", results_dir)
+    if Path("/sys/module/openvswitch").exists():
+        assert process.returncode == 0, process.stderr
+        assert "datapath: kernel (system), as asked" in process.stdout
+    else:
+        one_line_error(process, "--datapath kernel is not possible here", "use --datapath user")
+        assert not results_dir.exists()
+
+
+def test_not_root(results_dir):
+    process = harness("run", "normal_mode", "--results-dir", results_dir,
+                      preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
+    one_line_error(process, "needs root", "sudo")
+
+
+def test_open_vswitch_not_running(tmp_path, results_dir):
+    # ovs-vsctl looks for the database socket in $OVS_RUNDIR: an empty one is a stopped OVS.
+    process = harness("run", "normal_mode", "--results-dir", results_dir, env={"OVS_RUNDIR": str(tmp_path)})
+    one_line_error(process, "Open vSwitch is not running", "sudo ./setup.sh", "ovs-ctl start")
+
+
+def test_open_vswitch_not_installed(tmp_path, results_dir):
+    (tmp_path / "mnexec").symlink_to(shutil.which("mnexec"))
+    process = harness("run", "normal_mode", "--results-dir", results_dir, env={"PATH": str(tmp_path)})
+    one_line_error(process, "Open vSwitch is not installed", "sudo ./setup.sh")
+
+
+def test_mininet_not_installed(results_dir):
+    process = harness("run", "normal_mode", "--results-dir", results_dir,
+                      env={"PYTHONPATH": str(DATA / "no_mininet")})
+    one_line_error(process, "Mininet is not installed for this Python", "sudo ./setup.sh")
+
+
+def test_runs_and_show_and_csv_of_a_real_run(results_dir):
+    run = harness("run", "normal_mode", "--results-dir", results_dir)
+    assert run.returncode == 0, run.stderr
+    folder = run.stdout.splitlines()[-1]
+    run_id = Path(folder).name
+    listing = harness("runs", "--results-dir", results_dir)
+    assert run_id in listing.stdout and "passed" in listing.stdout
+    for spec in (run_id, "latest", folder):
+        shown = harness("show", spec, "--results-dir", results_dir)
+        assert shown.returncode == 0 and shown.stdout.splitlines()[-1] == folder
+        assert "00:00:00:00:00:01" in shown.stdout and "s1 did not learn h3" in shown.stdout
+    csv = harness("show", run_id, "--csv", "fdb", "--results-dir", results_dir).stdout.splitlines()
+    assert csv[0] == "run_id,step_index,step,switch,port,port_name,vlan,mac,host,age"
+    assert sum(",h1," in line or ",h2," in line for line in csv) == 2
+    assert ours_on_machine() == NOTHING
+
+
+def test_doctor_reports_this_machine():
+    process = harness("doctor")
+    assert process.returncode == 0, process.stdout
+    assert "userspace (netdev) datapath" in process.stdout and "works" in process.stdout

@@ -1,0 +1,129 @@
+"""normal_mode for real: Mininet, Open vSwitch, the CLI as a user runs it."""
+from pathlib import Path
+
+import pytest
+
+from conftest import NOTHING, harness, ours_on_machine
+from harness import load_run
+
+EXPECTED_CHECKS = [
+    ("build", "s1 MAC table holds no host"),
+    ("build", "s1 flow table empty"),
+    ("ping without flows", "h1 ping h2 loses 100%"),
+    ("add NORMAL flow", "s1 flows have actions NORMAL"),
+    ("add NORMAL flow", "s1 MAC table holds no host"),
+    ("h1 ping h2", "h1 ping h2 loses 0%"),
+    ("h1 ping h2", "s1 learned h1 on port 1"),
+    ("h1 ping h2", "s1 learned h2 on port 2"),
+    ("h1 ping h2", "s1 did not learn h3"),
+]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two runs of normal_mode, as `python -m harness run normal_mode` prints and stores them."""
+    results_dir = tmp_path_factory.mktemp("results")
+    done = [harness("run", "normal_mode", "--results-dir", results_dir) for _ in range(2)]
+    return [(process, load_run(Path(process.stdout.splitlines()[-1]))) for process in done]
+
+
+@pytest.fixture(scope="module")
+def run(runs):
+    return runs[0][1]
+
+
+def counters(run):
+    """Per-step packet counts of a run: what must not change from one run to the next."""
+    flows = run.flows[["step", "match", "actions", "n_packets", "n_bytes"]].values.tolist()
+    ports = run.ports[["step", "port", "rx_packets", "tx_packets", "rx_bytes", "tx_bytes"]].values.tolist()
+    return flows, ports
+
+
+def test_run_passes_prints_its_checks_and_ends_with_the_run_folder(runs):
+    process, run = runs[0]
+    assert process.returncode == 0, process.stdout + process.stderr
+    lines = process.stdout.splitlines()
+    assert any(line.startswith("datapath: ") for line in lines)
+    assert "passed" in lines[-2]
+    assert Path(lines[-1]) == run.path and (run.path / "metadata.json").exists()
+    assert "Traceback" not in process.stderr
+
+
+def test_every_blog_observation_is_a_passed_check(run):
+    assert run.checks[["step", "name"]].apply(tuple, axis=1).tolist() == EXPECTED_CHECKS
+    assert run.checks["passed"].all()
+    h3 = run.checks[run.checks["name"] == "s1 did not learn h3"].iloc[0]
+    assert (h3["expected"], h3["observed"]) == ("none", "none")
+
+
+def test_flow_table_empty_then_one_normal_flow(run):
+    by_step = run.flows.groupby("step")["actions"].apply(list).to_dict()
+    assert "build" not in by_step and "ping without flows" not in by_step
+    assert by_step["add NORMAL flow"] == ["NORMAL"] and by_step["h1 ping h2"] == ["NORMAL"]
+    added = run.flows[run.flows["step"] == "add NORMAL flow"].iloc[0]
+    assert (added["priority"], added["match"], added["n_packets"]) == (32768, "", 0)
+
+
+def test_normal_flow_counted_every_frame_that_entered_the_switch(run):
+    # All frames the ports received during the ping step went through the one NORMAL flow.
+    rx = run.ports.pivot(index="step", columns="port", values="rx_packets")
+    received = int((rx.loc["h1 ping h2"] - rx.loc["add NORMAL flow"]).sum())
+    normal = run.flows[run.flows["step"] == "h1 ping h2"].iloc[0]
+    assert normal["n_packets"] == received
+    # As in the blog's dump-flows after step 5: ARP request and reply, two echo requests,
+    # two replies, and h2 confirming h1's MAC with a unicast ARP request and its reply.
+    assert (normal["n_packets"], normal["n_bytes"]) == (8, 560)
+
+
+def test_without_flows_only_h1_port_saw_frames_and_all_were_dropped(run):
+    step = run.ports[run.ports["step"] == "ping without flows"].set_index("port")
+    assert step.loc[1, "rx_packets"] > 0
+    assert step.drop(index=1)["rx_packets"].sum() == 0
+    assert step["tx_packets"].sum() == 0
+
+
+def test_mac_table_learns_h1_and_h2_on_their_ports_and_never_h3(run):
+    hosts = run.fdb[run.fdb["host"] != ""]
+    assert set(hosts["step"]) == {"h1 ping h2"}
+    assert sorted(hosts[["host", "port", "port_name"]].values.tolist()) == \
+        [["h1", 1, "s1-eth1"], ["h2", 2, "s1-eth2"]]
+    assert (hosts["vlan"] == 0).all()
+
+
+def test_pings_record_loss_and_rtt(run):
+    pings = run.pings.set_index("step")
+    assert pings.loc["ping without flows", ["sent", "received", "loss"]].tolist() == [2, 0, 100.0]
+    replied = pings.loc["h1 ping h2"]
+    assert (replied["received"], replied["loss"]) == (2, 0.0)
+    assert 0 < replied["rtt_min"] <= replied["rtt_avg"] <= replied["rtt_max"]
+
+
+def test_metadata_says_what_ran_where(run):
+    meta = run.metadata
+    assert (meta["experiment"], meta["outcome"], meta["error"]) == ("normal_mode", "passed", None)
+    assert meta["datapath"]["type"] == ("kernel" if Path("/sys/module/openvswitch").exists() else "user")
+    assert meta["datapath"]["reason"]
+    assert all(meta["versions"][key] for key in ("ovs", "mininet", "kernel", "python"))
+    assert meta["started"] <= meta["ended"]
+    assert [step["name"] for step in meta["steps"]] == \
+        ["build", "ping without flows", "add NORMAL flow", "h1 ping h2"]
+    assert meta["left_after_teardown"] == []
+
+
+def test_transcript_reads_like_the_blog_session(run):
+    transcript = run.transcript
+    for line in ("mininet> sh ovs-ofctl dump-flows s1", "mininet> sh ovs-appctl fdb/show s1",
+                 "mininet> sh ovs-ofctl add-flow s1 action=normal",
+                 "mininet> h1 ping -c 2 -W 1 10.0.0.2", "2 packets transmitted, 2 received"):
+        assert line in transcript
+    assert transcript.index("### step: add NORMAL flow") < transcript.index("### step: h1 ping h2")
+
+
+def test_two_runs_count_the_same_packets_at_every_step(runs):
+    first, second = (run for _process, run in runs)
+    assert first.metadata["run_id"] != second.metadata["run_id"]
+    assert counters(first) == counters(second)
+
+
+def test_nothing_is_left_on_the_machine(runs):
+    assert ours_on_machine() == NOTHING

@@ -1,0 +1,117 @@
+"""Parsers on recorded outputs of the real tools, the blog's own outputs among them."""
+import pytest
+
+from conftest import DATA
+from harness.parsers import parse_fdb, parse_flows, parse_ping, parse_ports
+
+
+def recorded(name):
+    return (DATA / name).read_text()
+
+
+def test_blog_step3_empty_flow_table_has_no_flows():
+    assert parse_flows(recorded("blog-dump-flows-step3.txt")) == []
+
+
+def test_blog_step4_normal_flow_without_match_fields():
+    [flow] = parse_flows(recorded("blog-dump-flows-step4.txt"))
+    assert flow == {"table": 0, "priority": 32768, "cookie": 0, "match": "", "actions": "NORMAL",
+                    "n_packets": 0, "n_bytes": 0, "duration": 12.023}
+
+
+def test_blog_step7_counters_of_priority_and_normal_flows():
+    priority, normal = parse_flows(recorded("blog-dump-flows-step7.txt"))
+    assert (priority["priority"], priority["match"], priority["actions"]) == \
+        (60000, "dl_dst=00:00:00:00:00:03", "output:3")
+    assert (priority["n_packets"], priority["n_bytes"]) == (2, 196)
+    assert (normal["match"], normal["actions"], normal["n_packets"], normal["n_bytes"]) == \
+        ("", "NORMAL", 12, 840)
+
+
+def test_real_dump_with_tables_cookies_timeouts_and_explicit_priority_zero():
+    flows = parse_flows(recorded("dump-flows-mixed.txt"))
+    assert [(f["table"], f["priority"], f["match"], f["actions"]) for f in flows] == [
+        (0, 60000, "dl_dst=00:00:00:00:00:03", "output:3"),
+        (0, 0, "", "NORMAL"),
+        (0, 32768, "", "NORMAL"),
+        (0, 100, "arp,in_port=1", "NORMAL"),
+        (0, 5, "ip,nw_src=10.0.0.1", "mod_nw_dst:10.0.0.9,output:1"),
+        (2, 0, "", "drop"),
+    ]
+    assert flows[4]["cookie"] == 0x1F
+
+
+def test_openflow13_dump_whose_flags_end_the_info_section():
+    # "n_bytes=0, reset_counts actions=NORMAL": the flag must not be read as a match field.
+    flows = parse_flows(recorded("dump-flows-of13.txt"))
+    assert [(f["priority"], f["match"]) for f in flows][:3] == \
+        [(60000, "dl_dst=00:00:00:00:00:03"), (0, ""), (32768, "")]
+    assert flows[4]["actions"] == "set_field:10.0.0.9->ip_dst,output:1"
+
+
+def test_dump_with_port_names_and_no_reply_header():
+    flows = parse_flows(recorded("dump-flows-names.txt"))
+    assert len(flows) == 6
+    assert flows[3]["match"] == "arp,in_port=fixa"
+
+
+def test_a_line_that_is_not_a_flow_is_an_error_not_a_silent_skip():
+    with pytest.raises(ValueError):
+        parse_flows("this is not a flow")
+
+
+def test_blog_fdb_with_local_port_and_names():
+    entries = parse_fdb(recorded("blog-fdb-show-step5.txt"),
+                        {"1": "s1-eth1", "2": "s1-eth2", "LOCAL": "s1"})
+    assert entries == [
+        {"port": -1, "port_name": "s1", "vlan": 0, "mac": "b2:c9:fc:3c:1a:41", "age": 63},
+        {"port": 2, "port_name": "s1-eth2", "vlan": 0, "mac": "00:00:00:00:00:02", "age": 1},
+        {"port": 1, "port_name": "s1-eth1", "vlan": 0, "mac": "00:00:00:00:00:01", "age": 1},
+    ]
+
+
+def test_fdb_static_entry_has_no_age_and_header_alone_is_empty():
+    assert parse_fdb(recorded("fdb-show-static.txt")) == [
+        {"port": 1, "port_name": "", "vlan": 0, "mac": "00:00:00:00:00:aa", "age": None}]
+    assert parse_fdb(" port  VLAN  MAC                Age\n") == []
+
+
+def test_ports_of_normal_mode_after_h1_ping_h2():
+    ports = parse_ports(recorded("dump-ports-normal-mode-step4.txt"),
+                        {"LOCAL": "s1", "1": "s1-eth1", "2": "s1-eth2", "3": "s1-eth3"})
+    by_port = {p["port"]: p for p in ports}
+    assert sorted(by_port) == [-1, 1, 2, 3]
+    assert (by_port[1]["rx_packets"], by_port[1]["rx_bytes"], by_port[1]["tx_packets"]) == (7, 406, 4)
+    assert (by_port[3]["port_name"], by_port[3]["rx_packets"], by_port[3]["tx_bytes"]) == ("s1-eth3", 0, 42)
+    assert by_port[-1]["tx_drops"] == 1
+
+
+def test_openflow13_ports_with_duration_lines():
+    ports = parse_ports(recorded("dump-ports-of13.txt"))
+    assert [p["port"] for p in ports] == [-1, 1]
+    assert set(ports[1]) == {"port", "port_name"} | {
+        f"{d}_{c}" for d in ("rx", "tx") for c in ("packets", "bytes", "drops", "errors")}
+
+
+def test_counter_a_datapath_does_not_keep_is_none():
+    text = ("  port  1: rx pkts=5, bytes=300, drop=?, errs=?, frame=?, over=?, crc=?\n"
+            "           tx pkts=4, bytes=280, drop=?, errs=?, coll=?\n")
+    [port] = parse_ports(text)
+    assert (port["rx_packets"], port["rx_drops"], port["tx_errors"]) == (5, None, None)
+
+
+def test_blog_ping():
+    assert parse_ping(recorded("blog-ping-step5.txt")) == {
+        "sent": 2, "received": 2, "loss": 0.0,
+        "rtt_min": 0.085, "rtt_avg": 0.336, "rtt_max": 0.587, "rtt_mdev": 0.251}
+
+
+@pytest.mark.parametrize("name", ["ping-unreachable.txt", "ping-no-reply.txt"])
+def test_ping_without_replies(name):
+    result = parse_ping(recorded(name))
+    assert (result["sent"], result["received"], result["loss"], result["rtt_avg"]) == (2, 0, 100.0, None)
+
+
+def test_ping_without_statistics_is_an_error():
+    with pytest.raises(ValueError):
+        parse_ping("ping: connect: Network is unreachable\n")

@@ -1,0 +1,129 @@
+"""The network is torn down whatever ends a run, and `clean` removes what a killed run left,
+and never anything that is not ours."""
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import NOTHING, ROOT, TEST_EXPERIMENTS, harness, ours_on_machine
+from harness import load_run
+from harness.results import find_run
+
+
+def start_blocking_run(tmp_path, results_dir):
+    """Start the blocking experiment; return its process once its long ping has started."""
+    ready = tmp_path / "ready"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", TEST_EXPERIMENTS / "blocking.py",
+         "--results-dir", results_dir], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**__import__("os").environ, "HARNESS_TEST_READY": str(ready)})
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the blocking run never started its ping"
+        time.sleep(0.1)
+    time.sleep(0.5)     # let the ping itself start inside h1
+    return process
+
+
+@pytest.fixture
+def foreign_bridge():
+    """A bridge and a veth that are not ovs-harness's, which nothing may touch."""
+    subprocess.run(["ovs-vsctl", "add-br", "foreign0", "--", "set", "Bridge", "foreign0",
+                    "datapath_type=netdev"], check=True)
+    subprocess.run(["ip", "link", "add", "foreignA", "type", "veth", "peer", "name", "foreignB"], check=True)
+    yield
+    subprocess.run(["ovs-vsctl", "--if-exists", "del-br", "foreign0"], check=True)
+    subprocess.run(["ip", "link", "del", "foreign0"], capture_output=True)
+    subprocess.run(["ip", "link", "del", "foreignA"], check=True)
+
+
+def foreign_survived():
+    bridges = subprocess.run(["ovs-vsctl", "list-br"], capture_output=True, text=True).stdout.split()
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    return "foreign0" in bridges and "foreignA@foreignB" in links
+
+
+def test_failed_check_exits_1_shows_it_and_tears_down(results_dir, foreign_bridge):
+    process = harness("run", TEST_EXPERIMENTS / "failing_check.py", "--results-dir", results_dir)
+    assert process.returncode == 1, process.stderr
+    assert "FAIL" in process.stdout and "s1 learned h3 on port 3" in process.stdout
+    run = load_run(process.stdout.splitlines()[-1])
+    failed = run.checks[~run.checks["passed"]]
+    assert failed[["name", "expected", "observed"]].values.tolist() == [["s1 learned h3 on port 3", "3", "none"]]
+    assert run.metadata["outcome"] == "failed"
+    assert ours_on_machine() == NOTHING and foreign_survived()
+
+
+def test_exception_in_the_experiment_exits_2_keeps_what_was_observed_and_tears_down(results_dir):
+    process = harness("run", TEST_EXPERIMENTS / "raising.py", "--results-dir", results_dir)
+    assert process.returncode == 2
+    assert "RuntimeError: the experiment's own bug" in process.stdout
+    run = load_run(process.stdout.splitlines()[-1])
+    assert run.metadata["outcome"] == "error"
+    assert "Traceback" in run.metadata["traceback"]
+    assert run.checks["step"].tolist() == ["first"] and run.checks["passed"].all()
+    assert set(run.ports["step"]) == {"first", "second"}
+    assert ours_on_machine() == NOTHING
+
+
+def test_flow_that_ovs_ofctl_rejects(results_dir):
+    process = harness("run", TEST_EXPERIMENTS / "bad_flow.py", "--results-dir", results_dir)
+    assert process.returncode == 2
+    assert "`ovs-ofctl add-flow s1 actions=teleport` failed" in process.stdout
+    assert ours_on_machine() == NOTHING
+
+
+def test_foreign_bridge_with_our_switch_name_is_refused_and_kept(results_dir):
+    subprocess.run(["ovs-vsctl", "add-br", "s1", "--", "set", "Bridge", "s1", "datapath_type=netdev"], check=True)
+    try:
+        process = harness("run", "normal_mode", "--results-dir", results_dir)
+        assert process.returncode == 2
+        assert "bridge s1 already exists and is not ovs-harness's" in process.stdout
+        assert "s1" in subprocess.run(["ovs-vsctl", "list-br"], capture_output=True, text=True).stdout.split()
+    finally:
+        subprocess.run(["ovs-vsctl", "del-br", "s1"], check=True)
+        subprocess.run(["ip", "link", "del", "s1"], capture_output=True)
+    assert ours_on_machine() == NOTHING
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_is_marked_and_torn_down(tmp_path, results_dir, foreign_bridge, sig):
+    process = start_blocking_run(tmp_path, results_dir)
+    process.send_signal(sig)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stdout + stderr
+    run = load_run(find_run("latest", results_dir))
+    assert run.metadata["outcome"] == "interrupted"
+    assert run.metadata["error"] == f"interrupted by {'SIGTERM' if sig == signal.SIGTERM else 'SIGINT'}"
+    assert "mininet> h1 ping -c 600" in run.transcript
+    assert ours_on_machine() == NOTHING and foreign_survived()
+
+
+def test_second_run_is_refused_while_one_is_in_progress(tmp_path, results_dir):
+    first = start_blocking_run(tmp_path, results_dir)
+    try:
+        second = harness("run", "normal_mode", "--results-dir", results_dir)
+        assert second.returncode == 2
+        assert f"is in progress (pid {first.pid})" in second.stderr
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+    assert ours_on_machine() == NOTHING
+
+
+def test_clean_removes_what_a_killed_run_left_and_only_that(tmp_path, results_dir, foreign_bridge):
+    process = start_blocking_run(tmp_path, results_dir)
+    process.kill()
+    process.communicate(timeout=30)
+    left = ours_on_machine()
+    assert left["bridges"] == ["s1"] and left["state files"]
+    cleaned = harness("clean")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert "removed bridge s1" in cleaned.stdout
+    assert "ping -c 600" in cleaned.stdout     # the ping that held h1's namespace open
+    assert ours_on_machine() == NOTHING and foreign_survived()
+    again = harness("clean")
+    assert "removed 0 thing(s)" in again.stdout
