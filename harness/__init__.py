@@ -4,7 +4,8 @@ In a notebook: `from harness import load_run; run = load_run(path)` gives run.fl
 run.ports, run.pings, run.checks (DataFrames) and run.metadata (a dict).
 """
 from .experiment import Experiment
+from .parameters import Parameter
 from .results import load_run
 from .topology import SingleSwitch
 
-__all__ = ["Experiment", "SingleSwitch", "load_run"]
+__all__ = ["Experiment", "Parameter", "SingleSwitch", "load_run"]

@@ -6,36 +6,76 @@ snapshots until all pass or the check timeout ends: a condition is waited on, ne
 for, and the observed values are always those of the snapshot stored with the step.
 """
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 
 @dataclass
 class Snapshot:
-    """What the switches showed at the end of a step, and the step's pings.
+    """What the switches showed at the end of a step, with the step's pings and traces.
 
-    flows, fdb and ports map a switch name to the parsed rows of
-    `ovs-ofctl dump-flows`, `ovs-appctl fdb/show` and `ovs-ofctl dump-ports`."""
+    flows, fdb and ports map a switch name to the parsed rows of `ovs-ofctl dump-flows`,
+    `ovs-appctl fdb/show` and `ovs-ofctl dump-ports`; `previous` is the snapshot of the step
+    before (None for the first), against which counter deltas are taken."""
     flows: Dict[str, List[dict]] = field(default_factory=dict)
     fdb: Dict[str, List[dict]] = field(default_factory=dict)
     ports: Dict[str, List[dict]] = field(default_factory=dict)
     pings: List[dict] = field(default_factory=list)
+    traces: List[dict] = field(default_factory=list)
+    previous: Optional["Snapshot"] = None
 
 
 @dataclass
 class Check:
-    """One expectation: a name, why it should hold, the expected value and how to observe it."""
+    """One expectation: a name, why it should hold, the expected value and how to observe it.
+
+    `expect`, when given, computes the expected value from the snapshot too (for a check
+    that compares two observations, such as frames received and frames counted)."""
     name: str
     description: str
     expected: Any
     observe: Callable[[Snapshot], Any]
+    expect: Optional[Callable[[Snapshot], Any]] = None
     observed: Any = None
     passed: bool = False
 
     def evaluate(self, snapshot):
         """Observe the value in `snapshot`; return whether it equals the expected one."""
+        if self.expect:
+            self.expected = self.expect(snapshot)
         self.observed = self.observe(snapshot)
         self.passed = self.observed == self.expected
         return self.passed
+
+
+def select_flows(flows, priority=None, match=None, actions=None):
+    """Return the flows whose priority, match and actions equal those given (None: any)."""
+    return [flow for flow in flows
+            if (priority is None or flow["priority"] == priority)
+            and (match is None or flow["match"] == match)
+            and (actions is None or flow["actions"] == actions)]
+
+
+def _flow_label(priority=None, match=None, actions=None):
+    words = [f"priority={priority}" if priority is not None else "", match or "",
+             f"actions={actions}" if actions is not None else ""]
+    return " ".join(word for word in words if word)
+
+
+def _packets_of(snapshot, switch, flow):
+    """n_packets of the flow with `flow`'s table, priority and match in snapshot (0 if none)."""
+    if snapshot is None:
+        return 0
+    same = [other for other in snapshot.flows.get(switch, [])
+            if (other["table"], other["priority"], other["match"]) ==
+            (flow["table"], flow["priority"], flow["match"])]
+    return same[0]["n_packets"] if same else 0
+
+
+def _received(snapshot, switch):
+    """Frames all ports of `switch` had received by `snapshot` (0 before the first)."""
+    if snapshot is None:
+        return 0
+    return sum(port["rx_packets"] or 0 for port in snapshot.ports.get(switch, []))
 
 
 class CheckBook:
@@ -65,6 +105,48 @@ class CheckBook:
         self._add(Check(f"{switch} flows have actions {', '.join(expected)}",
                         why or f"{switch} holds exactly these flows", expected,
                         lambda snap: sorted(flow["actions"] for flow in snap.flows[switch])))
+
+    def flow_present(self, switch, *, priority, match, actions, why=""):
+        """The switch holds exactly one flow with this priority, match and actions."""
+        label = _flow_label(priority, match, actions)
+        self._add(Check(f"{switch} has flow {label}", why or f"{switch} holds the flow {label}", 1,
+                        lambda snap: len(select_flows(snap.flows[switch], priority, match, actions))))
+
+    def flow_packets(self, switch, packets, *, priority=None, match=None, actions=None, why=""):
+        """The one flow selected by priority, match and actions counted exactly `packets`
+        packets during this step (its n_packets delta)."""
+        label = _flow_label(priority, match, actions)
+
+        def observe(snap):
+            flows = select_flows(snap.flows[switch], priority, match, actions)
+            if len(flows) != 1:
+                return f"{len(flows)} flows match"
+            return flows[0]["n_packets"] - _packets_of(snap.previous, switch, flows[0])
+        self._add(Check(f"{switch} flow {label} counted {packets} packets", why or
+                        f"packets counted by {label} during this step", packets, observe))
+
+    def flows_count_every_frame(self, switch, why=""):
+        """The flows' n_packets deltas add up to the frames that entered the switch during
+        this step (port rx): every frame was counted by exactly one flow, none unexplained.
+        Meant for single-table pipelines, where a frame meets exactly one flow."""
+        def counted(snap):
+            return sum(flow["n_packets"] - _packets_of(snap.previous, switch, flow)
+                       for flow in snap.flows[switch])
+        self._add(Check(f"{switch} flows counted every frame received",
+                        why or "the flows' packet deltas add up to the frames the ports received",
+                        None, counted,
+                        expect=lambda snap: _received(snap, switch) - _received(snap.previous, switch)))
+
+    def trace_hits(self, switch, packet, *, priority, match="", why=""):
+        """`ofproto/trace` of the packet labelled `packet` (see Lab.trace_ping) hit, first,
+        the flow with this priority and match."""
+        def observe(snap):
+            traces = [trace for trace in snap.traces
+                      if (trace["switch"], trace["packet"]) == (switch, packet)]
+            return _flow_label(traces[-1]["priority"], traces[-1]["match"]) if traces else None
+        self._add(Check(f"{switch} trace of {packet} hits {_flow_label(priority, match)}",
+                        why or f"{packet} is forwarded by the flow {_flow_label(priority, match)}",
+                        _flow_label(priority, match), observe))
 
     def mac_table_empty(self, switch, why=""):
         """The switch's MAC table holds none of the hosts (its own LOCAL port may be there)."""

@@ -1,4 +1,4 @@
-"""The command line: `python -m harness list|run|runs|show|clean|doctor`.
+"""The command line: `python -m harness list|describe|run|runs|show|clean|doctor`.
 
 Exit status: 0 when every check passed, 1 when a check failed, 2 for a usage or environment
 error (printed as one line), 130 when interrupted.
@@ -18,6 +18,7 @@ EXIT_STATUS = {"passed": 0, "failed": 1, "error": 2, "interrupted": 130}
 # What `show` prints of each table, step by step; `show --csv TABLE` gives every column.
 SHOWN_COLUMNS = {
     "pings": ["src", "dst", "sent", "received", "loss", "rtt_avg"],
+    "traces": ["switch", "packet", "priority", "match", "actions"],
     "flows": ["switch", "table", "priority", "match", "actions", "n_packets", "n_bytes"],
     "fdb": ["switch", "port", "port_name", "mac", "host"],
     "ports": ["switch", "port_name", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
@@ -61,10 +62,30 @@ def cmd_list(args):
     return 0
 
 
+def cmd_describe(args):
+    from .experiment import find_experiment
+    from .plan import plan_of
+    experiment = find_experiment(args.experiment).from_command_line(args.parameter)
+    console.print(f"[bold]{experiment.name}[/]: {experiment.summary()}")
+    console.print(f"topology: {experiment.topology}")
+    table = Table(title="parameters (run ... -p name=value)", title_justify="left")
+    for column in ("name", "type", "default", "allowed", "this run", "description"):
+        table.add_column(column, overflow="fold")
+    for name, parameter in experiment.parameters().items():
+        table.add_row(name, parameter.type.__name__, str(parameter.default), parameter.allowed(),
+                      str(getattr(experiment, name)), parameter.description)
+    console.print(table)
+    for index, (step, entries) in enumerate(plan_of(experiment).steps, start=1):
+        console.rule(f"step {index}: {step}", align="left")
+        for kind, text in entries:
+            console.print(f"  {kind:6s} {text}")
+    return 0
+
+
 def cmd_run(args):
     from .experiment import find_experiment
     from .runner import run_experiment
-    experiment = find_experiment(args.experiment)
+    experiment = find_experiment(args.experiment).from_command_line(args.parameter)
     console.print(f"[bold]{experiment.name}[/]: {experiment.summary()}")
     result = run_experiment(experiment, datapath=args.datapath, results_dir=args.results_dir,
                             say=console.print)
@@ -144,11 +165,16 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("list", help="list the experiments").set_defaults(func=cmd_list)
 
+    describe = commands.add_parser("describe", help="show an experiment's parameters, steps and checks")
+    describe.set_defaults(func=cmd_describe)
     run = commands.add_parser("run", help="run an experiment")
-    run.add_argument("experiment", help="a name from `list`, or the path of an experiment .py file")
+    run.set_defaults(func=cmd_run)
+    for command in (describe, run):
+        command.add_argument("experiment", help="a name from `list`, or the path of an experiment .py file")
+        command.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
+                             help="set a parameter (repeatable); see `describe`")
     run.add_argument("--datapath", choices=("auto", "kernel", "user"), default="auto",
                      help="OVS datapath: kernel where its module is usable, else userspace (auto)")
-    run.set_defaults(func=cmd_run)
 
     commands.add_parser("runs", help="list past runs").set_defaults(func=cmd_runs)
 

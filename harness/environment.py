@@ -172,7 +172,11 @@ def doctor_report():
         rows.append((what, "no" if problem else "yes", problem is None, problem or ""))
     can_probe = root_problem() is None and ovs_problem() is None
     for kind in ("kernel", "user"):
-        problem = probe_datapath(kind) if can_probe else "not probed: needs root and Open vSwitch running"
+        if not can_probe:
+            rows.append((f"{DATAPATH_LABELS[kind]} datapath", "not probed", False,
+                         "probing needs root and Open vSwitch running"))
+            continue
+        problem = probe_datapath(kind)
         rows.append((f"{DATAPATH_LABELS[kind]} datapath", "works" if problem is None else "does not work",
                      problem is None or kind == "kernel", problem or ""))
     rows.append(("auto picks", str(choose_datapath("auto")), True, ""))

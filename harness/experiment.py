@@ -8,19 +8,58 @@ import sys
 from pathlib import Path
 
 from .errors import HarnessError
+from .parameters import Parameter, parse_assignments
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 class Experiment:
-    """An experiment: a Mininet topology and the steps run on it.
+    """An experiment: a Mininet topology, its parameters, and the steps run on it.
 
-    Subclasses set `topology` (e.g. harness.SingleSwitch(hosts=3)) and write `run(self, lab)` as the
-    sequence of `with lab.step(...)` blocks the blog post walks through. The docstring's first
-    line is the experiment's one-line summary."""
+    Subclasses declare parameters as class attributes (harness.Parameter), set `topology`
+    (e.g. harness.SingleSwitch(hosts=3), or a property that uses the parameters), and write
+    `run(self, lab)` as the sequence of `with lab.step(...)` blocks the blog post walks
+    through. The docstring's first line is the experiment's one-line summary."""
 
     name = None         # set when the experiment is found: its module's name
     topology = None
+
+    def __init__(self, **values):
+        """Set parameters from `values` (name -> value); raise HarnessError if one is wrong."""
+        declared = self.parameters()
+        for name, value in values.items():
+            if name not in declared:
+                known = ", ".join(declared) or "none"
+                raise HarnessError(f"{self.name} has no parameter {name!r} (parameters: {known})")
+            self.__dict__[name] = declared[name].check(value)
+        self.validate()
+
+    @classmethod
+    def from_command_line(cls, assignments):
+        """Return an instance with parameters from ["name=value", ...] (`run -p`)."""
+        declared = cls.parameters()
+        values = parse_assignments(assignments)
+        unknown = [name for name in values if name not in declared]
+        if unknown:
+            raise HarnessError(f"{cls.name} has no parameter {unknown[0]!r} "
+                               f"(parameters: {', '.join(declared) or 'none'})")
+        return cls(**{name: declared[name].parse(text) for name, text in values.items()})
+
+    @classmethod
+    def parameters(cls):
+        """Return the declared parameters, {name: Parameter}, in declaration order."""
+        found = {}
+        for klass in reversed(cls.__mro__):
+            found.update({name: value for name, value in vars(klass).items()
+                          if isinstance(value, Parameter)})
+        return found
+
+    def parameter_values(self):
+        """Return this run's parameter values, {name: value}."""
+        return {name: getattr(self, name) for name in self.parameters()}
+
+    def validate(self):
+        """Check parameters against each other; raise HarnessError if they do not fit."""
 
     def run(self, lab):
         raise NotImplementedError

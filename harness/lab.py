@@ -9,7 +9,7 @@ from typing import List, Optional
 
 from .checks import Check, CheckBook, Snapshot
 from .errors import HarnessError
-from .parsers import parse_fdb, parse_flows, parse_ping, parse_ports
+from .parsers import parse_fdb, parse_flows, parse_ping, parse_ports, parse_trace
 from .waiting import poll_until
 
 CHECK_TIMEOUT = 5.0     # seconds a step's checks may take to come true
@@ -22,6 +22,7 @@ class Step:
     name: str
     checks: List[Check] = field(default_factory=list)
     pings: List[dict] = field(default_factory=list)
+    traces: List[dict] = field(default_factory=list)
     snapshot: Optional[Snapshot] = None
 
     @property
@@ -88,7 +89,8 @@ class Lab:
 
     def _observe(self, step):
         """Snapshot every switch into `step.snapshot` and return it."""
-        snapshot = Snapshot(pings=list(step.pings))
+        snapshot = Snapshot(pings=list(step.pings), traces=list(step.traces),
+                            previous=self._last_snapshot())
         for switch in self.network.switches():
             snapshot.ports[switch] = parse_ports(self.tools.run(["ovs-ofctl", "dump-ports", switch]),
                                                  self.network.port_names[switch])
@@ -106,6 +108,11 @@ class Lab:
                 self._dump_flows(snapshot)
         step.snapshot = snapshot
         return snapshot
+
+    def _last_snapshot(self):
+        """The snapshot of the latest earlier step that has one, or None."""
+        earlier = [step.snapshot for step in self.steps[:-1] if step.snapshot is not None]
+        return earlier[-1] if earlier else None
 
     def _dump_flows(self, snapshot):
         for switch in self.network.switches():
@@ -130,3 +137,31 @@ class Lab:
         row = {"src": src, "dst": dst, **parse_ping(output)}
         self._current().pings.append(row)
         return row
+
+    def trace_ping(self, switch, src, dst):
+        """Trace one echo request from src to dst and its reply through `switch` with
+        `ovs-appctl ofproto/trace` (no packet is sent); return the two trace rows.
+
+        Each row names the packet ("h1 > h3 echo request"), the OpenFlow flow it hit first,
+        and the trace's full output, and is kept with the step."""
+        rows = []
+        for source, target, kind, icmp_type in ((src, dst, "echo request", 8), (dst, src, "echo reply", 0)):
+            sender, receiver = self.network.host(source), self.network.host(target)
+            packet = (f"in_port={self.network.port_of(source, switch)},icmp,"
+                      f"dl_src={sender.MAC()},dl_dst={receiver.MAC()},"
+                      f"nw_src={sender.IP()},nw_dst={receiver.IP()},icmp_type={icmp_type},icmp_code=0")
+            output = self.tools.run(["ovs-appctl", "ofproto/trace", switch, packet])
+            rows.append({"switch": switch, "packet": f"{source} > {target} {kind}", "flow": packet,
+                         **parse_trace(output), "output": output})
+        self._current().traces.extend(rows)
+        return rows
+
+    def static_arp(self):
+        """Give every host a permanent ARP entry for every other host, so no ARP frame is sent."""
+        for src in self.network.hosts():
+            host = self.network.host(src)
+            for dst in self.network.hosts():
+                if dst != src:
+                    peer = self.network.host(dst)
+                    self.tools.run(["ip", "neigh", "replace", peer.IP(), "lladdr", peer.MAC(),
+                                    "dev", host.defaultIntf().name, "nud", "permanent"], host=host)

@@ -183,6 +183,13 @@ class Network:
             raise HarnessError(f"no host {name!r} in this topology (hosts: {', '.join(self.topo.hosts())})")
         return self.net[name]
 
+    def port_of(self, host, switch):
+        """Return the OpenFlow port number of `switch` that `host` is linked to."""
+        for port, (node, _node_port) in self.topo.ports[switch].items():
+            if node == host:
+                return port
+        raise HarnessError(f"{host} is not linked to {switch}")
+
     def switches(self):
         """Return the switch names, in topology order."""
         return list(self.topo.switches())

@@ -132,3 +132,31 @@ def parse_ping(text):
         "loss": 100.0 * (sent - received) / sent if sent else 100.0,
         **{f"rtt_{k}": float(rtt[k]) if rtt else None for k in ("min", "avg", "max", "mdev")},
     }
+
+
+_TRACE_RULE = re.compile(r"^\s*(?P<table>\d+)\. (?:(?P<match>.*), )?priority (?P<priority>\d+)"
+                         r"(?:, cookie (?P<cookie>0x[0-9a-f]+))?\s*$")
+
+
+def parse_trace(text):
+    """Parse `ovs-appctl ofproto/trace BRIDGE FLOW` output.
+
+    Returns the first OpenFlow flow the packet hit: table, priority, match ("" when it
+    matches every packet), actions (the flow's first action line), and datapath_actions
+    (the last line's datapath ports or "drop"). Raises ValueError if no flow was hit."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        rule = _TRACE_RULE.match(line)
+        if rule:
+            actions = lines[index + 1].strip() if index + 1 < len(lines) else ""
+            break
+    else:
+        raise ValueError(f"no OpenFlow flow in trace: {text.strip()[-200:]!r}")
+    datapath = [line.split(":", 1)[1].strip() for line in lines if line.startswith("Datapath actions:")]
+    return {
+        "table": int(rule["table"]),
+        "priority": int(rule["priority"]),
+        "match": rule["match"] or "",
+        "actions": actions,
+        "datapath_actions": datapath[-1] if datapath else "",
+    }

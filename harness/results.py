@@ -1,7 +1,7 @@
 """A run's results: tidy tables (one row per flow, MAC, port, ping or check per step),
 metadata and transcript in one folder, and `load_run` to read them back in a notebook.
 
-Layout: <results dir>/<experiment>/<run id>/ holding flows, fdb, ports, pings and checks as
+Layout: <results dir>/<experiment>/<run id>/ holding flows, fdb, ports, pings, traces and checks as
 Parquet with CSV beside them, metadata.json and transcript.txt. Every file is replaced
 atomically after each step, so a folder always holds what was observed so far.
 """
@@ -28,6 +28,8 @@ COLUMNS = {
      for counter in ("packets", "bytes", "drops", "errors")],
     "pings": STEP_KEYS + ["src", "dst", "sent", "received", "loss",
                           "rtt_min", "rtt_avg", "rtt_max", "rtt_mdev"],
+    "traces": STEP_KEYS + ["switch", "packet", "flow", "table", "priority", "match", "actions",
+                           "datapath_actions", "output"],
     "checks": STEP_KEYS + ["name", "description", "expected", "observed", "passed"],
 }
 _RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
@@ -60,6 +62,7 @@ def step_rows(run_id, step, hosts_by_mac):
                         for entry in snapshot.fdb[switch]]
         rows["ports"] += [{**keys, "switch": switch, **port} for port in snapshot.ports[switch]]
     rows["pings"] = [{**keys, **ping} for ping in step.pings]
+    rows["traces"] = [{**keys, **trace} for trace in step.traces]
     rows["checks"] = [{**keys, "name": check.name, "description": check.description,
                        "expected": as_text(check.expected), "observed": as_text(check.observed),
                        "passed": check.passed} for check in step.checks]
@@ -107,6 +110,7 @@ class Run:
     fdb: pd.DataFrame
     ports: pd.DataFrame
     pings: pd.DataFrame
+    traces: pd.DataFrame
     checks: pd.DataFrame
 
     @property

@@ -64,7 +64,7 @@ def _outcome(steps):
 
 
 def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR, say=print):
-    """Run `experiment` (an Experiment subclass) once; return its RunResult.
+    """Run `experiment` (an Experiment, its parameters set) once; return its RunResult.
 
     datapath: auto, kernel or user. say(text) is called with progress lines.
     Raises HarnessError before anything is created if the machine cannot run it."""
@@ -75,7 +75,7 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
     folder = RunFolder(Path(results_dir) / experiment.name / run_id)
     metadata = {
         "experiment": experiment.name, "summary": experiment.summary(), "run_id": run_id,
-        "parameters": {}, "topology": str(experiment.topology),
+        "parameters": experiment.parameter_values(), "topology": str(experiment.topology),
         "datapath": {"type": chosen.kind, "reason": chosen.reason},
         "versions": versions(), "started": _now(), "ended": None, "outcome": "running",
         "error": None, "pid": os.getpid(), "steps": [],
@@ -96,7 +96,7 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
         try:
             network.start()
             lab = Lab(network, tools, on_step_end=record_step)
-            experiment().run(lab)
+            experiment.run(lab)
             outcome = _outcome(lab.steps)
         except (Interrupted, KeyboardInterrupt) as stop:
             outcome, error = "interrupted", f"interrupted by {str(stop) or 'SIGINT'}"

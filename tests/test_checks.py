@@ -62,3 +62,56 @@ def test_ping_loss_uses_the_last_ping_between_the_two_hosts():
     assert check.observed == 100.0
     assert not check.evaluate(Snapshot(pings=[]))
     assert check.observed is None
+
+
+def flows(*rows):
+    return [{"table": 0, "priority": priority, "match": match, "actions": actions, "n_packets": packets}
+            for priority, match, actions, packets in rows]
+
+
+def ports(*received):
+    return [{"port": number, "rx_packets": count} for number, count in enumerate(received, start=1)]
+
+
+BEFORE = Snapshot(flows={"s1": flows((32768, "", "NORMAL", 8))}, ports={"s1": ports(4, 4, 0)})
+AFTER = Snapshot(flows={"s1": flows((60000, "dl_dst=00:00:00:00:00:03", "output:3", 3),
+                                    (32768, "", "NORMAL", 13))},
+                 ports={"s1": ports(8, 4, 4)}, previous=BEFORE)
+
+
+def test_flow_packets_is_the_delta_since_the_previous_step_new_flows_from_zero():
+    checks_book, checks = book()
+    checks_book.flow_packets("s1", 3, priority=60000, match="dl_dst=00:00:00:00:00:03")
+    checks_book.flow_packets("s1", 5, actions="NORMAL")
+    checks_book.flow_packets("s1", 4, actions="NORMAL")
+    assert [check.evaluate(AFTER) for check in checks] == [True, True, False]
+    assert checks[2].observed == 5
+
+
+def test_flow_packets_needs_exactly_one_flow():
+    checks_book, checks = book()
+    checks_book.flow_packets("s1", 0, actions="drop")
+    checks_book.flow_packets("s1", 0, priority=None)
+    assert [check.evaluate(AFTER) for check in checks] == [False, False]
+    assert [check.observed for check in checks] == ["0 flows match", "2 flows match"]
+
+
+def test_flows_count_every_frame_compares_flow_deltas_with_port_rx_deltas():
+    checks_book, checks = book()
+    checks_book.flows_count_every_frame("s1")
+    [check] = checks
+    assert check.evaluate(AFTER) and (check.expected, check.observed) == (8, 8)
+    unexplained = Snapshot(flows=AFTER.flows, ports={"s1": ports(9, 4, 4)}, previous=BEFORE)
+    assert not check.evaluate(unexplained) and (check.expected, check.observed) == (9, 8)
+
+
+def test_flow_present_and_trace_hits():
+    checks_book, checks = book()
+    checks_book.flow_present("s1", priority=60000, match="dl_dst=00:00:00:00:00:03", actions="output:3")
+    checks_book.trace_hits("s1", "h1 > h3 echo request", priority=60000, match="dl_dst=00:00:00:00:00:03")
+    checks_book.trace_hits("s1", "h3 > h1 echo reply", priority=60000, match="dl_dst=00:00:00:00:00:03")
+    snapshot = Snapshot(flows=AFTER.flows, traces=[
+        {"switch": "s1", "packet": "h1 > h3 echo request", "priority": 60000, "match": "dl_dst=00:00:00:00:00:03"},
+        {"switch": "s1", "packet": "h3 > h1 echo reply", "priority": 32768, "match": ""}])
+    assert [check.evaluate(snapshot) for check in checks] == [True, True, False]
+    assert checks[2].observed == "priority=32768"

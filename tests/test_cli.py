@@ -90,6 +90,22 @@ def test_runs_and_show_and_csv_of_a_real_run(results_dir):
     assert ours_on_machine() == NOTHING
 
 
+def test_describe_shows_parameters_steps_and_checks_for_these_values():
+    process = harness("describe", "normal_priority", "-p", "hosts=5", "-p", "target=h5", env={"COLUMNS": "250"})
+    assert process.returncode == 0, process.stderr
+    out = " ".join(process.stdout.split())
+    for text in ("topology: single switch, 5 hosts", "priority", "60000", "from 32769 to 65535",
+                 "step 6: h1 ping h5", "flow ovs-ofctl add-flow s1 priority=60000,dl_dst=00:00:00:00:00:05,actions=output:5",
+                 "check s1 flow priority=60000 dl_dst=00:00:00:00:00:05 counted 3 packets",
+                 "trace ovs-appctl ofproto/trace s1: h1 > h5 echo request"):
+        assert text in out, text
+
+
+def test_describe_refuses_a_wrong_parameter():
+    one_line_error(harness("describe", "normal_mode", "-p", "hosts=two"),
+                   "parameter hosts must be a whole number, not 'two'")
+
+
 def test_doctor_reports_this_machine():
     process = harness("doctor")
     assert process.returncode == 0, process.stdout

@@ -11,7 +11,7 @@ def test_normal_mode_is_found_by_name_with_its_summary():
     experiment = find_experiment("normal_mode")
     assert experiment.name == "normal_mode"
     assert experiment.summary().startswith("NORMAL mode in OVS")
-    assert str(experiment.topology) == "single switch, 3 hosts"
+    assert str(experiment().topology) == "single switch, 3 hosts"
 
 
 def test_an_experiment_file_anywhere_on_disk(tmp_path):

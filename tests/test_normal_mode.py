@@ -16,6 +16,8 @@ EXPECTED_CHECKS = [
     ("h1 ping h2", "s1 learned h1 on port 1"),
     ("h1 ping h2", "s1 learned h2 on port 2"),
     ("h1 ping h2", "s1 did not learn h3"),
+    ("h1 ping h2", "s1 flow actions=NORMAL counted 8 packets"),
+    ("h1 ping h2", "s1 flows counted every frame received"),
 ]
 
 
@@ -108,6 +110,7 @@ def test_metadata_says_what_ran_where(run):
     assert [step["name"] for step in meta["steps"]] == \
         ["build", "ping without flows", "add NORMAL flow", "h1 ping h2"]
     assert meta["left_after_teardown"] == []
+    assert meta["parameters"] == {"hosts": 3, "count": 2, "static_arp": False}
 
 
 def test_transcript_reads_like_the_blog_session(run):

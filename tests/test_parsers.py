@@ -2,7 +2,7 @@
 import pytest
 
 from conftest import DATA
-from harness.parsers import parse_fdb, parse_flows, parse_ping, parse_ports
+from harness.parsers import parse_fdb, parse_flows, parse_ping, parse_ports, parse_trace
 
 
 def recorded(name):
@@ -115,3 +115,20 @@ def test_ping_without_replies(name):
 def test_ping_without_statistics_is_an_error():
     with pytest.raises(ValueError):
         parse_ping("ping: connect: Network is unreachable\n")
+
+
+def test_trace_of_a_packet_hitting_the_priority_flow():
+    assert parse_trace(recorded("trace-priority.txt")) == {
+        "table": 0, "priority": 60000, "match": "dl_dst=00:00:00:00:00:03", "actions": "output:3",
+        "datapath_actions": "4"}
+
+
+def test_trace_of_a_packet_flooded_by_normal():
+    trace = parse_trace(recorded("trace-normal-flood.txt"))
+    assert (trace["priority"], trace["match"], trace["actions"], trace["datapath_actions"]) == \
+        (32768, "", "NORMAL", "1,2,3")
+
+
+def test_trace_without_a_flow_is_an_error():
+    with pytest.raises(ValueError):
+        parse_trace("ovs-appctl: s9: unknown bridge\n")
