@@ -1,4 +1,4 @@
-"""The command line: `python -m harness list|describe|run|runs|show|clean|doctor`.
+"""The command line: `python -m harness list|describe|run|runs|show|report|clean|doctor`.
 
 Exit status: 0 when every check passed, 1 when a check failed, 2 for a usage or environment
 error (printed as one line), 130 when interrupted.
@@ -94,8 +94,24 @@ def cmd_run(args):
         console.print(_checks_table(run.checks))
     colour = "green" if result.outcome == "passed" else "red"
     console.print(f"[{colour}]{result.outcome}[/]" + (f": {result.error.splitlines()[-1]}" if result.error else ""))
+    if args.report:
+        from .report import report
+        console.print(f"report: {report(result.path)}")
     print(result.path)
     return EXIT_STATUS[result.outcome]
+
+
+def cmd_report(args):
+    from .report import compare, report
+    folders = [find_run(spec, args.results_dir) for spec in args.run]
+    if args.compare:
+        path = compare(folders, args.results_dir)
+    elif len(folders) == 1:
+        path = report(folders[0])
+    else:
+        raise HarnessError("give one run, or several with --compare")
+    print(path)
+    return 0
 
 
 def cmd_runs(args):
@@ -176,7 +192,14 @@ def build_parser():
     run.add_argument("--datapath", choices=("auto", "kernel", "user"), default="auto",
                      help="OVS datapath: kernel where its module is usable, else userspace (auto)")
 
+    run.add_argument("--report", action="store_true", help="also write the run's notebook report")
+
     commands.add_parser("runs", help="list past runs").set_defaults(func=cmd_runs)
+
+    report = commands.add_parser("report", help="execute a run's report notebook (ipynb and html)")
+    report.add_argument("run", nargs="+", help="a run folder, a run id, or `latest`")
+    report.add_argument("--compare", action="store_true", help="compare the runs side by side")
+    report.set_defaults(func=cmd_report)
 
     show = commands.add_parser("show", help="show a run's tables and checks")
     show.add_argument("run", help="a run folder, a run id, or `latest`")
@@ -187,7 +210,7 @@ def build_parser():
         .set_defaults(func=cmd_clean)
     commands.add_parser("doctor", help="check this machine can run experiments") \
         .set_defaults(func=cmd_doctor)
-    for command in (run, commands.choices["runs"], show):
+    for command in (run, commands.choices["runs"], show, report):
         command.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR,
                              help="where run folders are kept (default: ./results)")
     return parser

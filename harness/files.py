@@ -7,7 +7,7 @@ from pathlib import Path
 def write_atomically(path, write):
     """Call write(temporary path), then rename the temporary file onto `path`."""
     path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")   # keeps the suffix tools look at
     try:
         write(partial)
         os.replace(partial, path)

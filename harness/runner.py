@@ -78,7 +78,7 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
         "parameters": experiment.parameter_values(), "topology": str(experiment.topology),
         "datapath": {"type": chosen.kind, "reason": chosen.reason},
         "versions": versions(), "started": _now(), "ended": None, "outcome": "running",
-        "error": None, "pid": os.getpid(), "steps": [],
+        "error": None, "pid": os.getpid(), "hosts": [], "steps": [],
     }
     folder.write_metadata(metadata)
     tools = Tools()
@@ -95,6 +95,7 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
     with _signals_interrupt():
         try:
             network.start()
+            metadata["hosts"] = network.hosts()
             lab = Lab(network, tools, on_step_end=record_step)
             experiment.run(lab)
             outcome = _outcome(lab.steps)

@@ -1,0 +1,171 @@
+"""Plots and tables for the report notebooks (notebooks/*.ipynb).
+
+Each function takes runs read by `harness.load_run` and returns something a notebook shows
+in one line: a matplotlib Figure, a pandas DataFrame or Styler, or Markdown/HTML text.
+Figures are closed before they are returned, so a notebook shows each exactly once: as the
+value of its cell.
+"""
+import html
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+NOT_LEARNED = "-"
+
+
+def run_label(run):
+    """A short name for a run in comparisons: experiment, run id and datapath."""
+    meta = run.metadata
+    return f"{meta['experiment']} {meta['run_id']} ({meta['datapath']['type']})"
+
+
+def _steps(run):
+    """The run's step names in the order they ran."""
+    frames = [getattr(run, name)[["step_index", "step"]]
+              for name in ("flows", "fdb", "ports", "pings", "checks")]
+    steps = pd.concat(frames).drop_duplicates().sort_values("step_index")
+    return steps["step"].tolist()
+
+
+def header(run):
+    """Markdown: what ran, with which parameters, where, and how it ended."""
+    meta = run.metadata
+    passed = int(run.checks["passed"].sum())
+    lines = [
+        f"# {meta['experiment']}: {meta['outcome'].upper()}",
+        f"{meta.get('summary', '')}",
+        "",
+        f"- **run** `{meta['run_id']}`, {meta['started']} to {meta.get('ended') or 'not recorded'}",
+        f"- **checks** {passed} of {len(run.checks)} passed",
+        f"- **topology** {meta.get('topology', '')}",
+        f"- **datapath** {meta['datapath']['type']}: {meta['datapath']['reason']}",
+        "- **parameters** " + (", ".join(f"`{k}={v}`" for k, v in meta.get("parameters", {}).items()) or "none"),
+        "- **versions** " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v),
+    ]
+    if meta.get("error"):
+        lines.append(f"- **error** `{meta['error']}`")
+    return "\n".join(lines)
+
+
+def checks_table(run):
+    """The checks, with failed ones in red and passed ones in green."""
+    table = run.checks[["step", "name", "expected", "observed", "passed", "description"]]
+    return table.style.hide(axis="index").map(
+        lambda passed: f"background-color: {'#c8e6c9' if passed else '#ffcdd2'}", subset=["passed"])
+
+
+def _flow_name(flow):
+    match = f"priority={flow['priority']}" + (f",{flow['match']}" if flow["match"] else "")
+    return f"{flow['switch']} {match} → {flow['actions']}"
+
+
+def _finished(figure):
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+def flow_counters(run, ax=None):
+    """n_packets of every flow after every step, one line per flow labelled with its match
+    and actions. Returns the Figure (None if the run never had a flow)."""
+    if run.flows.empty:
+        return None
+    flows = run.flows.assign(flow=run.flows.apply(_flow_name, axis=1))
+    table = flows.pivot_table(index="step", columns="flow", values="n_packets", aggfunc="sum")
+    table = table.reindex([step for step in _steps(run) if step in table.index])
+    figure, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(8, 3.5))
+    table.plot(ax=ax, marker="o")
+    ax.set(title=f"flow counters: {run_label(run)}", xlabel="after step", ylabel="n_packets")
+    ax.legend(fontsize="small")
+    return _finished(figure)
+
+
+def mac_grid(run):
+    """Host × step: the switch port each host's MAC was learned on after each step, or "-"."""
+    hosts = run.fdb[run.fdb["host"] != ""]
+    learned = hosts.assign(where=hosts["switch"] + " port " + hosts["port"].astype(str))
+    grid = learned.pivot_table(index="host", columns="step", values="where", aggfunc="first")
+    return grid.reindex(index=run.metadata.get("hosts") or sorted(grid.index),
+                        columns=_steps(run)).fillna(NOT_LEARNED)
+
+
+def pings(run, axes=None):
+    """Loss (%) and RTT (ms, min/avg/max) of every ping, per step. Returns the Figure (None
+    if the run pinged nothing)."""
+    if run.pings.empty:
+        return None
+    rows = run.pings.assign(ping=run.pings["step"] + "\n" + run.pings["src"] + "→" + run.pings["dst"])
+    figure, (loss, rtt) = (axes[0].figure, axes) if axes is not None else plt.subplots(1, 2, figsize=(9, 3))
+    loss.bar(rows["ping"], rows["loss"], color="#e57373")
+    loss.set(title="ping loss", ylabel="%", ylim=(0, 105))
+    error = [rows["rtt_avg"] - rows["rtt_min"], rows["rtt_max"] - rows["rtt_avg"]]
+    rtt.bar(rows["ping"], rows["rtt_avg"].fillna(0), yerr=error, color="#64b5f6", capsize=4)
+    rtt.set(title="ping round trip (avg, min–max)", ylabel="ms")
+    for ax in (loss, rtt):
+        ax.tick_params(axis="x", labelsize="small")
+    return _finished(figure)
+
+
+def port_counters(run):
+    """Received and sent packets of every port after every step. Returns the Figure."""
+    names = run.ports["port_name"].where(run.ports["port"] != -1, "LOCAL")
+    ports = run.ports.assign(port_label=run.ports["switch"] + " " + names)
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3), sharey=True)
+    for ax, column in zip(axes, ("rx_packets", "tx_packets")):
+        table = ports.pivot_table(index="step", columns="port_label", values=column, aggfunc="sum")
+        table.reindex([step for step in _steps(run) if step in table.index]).plot(ax=ax, marker="o")
+        ax.set(title=column.replace("_", " "), xlabel="after step")
+        ax.legend(fontsize="x-small")
+        ax.tick_params(axis="x", labelsize="small", labelrotation=15)
+    return _finished(figure)
+
+
+def transcript_html(run):
+    """The transcript, folded: a <details> block that opens on click."""
+    return ("<details><summary><b>transcript</b>: every command sent to a switch or host</summary>"
+            f"<pre>{html.escape(run.transcript)}</pre></details>")
+
+
+def side_by_side(runs, plot):
+    """One row of plots, one per run, drawn by `plot(run, ax)` on shared y axes."""
+    figure, axes = plt.subplots(1, len(runs), figsize=(6 * len(runs), 3.5), sharey=True, squeeze=False)
+    for run, ax in zip(runs, axes[0]):
+        plot(run, ax=ax)
+    return _finished(figure)
+
+
+def differences(runs):
+    """What differs between runs: metadata, per-step flow and port counters, checks.
+
+    Returns one row per differing item: what, item, then one column per run."""
+    labels = [run_label(run) for run in runs]
+
+    def metadata(run):
+        meta = run.metadata
+        return pd.Series({("run", "outcome"): meta["outcome"],
+                          ("run", "datapath"): meta["datapath"]["type"],
+                          ("run", "topology"): meta.get("topology"),
+                          **{("parameter", k): str(v) for k, v in meta.get("parameters", {}).items()},
+                          **{("version", k): str(v) for k, v in meta["versions"].items()}})
+
+    def counters(run, table, keys, values):
+        frame = getattr(run, table)
+        if frame.empty:
+            return pd.Series(dtype=object)
+        items = frame[keys].astype(str).agg(" ".join, axis=1)
+        return pd.concat([pd.Series(frame[value].astype(str).values,
+                                    index=pd.MultiIndex.from_product([[f"{table} {value}"], items]))
+                          for value in values])
+
+    parts = []
+    for run in runs:
+        parts.append(pd.concat([
+            metadata(run),
+            counters(run, "flows", ["step", "switch", "priority", "match", "actions"], ["n_packets", "n_bytes"]),
+            counters(run, "ports", ["step", "switch", "port_name"], ["rx_packets", "tx_packets"]),
+            counters(run, "checks", ["step", "name"], ["observed", "passed"]),
+        ]))
+    table = pd.concat(parts, axis=1, keys=labels).fillna("(absent)")
+    differing = table[table.nunique(axis=1) > 1]
+    differing.index = differing.index.set_names(["what", "item"])
+    return differing.reset_index()
