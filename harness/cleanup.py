@@ -16,6 +16,7 @@ from pathlib import Path
 from .errors import HarnessError
 from .files import write_json
 from .network import existing_bridges
+from .waiting import poll_until
 
 STATE_DIR = Path("/run/ovs-harness")
 
@@ -55,16 +56,27 @@ class RunState:
         self.experiment = experiment
         self.path = STATE_DIR / f"{run_id}.json"
 
-    def create(self):
-        """Claim the machine for this run; raise HarnessError if another run is alive."""
+    def create(self, wait=False, say=print):
+        """Claim the machine for this run. If another run is alive, raise HarnessError naming
+        it, or with `wait`, say so and wait until it has finished."""
+        busy = self._claim()
+        if busy and not wait:
+            raise HarnessError(f"run {busy['run_id']} of {busy['experiment']} is in progress "
+                               f"(pid {busy['pid']}): wait for it to finish, or use --wait")
+        if busy:
+            say(f"waiting for run {busy['run_id']} of {busy['experiment']} (pid {busy['pid']}) to finish")
+            poll_until(lambda: self._claim() is None, timeout=float("inf"))
+
+    def _claim(self):
+        """Write our state file unless another run is alive; return that run's state, or None."""
         with _state_lock():
             for other in _states():
                 if is_alive_harness(other.get("pid")):
-                    raise HarnessError(f"run {other['run_id']} of {other['experiment']} is in "
-                                       f"progress (pid {other['pid']}): wait for it to finish")
+                    return other
             write_json(self.path, {"run_id": self.run_id, "experiment": self.experiment,
                                     "pid": os.getpid(), "bridges": [], "interfaces": [],
                                     "host_namespaces": []})
+            return None
 
     def update(self, **fields):
         write_json(self.path, {**self.read(), **fields})
@@ -101,20 +113,29 @@ def _kill_host_processes(namespaces):
 def remove_run_leftovers(state, tools):
     """Remove what the run described by `state` created and still exists.
 
-    Returns one line per thing removed."""
-    removed = []
+    Returns one line per thing removed. Processes and veths go first, as they need no Open
+    vSwitch; if OVS does not answer, the run's bridges stay and HarnessError says so."""
     run_id = state["run_id"]
-    for bridge, owner in existing_bridges(tools).items():
+    removed = _kill_host_processes(state.get("host_namespaces", []))
+    try:
+        bridges = existing_bridges(tools)
+    except HarnessError:
+        bridges = None
+    for bridge, owner in (bridges or {}).items():
         if owner == run_id:
             tools.run(["ovs-vsctl", "--if-exists", "del-br", bridge])
             removed.append(f"bridge {bridge}")
-    removed += _kill_host_processes(state.get("host_namespaces", []))
-    bridges_now = existing_bridges(tools)
+    remaining = existing_bridges(tools) if bridges is not None else {}
     for name in state.get("interfaces", []):
         # A userspace bridge's internal port outlives the bridge; a veth outlives its host.
-        if name not in bridges_now and Path("/sys/class/net", name).exists():
+        # With OVS down, a bridge's name cannot be told from another bridge's: keep it.
+        unknown = bridges is None and name in state.get("bridges", [])
+        if not unknown and name not in remaining and Path("/sys/class/net", name).exists():
             tools.run(["ip", "link", "del", name], check=False)
             removed.append(f"interface {name}")
+    if bridges is None:
+        raise HarnessError(f"Open vSwitch does not answer, so the bridges of run {run_id} are "
+                           "still there: start it, then run `python -m harness clean`")
     return removed
 
 

@@ -5,6 +5,7 @@ error (printed as one line), 130 when interrupted.
 """
 import argparse
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -12,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import HarnessError, Interrupted
-from .results import COLUMNS, DEFAULT_RESULTS_DIR, find_run, load_run, run_folders
+from .files import write_atomically
+from .results import COLUMNS, DEFAULT_RESULTS_DIR, counter_spread, find_run, frame, load_run, run_folders
 
 EXIT_STATUS = {"passed": 0, "failed": 1, "error": 2, "interrupted": 130}
 # What `show` prints of each table, step by step; `show --csv TABLE` gives every column.
@@ -55,6 +57,56 @@ def _checks_table(checks):
     return table
 
 
+def _print_step(index, name, tables):
+    """Print one step's pings, flows, MAC table, ports and traces (DataFrames by table name)."""
+    console.rule(f"step {index}: {name}", align="left")
+    for table, columns in SHOWN_COLUMNS.items():
+        if len(tables[table]):
+            console.print(_table(table, tables[table], columns))
+
+
+def _pause_in_mininet_cli(step, rows, network):
+    """Show the step's snapshot, then open Mininet's CLI until the user types exit (next
+    step) or quit / Ctrl-D (end the run, tearing everything down)."""
+    from mininet.cli import CLI
+
+    class StepCLI(CLI):
+        """Mininet's CLI between two steps."""
+        quit_requested = False
+
+        def do_quit(self, _line):
+            """End the run (the network is torn down and the results kept)."""
+            self.quit_requested = True
+            return "quit"
+
+        def do_EOF(self, line):
+            """Ctrl-D: end the run, as quit does."""
+            print()
+            return self.do_quit(line)
+
+    _print_step(step.index, step.name, {name: frame(name, rows[name]) for name in SHOWN_COLUMNS})
+    console.print("[bold]mininet CLI[/]: look around as in the blog (`sh ovs-ofctl dump-flows s1`, "
+                  "`h1 ping h2`); `exit` goes on to the next step, `quit` or Ctrl-D ends the run")
+    cli = StepCLI(network.net)
+    if cli.quit_requested:
+        raise Interrupted(f"quit in the Mininet CLI after step {step.index}")
+
+
+def _summarise_repeats(experiment, paths, results_dir):
+    """Print how every per-step counter varied over repeated runs, and save it as CSV."""
+    spread = counter_spread([load_run(path) for path in paths])
+    varying = spread[spread["variance"] > 0]
+    console.rule(f"{len(paths)} runs of {experiment.name}", align="left")
+    if varying.empty:
+        console.print(f"[green]all {len(spread)} per-step counters are identical in the {len(paths)} runs[/]")
+    else:
+        console.print(_table(f"{len(varying)} of {len(spread)} per-step counters varied", varying,
+                             ["step", "counter", "item", "min", "max", "variance"]))
+    summary = Path(results_dir) / experiment.name / f"repeat-{Path(paths[0]).name}.csv"
+    write_atomically(summary, lambda partial: spread.to_csv(partial, index=False))
+    console.print(f"counter spread: {summary}")
+
+
 def cmd_list(args):
     from .experiment import experiment_names, find_experiment
     for name in experiment_names():
@@ -84,11 +136,33 @@ def cmd_describe(args):
 
 def cmd_run(args):
     from .experiment import find_experiment
-    from .runner import run_experiment
     experiment = find_experiment(args.experiment).from_command_line(args.parameter)
+    if args.repeat < 1:
+        raise HarnessError(f"--repeat must be at least 1, not {args.repeat}")
+    if args.interactive and args.repeat > 1:
+        raise HarnessError("--interactive runs once: leave out --repeat")
     console.print(f"[bold]{experiment.name}[/]: {experiment.summary()}")
+    statuses, paths = [], []
+    for number in range(1, args.repeat + 1):
+        if args.repeat > 1:
+            console.rule(f"run {number} of {args.repeat}", align="left")
+        status, path = _run_once(experiment, args)
+        statuses.append(status)
+        paths.append(path)
+        if status == EXIT_STATUS["interrupted"]:
+            break
+    if len(paths) > 1:
+        _summarise_repeats(experiment, paths, args.results_dir)
+        print(Path(paths[-1]).parent)
+    return max(statuses)
+
+
+def _run_once(experiment, args):
+    """Run the experiment once as `run` asked; print its checks; return (exit status, folder)."""
+    from .runner import run_experiment
     result = run_experiment(experiment, datapath=args.datapath, results_dir=args.results_dir,
-                            say=console.print)
+                            say=console.print, wait=args.wait,
+                            after_step=_pause_in_mininet_cli if args.interactive else None)
     run = load_run(result.path)
     if len(run.checks):
         console.print(_checks_table(run.checks))
@@ -98,7 +172,7 @@ def cmd_run(args):
         from .report import report
         console.print(f"report: {report(result.path)}")
     print(result.path)
-    return EXIT_STATUS[result.outcome]
+    return EXIT_STATUS[result.outcome], result.path
 
 
 def cmd_report(args):
@@ -140,11 +214,7 @@ def cmd_show(args):
     tables = {name: getattr(run, name) for name in SHOWN_COLUMNS}
     steps = pd.concat([table[["step_index", "step"]] for table in tables.values()])
     for index, step in steps.drop_duplicates().sort_values("step_index").itertuples(index=False):
-        console.rule(f"step {index}: {step}", align="left")
-        for name, columns in SHOWN_COLUMNS.items():
-            rows = tables[name][tables[name]["step_index"] == index]
-            if len(rows):
-                console.print(_table(name, rows, columns))
+        _print_step(index, step, {name: table[table["step_index"] == index] for name, table in tables.items()})
     console.print(_checks_table(run.checks))
     print(run.path)
     return EXIT_STATUS.get(meta["outcome"], 2)
@@ -193,6 +263,12 @@ def build_parser():
                      help="OVS datapath: kernel where its module is usable, else userspace (auto)")
 
     run.add_argument("--report", action="store_true", help="also write the run's notebook report")
+    run.add_argument("--repeat", type=int, default=1, metavar="N",
+                     help="run N times and summarise how each per-step counter varied")
+    run.add_argument("--wait", action="store_true",
+                     help="if another run is in progress, wait for it instead of refusing")
+    run.add_argument("--interactive", action="store_true",
+                     help="after each step, show its snapshot and open the Mininet CLI")
 
     commands.add_parser("runs", help="list past runs").set_defaults(func=cmd_runs)
 

@@ -10,6 +10,8 @@ import html
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from .results import counters
+
 NOT_LEARNED = "-"
 
 
@@ -135,37 +137,28 @@ def side_by_side(runs, plot):
 
 
 def differences(runs):
-    """What differs between runs: metadata, per-step flow and port counters, checks.
+    """What differs between runs: metadata, per-step counters, checks.
 
     Returns one row per differing item: what, item, then one column per run."""
     labels = [run_label(run) for run in runs]
 
-    def metadata(run):
+    def described(run):
         meta = run.metadata
-        return pd.Series({("run", "outcome"): meta["outcome"],
-                          ("run", "datapath"): meta["datapath"]["type"],
-                          ("run", "topology"): meta.get("topology"),
-                          **{("parameter", k): str(v) for k, v in meta.get("parameters", {}).items()},
-                          **{("version", k): str(v) for k, v in meta["versions"].items()}})
+        facts = pd.Series({("run", "outcome"): meta["outcome"],
+                           ("run", "datapath"): meta["datapath"]["type"],
+                           ("run", "topology"): meta.get("topology"),
+                           **{("parameter", k): str(v) for k, v in meta.get("parameters", {}).items()},
+                           **{("version", k): str(v) for k, v in meta["versions"].items()}})
+        counted = counters(run)
+        counted.index = pd.MultiIndex.from_arrays(
+            [counted.index.get_level_values("counter"),
+             counted.index.get_level_values("step") + ": " + counted.index.get_level_values("item")])
+        checks = run.checks.set_index(["step", "name"])
+        checked = pd.Series(checks["observed"].to_numpy(), index=pd.MultiIndex.from_arrays(
+            [["check observed"] * len(checks), checks.index.map(": ".join)]))
+        return pd.concat([facts, counted.map("{:g}".format), checked])
 
-    def counters(run, table, keys, values):
-        frame = getattr(run, table)
-        if frame.empty:
-            return pd.Series(dtype=object)
-        items = frame[keys].astype(str).agg(" ".join, axis=1)
-        return pd.concat([pd.Series(frame[value].astype(str).values,
-                                    index=pd.MultiIndex.from_product([[f"{table} {value}"], items]))
-                          for value in values])
-
-    parts = []
-    for run in runs:
-        parts.append(pd.concat([
-            metadata(run),
-            counters(run, "flows", ["step", "switch", "priority", "match", "actions"], ["n_packets", "n_bytes"]),
-            counters(run, "ports", ["step", "switch", "port_name"], ["rx_packets", "tx_packets"]),
-            counters(run, "checks", ["step", "name"], ["observed", "passed"]),
-        ]))
-    table = pd.concat(parts, axis=1, keys=labels).fillna("(absent)")
+    table = pd.concat([described(run) for run in runs], axis=1, keys=labels).fillna("(absent)")
     differing = table[table.nunique(axis=1) > 1]
     differing.index = differing.index.set_names(["what", "item"])
     return differing.reset_index()

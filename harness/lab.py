@@ -24,6 +24,7 @@ class Step:
     pings: List[dict] = field(default_factory=list)
     traces: List[dict] = field(default_factory=list)
     snapshot: Optional[Snapshot] = None
+    finished: bool = False      # the body ran to its end and the checks were evaluated
 
     @property
     def passed(self):
@@ -77,6 +78,7 @@ class Lab:
             yield step
             self.network.settle()
             poll_until(lambda: self._evaluate(step), CHECK_TIMEOUT)
+            step.finished = True
         finally:
             if step.snapshot is None:
                 self._observe_after_failure(step)

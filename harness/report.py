@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .errors import HarnessError
 from .files import write_atomically, write_text
-from .results import new_run_id
+from .results import claim_results_dir, new_run_id
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -67,7 +67,7 @@ def compare(run_folders, results_dir):
     """Write a comparison of the runs into <results_dir>/comparisons/<id>/; return the HTML's path."""
     if len(run_folders) < 2:
         raise HarnessError("--compare needs at least two runs")
-    folder = Path(results_dir) / "comparisons" / new_run_id()
+    folder = claim_results_dir(results_dir) / "comparisons" / new_run_id()
     folder.mkdir(parents=True)
     return execute("compare.ipynb", folder, "compare",
                    {"runs": [str(Path(run).resolve()) for run in run_folders]})

@@ -33,6 +33,7 @@ COLUMNS = {
     "checks": STEP_KEYS + ["name", "description", "expected", "observed", "passed"],
 }
 _RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
+MARKER = ".ovs-harness-results"     # marks a folder as holding ovs-harness runs
 
 
 def new_run_id():
@@ -74,31 +75,59 @@ def frame(name, rows):
     return pd.DataFrame(rows, columns=COLUMNS[name])
 
 
+def claim_results_dir(results_dir):
+    """Make sure results_dir is ours to write in: new, empty, or marked as holding runs.
+
+    Refusing any other existing folder keeps a mistyped --results-dir (/etc, a home folder)
+    from being filled with run folders. Raises HarnessError; returns the folder's Path."""
+    folder = Path(results_dir)
+    if folder.exists() and not folder.is_dir():
+        raise HarnessError(f"--results-dir {results_dir} is a file, not a folder")
+    ours = (folder / MARKER).exists() or any(folder.glob("*/*/metadata.json"))
+    if folder.exists() and any(folder.iterdir()) and not ours:
+        raise HarnessError(f"--results-dir {results_dir} holds other files and no ovs-harness runs: "
+                           "give a new or empty folder, or one that already holds runs")
+    _writing(folder, lambda: (folder.mkdir(parents=True, exist_ok=True), (folder / MARKER).touch()))
+    return folder
+
+
+def _writing(folder, write):
+    """Do `write`; turn a failure to write (disk full, read-only, no permission) into one line."""
+    try:
+        return write()
+    except OSError as error:
+        raise HarnessError(f"cannot write results in {folder}: {error.strerror or error}") from None
+
+
 class RunFolder:
     """The folder of one run; every file in it is written atomically."""
 
     def __init__(self, path):
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        _writing(self.path, lambda: self.path.mkdir(parents=True, exist_ok=True))
         self.rows = {name: [] for name in COLUMNS}
 
     def add_step(self, run_id, step, hosts_by_mac):
-        """Add a finished step's rows and rewrite the tables."""
-        for name, rows in step_rows(run_id, step, hosts_by_mac).items():
+        """Add a finished step's rows and rewrite the tables; return the step's rows."""
+        added = step_rows(run_id, step, hosts_by_mac)
+        for name, rows in added.items():
             self.rows[name] += rows
         self.write_tables()
+        return added
 
     def write_tables(self):
         for name, rows in self.rows.items():
             table = frame(name, rows)
-            write_atomically(self.path / f"{name}.parquet", lambda p: table.to_parquet(p, index=False))
-            write_atomically(self.path / f"{name}.csv", lambda p: table.to_csv(p, index=False))
+            _writing(self.path, lambda: write_atomically(
+                self.path / f"{name}.parquet", lambda p: table.to_parquet(p, index=False)))
+            _writing(self.path, lambda: write_atomically(
+                self.path / f"{name}.csv", lambda p: table.to_csv(p, index=False)))
 
     def write_metadata(self, metadata):
-        write_json(self.path / "metadata.json", metadata)
+        _writing(self.path, lambda: write_json(self.path / "metadata.json", metadata))
 
     def write_transcript(self, text):
-        write_text(self.path / "transcript.txt", text)
+        _writing(self.path, lambda: write_text(self.path / "transcript.txt", text))
 
 
 @dataclass
@@ -118,6 +147,38 @@ class Run:
         """The run's transcript: every command sent to a switch or host, with its output."""
         path = self.path / "transcript.txt"
         return path.read_text() if path.exists() else ""
+
+
+# The per-step counters a run records: table -> (columns naming the item, counter columns).
+COUNTERS = {
+    "flows": (["switch", "priority", "match", "actions"], ["n_packets", "n_bytes"]),
+    "ports": (["switch", "port_name"], ["rx_packets", "tx_packets", "rx_bytes", "tx_bytes"]),
+}
+
+
+def counters(run):
+    """Every per-step packet and byte counter of a run: a Series indexed by
+    (step_index, step, counter, item), e.g. (4, "h1 ping h2", "flows n_packets",
+    "s1 32768  NORMAL") -> 8."""
+    parts = []
+    for table, (keys, values) in COUNTERS.items():
+        frame = getattr(run, table)
+        items = frame[keys].astype(str).agg(" ".join, axis=1) if len(frame) else []
+        for value in values:
+            index = pd.MultiIndex.from_arrays(
+                [frame["step_index"], frame["step"], [f"{table} {value}"] * len(frame), items],
+                names=["step_index", "step", "counter", "item"])
+            parts.append(pd.Series(frame[value].to_numpy(), index=index, dtype="float64"))
+    return pd.concat(parts)
+
+
+def counter_spread(runs):
+    """How each per-step counter varied over repeated runs: one row per counter with
+    runs (how many had it), min, max and variance; sorted by step."""
+    table = pd.concat([counters(run) for run in runs], axis=1)
+    spread = pd.DataFrame({"runs": table.notna().sum(axis=1), "min": table.min(axis=1),
+                           "max": table.max(axis=1), "variance": table.var(axis=1, ddof=0)})
+    return spread.sort_index(level="step_index").reset_index()
 
 
 def load_run(path):

@@ -16,7 +16,7 @@ from .environment import choose_datapath, require_runnable, versions
 from .errors import HarnessError, Interrupted
 from .lab import Lab
 from .network import Network
-from .results import DEFAULT_RESULTS_DIR, RunFolder, new_run_id
+from .results import DEFAULT_RESULTS_DIR, RunFolder, claim_results_dir, new_run_id
 from .tools import Tools
 
 TERMINATING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -63,16 +63,22 @@ def _outcome(steps):
     return "passed" if all(step.passed == len(step.checks) for step in steps) else "failed"
 
 
-def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR, say=print):
+def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR, say=print,
+                   wait=False, after_step=None):
     """Run `experiment` (an Experiment, its parameters set) once; return its RunResult.
 
-    datapath: auto, kernel or user. say(text) is called with progress lines.
+    datapath: auto, kernel or user. say(text) is called with progress lines. wait: wait for
+    another run in progress instead of refusing to start. after_step(step, rows, network),
+    if given, is called after each step is recorded, with the step's table rows (the
+    interactive mode's pause).
     Raises HarnessError before anything is created if the machine cannot run it."""
     require_runnable()
     chosen = choose_datapath(datapath)
     say(str(chosen))
+    results = claim_results_dir(results_dir)
     run_id = new_run_id()
-    folder = RunFolder(Path(results_dir) / experiment.name / run_id)
+    state = RunState(run_id, experiment.name)
+    state.create(wait=wait, say=say)
     metadata = {
         "experiment": experiment.name, "summary": experiment.summary(), "run_id": run_id,
         "parameters": experiment.parameter_values(), "topology": str(experiment.topology),
@@ -80,17 +86,23 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
         "versions": versions(), "started": _now(), "ended": None, "outcome": "running",
         "error": None, "pid": os.getpid(), "hosts": [], "steps": [],
     }
-    folder.write_metadata(metadata)
+    try:
+        folder = RunFolder(results / experiment.name / run_id)
+        folder.write_metadata(metadata)
+    except HarnessError:
+        state.remove()
+        raise
     tools = Tools()
-    state = RunState(run_id, experiment.name)
-    state.create()
     network = Network(experiment.topology.build(), chosen.kind, run_id, tools, state)
     lab = None
     outcome, error = "error", ""
 
     def record_step(step):
-        folder.add_step(run_id, step, lab.hosts_by_mac)
-        say(f"step {step.index} {step.name!r}: {step.passed}/{len(step.checks)} checks passed")
+        rows = folder.add_step(run_id, step, lab.hosts_by_mac)
+        outcome = f"{step.passed}/{len(step.checks)} checks passed" if step.finished else "did not finish"
+        say(f"step {step.index} {step.name!r}: {outcome}")
+        if after_step:
+            after_step(step, rows, network)
 
     with _signals_interrupt():
         try:
@@ -111,9 +123,15 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
                 tools.transcript.step = "teardown"
                 try:
                     network.stop()
-                finally:
-                    metadata["left_after_teardown"] = remove_run_leftovers(state.read(), tools)
+                except Exception as problem:  # e.g. OVS gone: what is left is removed below
+                    metadata["teardown_problem"] = f"Mininet could not stop the network: {problem}"
+                try:
+                    metadata["removed_after_mininet"] = remove_run_leftovers(state.read(), tools)
                     state.remove()
+                except HarnessError as problem:  # the state file stays, for `harness clean`
+                    metadata["teardown_problem"] = str(problem)
+                    say(f"teardown: {problem}")
+                finally:
                     steps = lab.steps if lab else []
                     metadata.update(
                         ended=_now(), outcome=outcome, error=error or None,

@@ -50,3 +50,12 @@ def needs_root_for_real_tests(request):
     if os.geteuid() != 0:
         pytest.exit("the tests build real networks: run them as root "
                     "(sudo .venv/bin/python -m pytest)", returncode=2)
+
+
+@pytest.fixture(autouse=True)
+def no_cascade():
+    """After each test, remove what a failed test left, so one failure does not fail the
+    tests after it. Tests that check cleanup assert `ours_on_machine() == NOTHING` themselves."""
+    yield
+    if os.geteuid() == 0 and ours_on_machine() != NOTHING:
+        subprocess.run([sys.executable, "-m", "harness", "clean"], cwd=ROOT, capture_output=True)

@@ -109,7 +109,7 @@ def test_metadata_says_what_ran_where(run):
     assert meta["started"] <= meta["ended"]
     assert [step["name"] for step in meta["steps"]] == \
         ["build", "ping without flows", "add NORMAL flow", "h1 ping h2"]
-    assert meta["left_after_teardown"] == []
+    assert meta["removed_after_mininet"] == []
     assert meta["parameters"] == {"hosts": 3, "count": 2, "static_arp": False}
 
 

@@ -1,5 +1,6 @@
 """The network is torn down whatever ends a run, and `clean` removes what a killed run left,
 and never anything that is not ours."""
+import os
 import signal
 import subprocess
 import sys
@@ -7,18 +8,22 @@ import time
 
 import pytest
 
+from pathlib import Path
+
 from conftest import NOTHING, ROOT, TEST_EXPERIMENTS, harness, ours_on_machine
 from harness import load_run
 from harness.results import find_run
 
 
-def start_blocking_run(tmp_path, results_dir):
-    """Start the blocking experiment; return its process once its long ping has started."""
+def start_blocking_run(tmp_path, results_dir, experiment="blocking.py", *options):
+    """Start a test experiment that signals, through $HARNESS_TEST_READY, when it is in its
+    step; return its process once it is."""
     ready = tmp_path / "ready"
     process = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", TEST_EXPERIMENTS / "blocking.py",
-         "--results-dir", results_dir], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env={**__import__("os").environ, "HARNESS_TEST_READY": str(ready)})
+        [sys.executable, "-m", "harness", "run", TEST_EXPERIMENTS / experiment,
+         "--results-dir", results_dir, *options], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "HARNESS_TEST_READY": str(ready), "HARNESS_TEST_GO": str(tmp_path / "go")})
     deadline = time.monotonic() + 60
     while not ready.exists():
         assert process.poll() is None, process.communicate()
@@ -127,3 +132,86 @@ def test_clean_removes_what_a_killed_run_left_and_only_that(tmp_path, results_di
     assert ours_on_machine() == NOTHING and foreign_survived()
     again = harness("clean")
     assert "removed 0 thing(s)" in again.stdout
+
+
+def test_second_run_with_wait_starts_when_the_first_ends(tmp_path, results_dir):
+    first = start_blocking_run(tmp_path, results_dir)
+    second = subprocess.Popen([sys.executable, "-m", "harness", "run", "normal_mode", "--wait",
+                               "--results-dir", results_dir], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while "waiting for run" not in (line := second.stdout.readline()):
+            assert line and time.monotonic() < deadline, "the second run did not say it waits"
+        assert second.poll() is None
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+    stdout, stderr = second.communicate(timeout=120)
+    assert second.returncode == 0, stdout + stderr
+    assert load_run(stdout.splitlines()[-1]).metadata["outcome"] == "passed"
+    assert ours_on_machine() == NOTHING
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A results folder on a 40 KiB file system: it fills up during the run."""
+    folder = tmp_path / "full"
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40k", "tmpfs", folder], check=True)
+    yield folder
+    subprocess.run(["umount", folder], check=True)
+
+
+def test_disk_full_while_writing_results(full_disk):
+    process = harness("run", "normal_mode", "--results-dir", full_disk)
+    assert process.returncode == 2
+    assert process.stderr.strip().startswith(f"error: cannot write results in {full_disk}/normal_mode/")
+    assert process.stderr.strip().endswith("No space left on device")
+    assert "Traceback" not in process.stdout + process.stderr
+    assert ours_on_machine() == NOTHING
+
+
+@pytest.mark.parametrize("results, message", [
+    ("/etc", "--results-dir /etc holds other files and no ovs-harness runs"),
+    ("/etc/passwd", "--results-dir /etc/passwd is a file, not a folder"),
+])
+def test_results_dir_that_is_not_ours_is_refused(results, message):
+    process = harness("run", "normal_mode", "--results-dir", results)
+    assert process.returncode == 2 and message in process.stderr
+    assert not Path(results, "normal_mode").exists()
+    assert ours_on_machine() == NOTHING
+
+
+@pytest.mark.parametrize("spec", ["../../../etc", "20261125-000000-zzzz/../../x", "/etc"])
+def test_run_ids_that_walk_out_of_the_results_are_refused(spec, results_dir):
+    process = harness("show", spec, "--results-dir", results_dir)
+    assert process.returncode == 2 and f"no run {spec!r}" in process.stderr
+
+
+def ovs_ctl(action):
+    subprocess.run(["/usr/share/openvswitch/scripts/ovs-ctl", action], capture_output=True, check=True)
+
+
+def test_open_vswitch_stopping_mid_run_then_clean_after_it_is_back(tmp_path, results_dir, foreign_bridge):
+    process = start_blocking_run(tmp_path, results_dir, "ovs_goes_away.py")
+    try:
+        ovs_ctl("stop")
+        (tmp_path / "go").touch()
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        ovs_ctl("start")
+    assert process.returncode == 2, stdout + stderr
+    said = " ".join(stdout.split())      # rich wraps long lines
+    assert "step 1 'OVS stops': did not finish" in said
+    assert "`ovs-ofctl add-flow s1 action=normal` failed" in said
+    assert "teardown: Open vSwitch does not answer" in said and "python -m harness clean" in said
+    run = load_run(find_run("latest", results_dir))
+    assert run.metadata["outcome"] == "error" and "harness clean" in run.metadata["teardown_problem"]
+    assert [step["name"] for step in run.metadata["steps"]] == ["OVS stops"]
+    assert "ovs-ofctl: s1 is not a bridge or a socket" in run.transcript
+    left = ours_on_machine()
+    assert left["bridges"] == ["s1"] and left["veths"] == [] and left["host shells"] == []
+    cleaned = harness("clean")
+    assert cleaned.returncode == 0 and "removed bridge s1" in cleaned.stdout
+    assert ours_on_machine() == NOTHING and foreign_survived()
