@@ -14,13 +14,17 @@ class Snapshot:
     """What the switches showed at the end of a step, with the step's pings and traces.
 
     flows, fdb and ports map a switch name to the parsed rows of `ovs-ofctl dump-flows`,
-    `ovs-appctl fdb/show` and `ovs-ofctl dump-ports`; `previous` is the snapshot of the step
-    before (None for the first), against which counter deltas are taken."""
+    `ovs-appctl fdb/show` and `ovs-ofctl dump-ports`; controller_fdb and controller_stats
+    are the controller app's MAC table (per switch) and counters, for runs with one;
+    `previous` is the snapshot of the step before (None for the first), against which
+    counter deltas are taken."""
     flows: Dict[str, List[dict]] = field(default_factory=dict)
     fdb: Dict[str, List[dict]] = field(default_factory=dict)
     ports: Dict[str, List[dict]] = field(default_factory=dict)
     pings: List[dict] = field(default_factory=list)
     traces: List[dict] = field(default_factory=list)
+    controller_fdb: Dict[str, List[dict]] = field(default_factory=dict)
+    controller_stats: Dict[str, int] = field(default_factory=dict)
     previous: Optional["Snapshot"] = None
 
 
@@ -89,10 +93,16 @@ class CheckBook:
         self._hosts_by_mac = hosts_by_mac
         self._add = add
 
-    def _learned_hosts(self, snapshot, switch):
-        """Return {host name: port} for the hosts whose MAC `switch` has learned."""
+    def _learned_hosts(self, snapshot, switch, by="switch"):
+        """Return {host name: port} for the hosts whose MAC was learned on `switch`: by OVS
+        itself (by="switch", its fdb) or by the controller app (by="controller")."""
+        table = snapshot.fdb if by == "switch" else snapshot.controller_fdb
         return {self._hosts_by_mac[row["mac"]]: row["port"]
-                for row in snapshot.fdb[switch] if row["mac"] in self._hosts_by_mac}
+                for row in table[switch] if row["mac"] in self._hosts_by_mac}
+
+    @staticmethod
+    def _learner(switch, by):
+        return switch if by == "switch" else f"controller for {switch}"
 
     def flow_table_empty(self, switch, why=""):
         """The switch holds no flow, so it forwards nothing."""
@@ -148,22 +158,34 @@ class CheckBook:
                         why or f"{packet} is forwarded by the flow {_flow_label(priority, match)}",
                         _flow_label(priority, match), observe))
 
-    def mac_table_empty(self, switch, why=""):
-        """The switch's MAC table holds none of the hosts (its own LOCAL port may be there)."""
-        self._add(Check(f"{switch} MAC table holds no host", why or f"{switch} learned no host",
-                        [], lambda snap: sorted(self._learned_hosts(snap, switch))))
+    def mac_table_empty(self, switch, why="", by="switch"):
+        """The MAC table holds none of the hosts (its own LOCAL port may be there).
+        by="switch": OVS's table (fdb/show); by="controller": the controller app's."""
+        learner = self._learner(switch, by)
+        self._add(Check(f"{learner} MAC table holds no host", why or f"{learner} learned no host",
+                        [], lambda snap: sorted(self._learned_hosts(snap, switch, by))))
 
-    def mac_learned(self, switch, host, port, why=""):
-        """The switch has learned `host`'s MAC on OpenFlow port `port`."""
-        self._add(Check(f"{switch} learned {host} on port {port}",
-                        why or f"{host}'s MAC is in {switch}'s table on port {port}", port,
-                        lambda snap: self._learned_hosts(snap, switch).get(host)))
+    def mac_learned(self, switch, host, port, why="", by="switch"):
+        """`host`'s MAC was learned on OpenFlow port `port` of `switch` (by OVS or the app)."""
+        learner = self._learner(switch, by)
+        self._add(Check(f"{learner} learned {host} on port {port}",
+                        why or f"{host}'s MAC is in {learner}'s table on port {port}", port,
+                        lambda snap: self._learned_hosts(snap, switch, by).get(host)))
 
-    def mac_not_learned(self, switch, host, why=""):
-        """The switch has not learned `host`'s MAC (observed: the port it did learn it on)."""
-        self._add(Check(f"{switch} did not learn {host}", why or f"{host}'s MAC is not in "
-                        f"{switch}'s table", None,
-                        lambda snap: self._learned_hosts(snap, switch).get(host)))
+    def mac_not_learned(self, switch, host, why="", by="switch"):
+        """`host`'s MAC was not learned (observed: the port it was learned on)."""
+        learner = self._learner(switch, by)
+        self._add(Check(f"{learner} did not learn {host}",
+                        why or f"{host}'s MAC is not in {learner}'s table", None,
+                        lambda snap: self._learned_hosts(snap, switch, by).get(host)))
+
+    def controller_counted(self, counter, count, why=""):
+        """The controller app's `counter` (e.g. packet_ins) grew by exactly `count` in this step."""
+        def observe(snap):
+            before = snap.previous.controller_stats.get(counter, 0) if snap.previous else 0
+            return snap.controller_stats.get(counter, 0) - before
+        self._add(Check(f"controller counted {count} {counter}", why or f"{counter} during this step",
+                        count, observe))
 
     def ping_loss(self, src, dst, percent, why=""):
         """The step's last ping from src to dst lost `percent` % of its packets."""

@@ -110,6 +110,17 @@ def _kill_host_processes(namespaces):
     return killed
 
 
+def _kill_controller(pid):
+    """Kill the run's controller app and its process group if it is still running."""
+    try:
+        if pid and b"controllers.launch" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            os.killpg(pid, signal.SIGKILL)
+            return [f"controller process {pid}"]
+    except OSError:
+        pass
+    return []
+
+
 def remove_run_leftovers(state, tools):
     """Remove what the run described by `state` created and still exists.
 
@@ -117,6 +128,7 @@ def remove_run_leftovers(state, tools):
     vSwitch; if OVS does not answer, the run's bridges stay and HarnessError says so."""
     run_id = state["run_id"]
     removed = _kill_host_processes(state.get("host_namespaces", []))
+    removed += _kill_controller(state.get("controller_pid"))
     try:
         bridges = existing_bridges(tools)
     except HarnessError:

@@ -19,8 +19,9 @@ from .results import COLUMNS, DEFAULT_RESULTS_DIR, counter_spread, find_run, fra
 EXIT_STATUS = {"passed": 0, "failed": 1, "error": 2, "interrupted": 130}
 # What `show` prints of each table, step by step; `show --csv TABLE` gives every column.
 SHOWN_COLUMNS = {
-    "pings": ["src", "dst", "sent", "received", "loss", "rtt_avg"],
+    "pings": ["src", "dst", "sent", "received", "loss", "rtt_first", "rtt_avg"],
     "traces": ["switch", "packet", "priority", "match", "actions"],
+    "controller_fdb": ["switch", "port", "port_name", "mac", "host"],
     "flows": ["switch", "table", "priority", "match", "actions", "n_packets", "n_bytes"],
     "fdb": ["switch", "port", "port_name", "mac", "host"],
     "ports": ["switch", "port_name", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
@@ -102,7 +103,8 @@ def _summarise_repeats(experiment, paths, results_dir):
     else:
         console.print(_table(f"{len(varying)} of {len(spread)} per-step counters varied", varying,
                              ["step", "counter", "item", "min", "max", "variance"]))
-    summary = Path(results_dir) / experiment.name / f"repeat-{Path(paths[0]).name}.csv"
+    summary = Path(results_dir) / experiment.name / "repeats" / f"{Path(paths[0]).name}.csv"
+    summary.parent.mkdir(exist_ok=True)
     write_atomically(summary, lambda partial: spread.to_csv(partial, index=False))
     console.print(f"counter spread: {summary}")
 
@@ -161,7 +163,7 @@ def _run_once(experiment, args):
     """Run the experiment once as `run` asked; print its checks; return (exit status, folder)."""
     from .runner import run_experiment
     result = run_experiment(experiment, datapath=args.datapath, results_dir=args.results_dir,
-                            say=console.print, wait=args.wait,
+                            say=console.print, wait=args.wait, flows=args.flows,
                             after_step=_pause_in_mininet_cli if args.interactive else None)
     run = load_run(result.path)
     if len(run.checks):
@@ -262,6 +264,8 @@ def build_parser():
     run.add_argument("--datapath", choices=("auto", "kernel", "user"), default="auto",
                      help="OVS datapath: kernel where its module is usable, else userspace (auto)")
 
+    run.add_argument("--flows", choices=("ofctl", "ryu"), default="ofctl",
+                     help="install flows with ovs-ofctl (default) or FlowMods from a Ryu app on os-ken")
     run.add_argument("--report", action="store_true", help="also write the run's notebook report")
     run.add_argument("--repeat", type=int, default=1, metavar="N",
                      help="run N times and summarise how each per-step counter varied")

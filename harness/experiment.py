@@ -23,6 +23,7 @@ class Experiment:
 
     name = None         # set when the experiment is found: its module's name
     topology = None
+    controller_app = None   # an app module from controllers/ the experiment always runs with
 
     def __init__(self, **values):
         """Set parameters from `values` (name -> value); raise HarnessError if one is wrong."""

@@ -32,31 +32,20 @@ class Step:
         return sum(check.passed for check in self.checks)
 
 
-class OfctlFlows:
-    """Installs flows with `ovs-ofctl add-flow`, as the blog does by hand."""
-
-    def __init__(self, tools, switches):
-        self._tools = tools
-        self._switches = switches
-
-    def add(self, switch, flow):
-        """Add `flow` (ovs-ofctl syntax, e.g. "action=normal") to `switch`."""
-        if switch not in self._switches:
-            raise HarnessError(f"no switch {switch!r} in this topology "
-                               f"(switches: {', '.join(self._switches)})")
-        self._tools.run(["ovs-ofctl", "add-flow", switch, flow])
-
-
 class Lab:
-    """What an experiment's `run(lab)` uses. Attributes: `flows` (add flows), `check` (the
-    check vocabulary, see harness.checks), `steps` (the steps so far), `hosts_by_mac`."""
+    """What an experiment's `run(lab)` uses. Attributes: `flows` (add flows, see
+    harness.flows), `check` (the check vocabulary, see harness.checks), `steps` (the steps
+    so far), `hosts_by_mac`."""
 
-    def __init__(self, network, tools, on_step_end=lambda step: None):
-        """on_step_end(step) is called after every step, to record it."""
+    def __init__(self, network, tools, flows, controller=None, on_step_end=lambda step: None):
+        """flows: the flow backend; controller: the run's controller app, if it has one,
+        whose MAC table and counters are snapshotted with the switches; on_step_end(step)
+        is called after every step, to record it."""
         self.network = network
         self.tools = tools
         self.steps: List[Step] = []
-        self.flows = OfctlFlows(tools, network.switches())
+        self.flows = flows
+        self.controller = controller
         self.hosts_by_mac = {network.host(name).MAC(): name for name in network.hosts()}
         self.check = CheckBook(self.hosts_by_mac, lambda check: self._current().checks.append(check))
         self._on_step_end = on_step_end
@@ -99,6 +88,8 @@ class Lab:
             snapshot.fdb[switch] = parse_fdb(self.tools.run(["ovs-appctl", "fdb/show", switch]),
                                              self.network.port_names[switch])
         self._dump_flows(snapshot)
+        if self.controller:
+            self._observe_controller(snapshot)
         received = {switch: sum(port["rx_packets"] or 0 for port in ports)
                     for switch, ports in snapshot.ports.items()}
         if received != self._received_when_counted:
@@ -110,6 +101,19 @@ class Lab:
                 self._dump_flows(snapshot)
         step.snapshot = snapshot
         return snapshot
+
+    def _observe_controller(self, snapshot):
+        """Add the controller app's MAC table and counters to the snapshot."""
+        self.controller.check_alive()
+        names = {self.network.dpid(switch): switch for switch in self.network.switches()}
+        for switch in self.network.switches():
+            snapshot.controller_fdb[switch] = []
+        for entry in self.controller.request("mac_table"):
+            switch = names[entry["dpid"]]
+            snapshot.controller_fdb[switch].append({
+                "port": entry["port"], "port_name": self.network.port_names[switch].get(str(entry["port"]), ""),
+                "mac": entry["mac"]})
+        snapshot.controller_stats = self.controller.request("stats")
 
     def _last_snapshot(self):
         """The snapshot of the latest earlier step that has one, or None."""

@@ -67,10 +67,11 @@ def _network_classes():
     class HarnessSwitch(OVSSwitch):
         """An Open vSwitch bridge created in one checked transaction and marked with its run."""
 
-        def __init__(self, name, run_id, tools, **params):
+        def __init__(self, name, run_id, tools, controller_target=None, **params):
             super().__init__(name, **params)
             self.run_id = run_id
             self.tools = tools
+            self.controller_target = controller_target
 
         def start(self, controllers):
             """Create the bridge with its ports, as ours; raise HarnessError if OVS refuses."""
@@ -82,6 +83,8 @@ def _network_classes():
                     "other_config:disable-in-band=true",
                     f"other_config:dp-desc={self.name}",
                     f"external_ids:{RUN_ID_KEY}={self.run_id}"]
+            if self.controller_target:
+                argv += ["--", "set-controller", self.name, self.controller_target]
             for intf in self.intfList():
                 if self.ports[intf] and not intf.IP():
                     argv += ["--", "add-port", self.name, intf.name,
@@ -98,10 +101,12 @@ def _network_classes():
 class Network:
     """A Mininet network for one run: `start` it, and `stop` it in a `finally`."""
 
-    def __init__(self, topo, datapath, run_id, tools, state):
-        """topo: a Mininet Topo; datapath: "kernel" or "user"; state: the run's RunState."""
+    def __init__(self, topo, datapath, run_id, tools, state, controller_target=None):
+        """topo: a Mininet Topo; datapath: "kernel" or "user"; state: the run's RunState;
+        controller_target: the OpenFlow controller every switch connects to, if any."""
         self.topo = topo
         self.datapath = datapath
+        self.controller_target = controller_target
         self.run_id = run_id
         self.tools = tools
         self.state = state
@@ -137,7 +142,8 @@ class Network:
         Mininet, QuietHost, QuietIntf, HarnessSwitch = _network_classes()
         self._refuse_foreign_names()
         self.state.update(bridges=list(self.topo.switches()), interfaces=self.root_interfaces())
-        switch = partial(HarnessSwitch, run_id=self.run_id, tools=self.tools, datapath=self.datapath)
+        switch = partial(HarnessSwitch, run_id=self.run_id, tools=self.tools, datapath=self.datapath,
+                         controller_target=self.controller_target)
         self.net = Mininet(topo=self.topo, switch=switch, host=QuietHost, intf=QuietIntf,
                            controller=None, autoSetMacs=True, build=False)
         try:
@@ -189,6 +195,10 @@ class Network:
             if node == host:
                 return port
         raise HarnessError(f"{host} is not linked to {switch}")
+
+    def dpid(self, switch):
+        """Return the OpenFlow datapath id of `switch`."""
+        return int(self.net[switch].dpid, 16)
 
     def switches(self):
         """Return the switch names, in topology order."""

@@ -29,10 +29,7 @@ def parse_flows(text):
         line = line.strip()
         if not line or _REPLY_HEADER.match(line):
             continue
-        # OFPFlow needs a match section between the info and the actions; a flow without
-        # match fields has none, so spell out the priority ovs-ofctl left implicit.
-        line = _NO_MATCH_FIELDS.sub(rf"\1 priority={DEFAULT_PRIORITY} actions=", line, count=1)
-        flow = OFPFlow(line)
+        flow = _ofp_flow(line)
         match_fields = [kv for kv in flow.match_kv if kv.key != "priority"]
         flows.append({
             "table": flow.info.get("table", 0),
@@ -45,6 +42,31 @@ def parse_flows(text):
             "duration": flow.info.get("duration", 0.0),
         })
     return flows
+
+
+def _ofp_flow(line):
+    """Parse one dump-flows line with OVS's OFPFlow.
+
+    OFPFlow needs a match section between the info and the actions; a flow without match
+    fields has none, so spell out the priority ovs-ofctl left implicit."""
+    return OFPFlow(_NO_MATCH_FIELDS.sub(rf"\1 priority={DEFAULT_PRIORITY} actions=", line, count=1))
+
+
+_SPEC_ACTIONS = re.compile(r"(^|,)\s*actions?=")
+
+
+def parse_flow_spec(spec):
+    """Parse a flow as written for `ovs-ofctl add-flow` ("priority=60000,dl_dst=...,actions=
+    output:3"; "action=" is accepted too). Returns (priority, [(field, text)], [(action,
+    value)]) with OVS's own decoding of the actions, e.g. ("output", {"port": 3}).
+    Raises ValueError for a spec OVS's parser does not accept."""
+    if not _SPEC_ACTIONS.search(spec):
+        raise ValueError(f"flow {spec!r} has no actions=")
+    fields, _separator, actions = _SPEC_ACTIONS.split(spec, maxsplit=1)
+    info = "cookie=0x0, duration=0s, table=0, n_packets=0, n_bytes=0,"
+    flow = _ofp_flow(f"{info} {fields} actions={actions}" if fields else f"{info} actions={actions}")
+    match = [(kv.key, kv.meta.vstring) for kv in flow.match_kv if kv.key != "priority"]
+    return flow.match.get("priority", DEFAULT_PRIORITY), match, [(kv.key, kv.value) for kv in flow.actions_kv]
 
 
 def _field_text(kv):
@@ -112,6 +134,7 @@ def parse_ports(text, port_names=None):
 
 
 _PING_SUMMARY = re.compile(r"(?P<sent>\d+) packets transmitted, (?P<received>\d+) (packets )?received")
+_PING_REPLY_TIME = re.compile(r"bytes from .* time=([\d.]+) ms")
 _PING_RTT = re.compile(r"(rtt|round-trip) min/avg/max/(mdev|stddev) = "
                        r"(?P<min>[\d.]+)/(?P<avg>[\d.]+)/(?P<max>[\d.]+)/(?P<mdev>[\d.]+) ms")
 
@@ -119,18 +142,21 @@ _PING_RTT = re.compile(r"(rtt|round-trip) min/avg/max/(mdev|stddev) = "
 def parse_ping(text):
     """Parse the output of iputils `ping`.
 
-    Returns sent, received, loss (percent) and rtt_min/avg/max/mdev in ms (None when no
-    reply came back). Raises ValueError if the output has no statistics line."""
+    Returns sent, received, loss (percent), rtt_min/avg/max/mdev in ms and rtt_first, the
+    first reply's time (None when no reply came back). Raises ValueError if the output has
+    no statistics line."""
     summary = _PING_SUMMARY.search(text)
     if not summary:
         raise ValueError(f"no ping statistics in: {text.strip()[-200:]!r}")
     sent, received = int(summary["sent"]), int(summary["received"])
     rtt = _PING_RTT.search(text)
+    first = _PING_REPLY_TIME.search(text)
     return {
         "sent": sent,
         "received": received,
         "loss": 100.0 * (sent - received) / sent if sent else 100.0,
         **{f"rtt_{k}": float(rtt[k]) if rtt else None for k in ("min", "avg", "max", "mdev")},
+        "rtt_first": float(first[1]) if first else None,
     }
 
 

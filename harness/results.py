@@ -27,10 +27,12 @@ COLUMNS = {
     [f"{direction}_{counter}" for direction in ("rx", "tx")
      for counter in ("packets", "bytes", "drops", "errors")],
     "pings": STEP_KEYS + ["src", "dst", "sent", "received", "loss",
-                          "rtt_min", "rtt_avg", "rtt_max", "rtt_mdev"],
+                          "rtt_min", "rtt_avg", "rtt_max", "rtt_mdev", "rtt_first"],
     "traces": STEP_KEYS + ["switch", "packet", "flow", "table", "priority", "match", "actions",
                            "datapath_actions", "output"],
     "checks": STEP_KEYS + ["name", "description", "expected", "observed", "passed"],
+    "controller_fdb": STEP_KEYS + ["switch", "port", "port_name", "mac", "host"],
+    "controller_stats": STEP_KEYS + ["counter", "value"],
 }
 _RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
 MARKER = ".ovs-harness-results"     # marks a folder as holding ovs-harness runs
@@ -62,6 +64,11 @@ def step_rows(run_id, step, hosts_by_mac):
         rows["fdb"] += [{**keys, "switch": switch, **entry, "host": hosts_by_mac.get(entry["mac"], "")}
                         for entry in snapshot.fdb[switch]]
         rows["ports"] += [{**keys, "switch": switch, **port} for port in snapshot.ports[switch]]
+    for switch in (snapshot.controller_fdb if snapshot else {}):
+        rows["controller_fdb"] += [{**keys, "switch": switch, **entry, "host": hosts_by_mac.get(entry["mac"], "")}
+                                   for entry in snapshot.controller_fdb[switch]]
+    rows["controller_stats"] = [{**keys, "counter": counter, "value": value}
+                                for counter, value in (snapshot.controller_stats if snapshot else {}).items()]
     rows["pings"] = [{**keys, **ping} for ping in step.pings]
     rows["traces"] = [{**keys, **trace} for trace in step.traces]
     rows["checks"] = [{**keys, "name": check.name, "description": check.description,
@@ -141,6 +148,8 @@ class Run:
     pings: pd.DataFrame
     traces: pd.DataFrame
     checks: pd.DataFrame
+    controller_fdb: pd.DataFrame
+    controller_stats: pd.DataFrame
 
     @property
     def transcript(self):

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import List
 
 from .cleanup import RunState, remove_run_leftovers
+from .controller import Controller
 from .environment import choose_datapath, require_runnable, versions
 from .errors import HarnessError, Interrupted
+from .flows import ControllerFlows, OfctlFlows
 from .lab import Lab
 from .network import Network
 from .results import DEFAULT_RESULTS_DIR, RunFolder, claim_results_dir, new_run_id
@@ -63,11 +65,22 @@ def _outcome(steps):
     return "passed" if all(step.passed == len(step.checks) for step in steps) else "failed"
 
 
+FLOW_INSTALLER = "controllers.flow_installer"
+
+
+def _controller_metadata(app):
+    from controllers.ryu_api import FRAMEWORK
+    return {"app": app, "framework": FRAMEWORK,
+            "version": versions()["os_ken"] if FRAMEWORK == "os_ken" else None}
+
+
 def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR, say=print,
-                   wait=False, after_step=None):
+                   wait=False, after_step=None, flows="ofctl"):
     """Run `experiment` (an Experiment, its parameters set) once; return its RunResult.
 
-    datapath: auto, kernel or user. say(text) is called with progress lines. wait: wait for
+    datapath: auto, kernel or user. flows: ofctl (ovs-ofctl add-flow) or ryu (FlowMods from
+    the controller app controllers/flow_installer.py); an experiment with its own
+    `controller_app` always runs that app. say(text) is called with progress lines. wait: wait for
     another run in progress instead of refusing to start. after_step(step, rows, network),
     if given, is called after each step is recorded, with the step's table rows (the
     interactive mode's pause).
@@ -82,7 +95,7 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
     metadata = {
         "experiment": experiment.name, "summary": experiment.summary(), "run_id": run_id,
         "parameters": experiment.parameter_values(), "topology": str(experiment.topology),
-        "datapath": {"type": chosen.kind, "reason": chosen.reason},
+        "datapath": {"type": chosen.kind, "reason": chosen.reason}, "flows": flows,
         "versions": versions(), "started": _now(), "ended": None, "outcome": "running",
         "error": None, "pid": os.getpid(), "hosts": [], "steps": [],
     }
@@ -93,7 +106,10 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
         state.remove()
         raise
     tools = Tools()
-    network = Network(experiment.topology.build(), chosen.kind, run_id, tools, state)
+    app = experiment.controller_app or (FLOW_INSTALLER if flows == "ryu" else None)
+    controller = Controller(app, folder.path / "controller.log") if app else None
+    network = Network(experiment.topology.build(), chosen.kind, run_id, tools, state,
+                      controller_target=controller.target if controller else None)
     lab = None
     outcome, error = "error", ""
 
@@ -106,17 +122,28 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
 
     with _signals_interrupt():
         try:
+            if controller:
+                metadata["controller"] = _controller_metadata(app)
+                state.update(controller_pid=controller.start())
             network.start()
             metadata["hosts"] = network.hosts()
-            lab = Lab(network, tools, on_step_end=record_step)
+            if controller:
+                controller.wait_connected([network.dpid(switch) for switch in network.switches()])
+            backend = ControllerFlows(tools, network.switches(), controller,
+                                      {switch: network.dpid(switch) for switch in network.switches()}) \
+                if flows == "ryu" else OfctlFlows(tools, network.switches())
+            lab = Lab(network, tools, backend, controller, on_step_end=record_step)
             experiment.run(lab)
             outcome = _outcome(lab.steps)
+            if controller and controller.problems():
+                raise HarnessError(f"the controller app logged an error: {controller.problems()[0]} "
+                                   f"(see {controller.log_path})")
         except (Interrupted, KeyboardInterrupt) as stop:
             outcome, error = "interrupted", f"interrupted by {str(stop) or 'SIGINT'}"
         except HarnessError as problem:
-            error = str(problem)
+            outcome, error = "error", str(problem)
         except Exception as problem:  # the experiment's own code failed: keep its traceback
-            error = f"{type(problem).__name__}: {problem}"
+            outcome, error = "error", f"{type(problem).__name__}: {problem}"
             metadata["traceback"] = traceback.format_exc()
         finally:
             with _signals_deferred():
@@ -125,6 +152,8 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
                     network.stop()
                 except Exception as problem:  # e.g. OVS gone: what is left is removed below
                     metadata["teardown_problem"] = f"Mininet could not stop the network: {problem}"
+                if controller:
+                    controller.stop()
                 try:
                     metadata["removed_after_mininet"] = remove_run_leftovers(state.read(), tools)
                     state.remove()

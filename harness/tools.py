@@ -15,15 +15,17 @@ from .errors import HarnessError
 class Entry:
     """One command sent to a switch or host, with what it printed."""
     step: str
-    where: str          # "sh" for the root namespace, else the Mininet host name
+    where: str          # "sh" for the root namespace, "controller", or a Mininet host's name
     argv: List[str]
     output: str
     returncode: int
 
     def render(self):
-        """Return the entry as it would look in a Mininet CLI session."""
-        prompt = f"mininet> sh {shlex.join(self.argv)}" if self.where == "sh" \
-            else f"mininet> {self.where} {shlex.join(self.argv)}"
+        """Return the entry as it would look in a Mininet CLI session (a request to the
+        controller app shows as `controller> ...`)."""
+        prompt = {"sh": f"mininet> sh {shlex.join(self.argv)}",
+                  "controller": f"controller> {shlex.join(self.argv)}"}.get(
+            self.where, f"mininet> {self.where} {shlex.join(self.argv)}")
         status = "" if self.returncode == 0 else f"[exit status {self.returncode}]\n"
         return f"{prompt}\n{self.output}{status}"
 

@@ -24,7 +24,7 @@ def test_list_names_each_experiment_with_its_summary():
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (["run", "no_such_thing"], ["unknown experiment 'no_such_thing'", "known: normal_mode"]),
+    (["run", "no_such_thing"], ["unknown experiment 'no_such_thing'", "known: learning_switch, normal_mode, normal_priority"]),
     (["run", TEST_EXPERIMENTS / "no_experiment.py"], ["does not define an experiment"]),
     (["run", TEST_EXPERIMENTS / "syntax_error.py"], ["line 4: syntax error"]),
     (["run", "normal_mode", "--datapath", "dpdk"], ["invalid choice: 'dpdk'"]),

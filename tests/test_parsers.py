@@ -103,7 +103,8 @@ def test_counter_a_datapath_does_not_keep_is_none():
 def test_blog_ping():
     assert parse_ping(recorded("blog-ping-step5.txt")) == {
         "sent": 2, "received": 2, "loss": 0.0,
-        "rtt_min": 0.085, "rtt_avg": 0.336, "rtt_max": 0.587, "rtt_mdev": 0.251}
+        "rtt_min": 0.085, "rtt_avg": 0.336, "rtt_max": 0.587, "rtt_mdev": 0.251,
+        "rtt_first": 0.587}
 
 
 @pytest.mark.parametrize("name", ["ping-unreachable.txt", "ping-no-reply.txt"])

@@ -12,7 +12,7 @@ def test_five_runs_count_identically_at_every_step(experiment, results_dir):
     process = harness("run", experiment, "--repeat", "5", "--results-dir", results_dir, timeout=600)
     assert process.returncode == 0, process.stdout + process.stderr
     assert "per-step counters are identical in the 5 runs" in process.stdout
-    [summary] = (results_dir / experiment).glob("repeat-*.csv")
+    [summary] = (results_dir / experiment / "repeats").glob("*.csv")
     spread = pd.read_csv(summary)
     assert (spread["runs"] == 5).all() and (spread["variance"] == 0).all()
     assert {"flows n_packets", "ports rx_packets"} <= set(spread["counter"])

@@ -1,0 +1,80 @@
+"""The channel through which ovs-harness talks to a controller app: JSON lines on a local
+TCP port (--harness-control-port). A request {"op": NAME, ...} calls the app's
+`control_NAME(**arguments)` and the reply is {"ok": true, "result": ...} or
+{"ok": false, "error": "..."}."""
+import json
+import logging
+import socket
+
+from controllers.ryu_api import (App, CONFIG_DISPATCHER, MAIN_DISPATCHER, cfg, hub, ofp_event,
+                                 ofproto_v1_3, set_ev_cls)
+
+cfg.CONF.register_cli_opts([
+    cfg.IntOpt("harness-control-port", default=0, help="local TCP port for ovs-harness requests"),
+])
+LOG = logging.getLogger("harness_control")
+
+
+class ControlledApp(App):
+    """An OpenFlow 1.3 app that ovs-harness can ask for its state, and that logs every
+    OpenFlow error a switch reports (the harness fails the run on such a line)."""
+
+    OFP_VERSIONS = [ofproto_v1_3.OFP_VERSION]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.datapaths = {}     # dpid -> datapath, for the switches connected
+        self.control = hub.StreamServer(("127.0.0.1", self.CONF.harness_control_port), self._serve)
+        self.threads.append(hub.spawn(self._serve_until_closed))
+
+    def _serve_until_closed(self):
+        try:
+            self.control.serve_forever()
+        except OSError:     # close() shut the listening socket down
+            pass
+
+    def close(self):
+        """Stop answering the harness (os-ken calls this when the app stops)."""
+        self.control.server.shutdown(socket.SHUT_RDWR)
+        self.control.server.close()
+        super().close()
+
+    def _serve(self, connection, _address):
+        stream = connection.makefile("rw")
+        for line in stream:
+            request = json.loads(line)
+            try:
+                handler = getattr(self, f"control_{request.pop('op')}")
+                reply = {"ok": True, "result": handler(**request)}
+            except Exception as error:  # the harness shows it; the app keeps serving
+                LOG.exception("harness request %s failed", request)
+                reply = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+            stream.write(json.dumps(reply) + "\n")
+            stream.flush()
+
+    def control_ready(self):
+        """Return the datapath ids of the switches connected."""
+        return sorted(self.datapaths)
+
+    def control_mac_table(self):
+        """Return the MACs the app learned, [{"dpid", "mac", "port"}]: none unless it learns."""
+        return []
+
+    def control_stats(self):
+        """Return the app's counters, {name: number}: none unless it counts."""
+        return {}
+
+    @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
+    def switch_features_handler(self, ev):
+        datapath = ev.msg.datapath
+        self.datapaths[datapath.id] = datapath
+        self.switch_connected(datapath)
+
+    def switch_connected(self, datapath):
+        """Called when a switch connects; apps override it to install their first flows."""
+
+    @set_ev_cls(ofp_event.EventOFPErrorMsg, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
+    def error_msg_handler(self, ev):
+        msg = ev.msg
+        LOG.error("OpenFlow error from switch %016x: type=0x%02x code=0x%02x", msg.datapath.id,
+                  msg.type, msg.code)

@@ -1,0 +1,29 @@
+"""The Ryu API, from os-ken (OpenStack's maintained fork) or, where only Ryu is installed,
+from Ryu itself: the apps import it from here, so the same app runs on both.
+
+FRAMEWORK says which one was found ("os_ken" or "ryu")."""
+try:
+    from os_ken import cfg
+    from os_ken.app.ofctl import api as ofctl_api
+    from os_ken.base import app_manager
+    from os_ken.base.app_manager import OSKenApp as App
+    from os_ken.controller import ofp_event
+    from os_ken.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+    from os_ken.lib import hub
+    from os_ken.lib.packet import ethernet, packet
+    from os_ken.ofproto import ofproto_v1_3
+    FRAMEWORK = "os_ken"
+except ImportError:
+    from ryu import cfg
+    from ryu.app.ofctl import api as ofctl_api
+    from ryu.base import app_manager
+    from ryu.base.app_manager import RyuApp as App
+    from ryu.controller import ofp_event
+    from ryu.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+    from ryu.lib import hub
+    from ryu.lib.packet import ethernet, packet
+    from ryu.ofproto import ofproto_v1_3
+    FRAMEWORK = "ryu"
+
+__all__ = ["App", "CONFIG_DISPATCHER", "FRAMEWORK", "MAIN_DISPATCHER", "app_manager", "cfg",
+           "ethernet", "hub", "ofctl_api", "ofp_event", "ofproto_v1_3", "packet", "set_ev_cls"]

@@ -1,0 +1,102 @@
+"""The controller of a run that uses one: an app from controllers/ started as its own process
+on free local ports, waited for until the switches are connected, asked for its state over
+its control channel, and always stopped. Its log goes into the run folder; an exception or
+an OpenFlow error in it fails the run."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+from .errors import HarnessError
+from .waiting import wait_until
+
+STARTUP_TIMEOUT = 30.0
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Controller:
+    """One controller app process (e.g. "controllers.flow_installer")."""
+
+    def __init__(self, app, log_path):
+        self.app = app
+        self.log_path = log_path
+        self.openflow_port = _free_port()
+        self.control_port = _free_port()
+        self.process = None
+
+    @property
+    def target(self):
+        """The OpenFlow target the switches connect to."""
+        return f"tcp:127.0.0.1:{self.openflow_port}"
+
+    def start(self):
+        """Start the app and wait until its control channel answers; return its pid."""
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "controllers.launch", self.app,
+                 "--openflow-port", str(self.openflow_port), "--control-port", str(self.control_port)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        wait_until(self._answers, STARTUP_TIMEOUT, what=f"the controller app {self.app} to start")
+        return self.process.pid
+
+    def _answers(self):
+        try:
+            self.request("ready")
+            return True
+        except HarnessError:
+            self.check_alive()
+            return False
+
+    def check_alive(self):
+        """Raise HarnessError, with the end of the app's log, if the app has died."""
+        if self.process is not None and self.process.poll() is not None:
+            raise HarnessError(f"the controller app {self.app} (pid {self.process.pid}) has died "
+                               f"(exit status {self.process.returncode}): {self.last_log_line()}; "
+                               f"its log is {self.log_path}")
+
+    def request(self, op, **arguments):
+        """Ask the app for something over its control channel; return the result."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.control_port), timeout=10) as channel:
+                channel.sendall((json.dumps({"op": op, **arguments}) + "\n").encode())
+                reply = json.loads(channel.makefile().readline() or "null")
+        except (OSError, ValueError) as error:
+            raise HarnessError(f"the controller app {self.app} does not answer: {error}") from None
+        if not reply or not reply["ok"]:
+            raise HarnessError(f"the controller app {self.app} refused {op}: "
+                               f"{reply['error'] if reply else 'no reply'}")
+        return reply["result"]
+
+    def wait_connected(self, dpids):
+        """Wait until every switch (by datapath id) has connected to the app."""
+        wait_until(lambda: self.check_alive() or set(dpids) <= set(self.request("ready")),
+                   STARTUP_TIMEOUT, what=f"the switches to connect to {self.app}")
+
+    def last_log_line(self):
+        lines = self.log_path.read_text(errors="replace").strip().splitlines() if self.log_path.exists() else []
+        return lines[-1] if lines else "(empty log)"
+
+    def problems(self):
+        """Return the log lines that show the app failed: exceptions and OpenFlow errors."""
+        if not self.log_path.exists():
+            return []
+        return [line for line in self.log_path.read_text(errors="replace").splitlines()
+                if line.startswith("Traceback") or " ERROR " in line]
+
+    def stop(self):
+        """Stop the app's whole process group (os-ken's threads cannot be killed one by one)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()

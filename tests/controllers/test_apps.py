@@ -1,0 +1,95 @@
+"""The controller apps against a dummy datapath: the OpenFlow messages they send."""
+import pytest
+
+from controllers import flow_installer, learning_switch
+from controllers.ryu_api import ofp_event
+from os_ken.lib.packet import arp, ethernet, packet
+from os_ken.ofproto import ofproto_v1_3 as ofproto, ofproto_v1_3_parser as parser
+
+H1, H2 = "00:00:00:00:00:01", "00:00:00:00:00:02"
+
+
+class DummyDatapath:
+    """Stands in for a switch: records what the app sends."""
+    id = 1
+    ofproto = ofproto
+    ofproto_parser = parser
+
+    def __init__(self):
+        self.sent = []
+
+    def send_msg(self, msg):
+        self.sent.append(msg)
+
+
+class Message:
+    def __init__(self, datapath, **fields):
+        self.datapath = datapath
+        self.__dict__.update(fields)
+
+
+def arp_frame(src, dst, opcode):
+    frame = packet.Packet()
+    frame.add_protocol(ethernet.ethernet(dst=dst, src=src, ethertype=0x0806))
+    frame.add_protocol(arp.arp(opcode=opcode, src_mac=src, dst_mac=dst if opcode == 2 else "00:00:00:00:00:00"))
+    frame.serialize()
+    return bytes(frame.data)
+
+
+@pytest.fixture
+def connected():
+    """A learning switch app with the dummy switch connected."""
+    app = learning_switch.LearningSwitch()
+    datapath = DummyDatapath()
+    app.switch_features_handler(ofp_event.EventOFPSwitchFeatures(Message(datapath)))
+    yield app, datapath
+    app.close()
+
+
+def packet_in(app, datapath, in_port, data):
+    app.packet_in_handler(ofp_event.EventOFPPacketIn(Message(datapath, match={"in_port": in_port}, data=data)))
+
+
+def test_learning_switch_installs_table_miss_to_controller_on_connect(connected):
+    app, datapath = connected
+    [table_miss] = datapath.sent
+    assert isinstance(table_miss, parser.OFPFlowMod) and table_miss.priority == 0
+    [output] = table_miss.instructions[0].actions
+    assert output.port == ofproto.OFPP_CONTROLLER and output.max_len == ofproto.OFPCML_NO_BUFFER
+    assert app.control_ready() == [1] and app.control_stats() == {"packet_ins": 0, "flows_installed": 1}
+
+
+def test_broadcast_is_flooded_without_a_flow_and_a_known_destination_gets_one(connected):
+    app, datapath = connected
+    packet_in(app, datapath, 1, arp_frame(H1, "ff:ff:ff:ff:ff:ff", opcode=1))
+    [flood] = datapath.sent[1:]
+    assert isinstance(flood, parser.OFPPacketOut) and flood.actions[0].port == ofproto.OFPP_FLOOD
+    packet_in(app, datapath, 2, arp_frame(H2, H1, opcode=2))
+    flow, out = datapath.sent[2:]
+    assert isinstance(flow, parser.OFPFlowMod) and flow.priority == 1
+    assert dict(flow.match.items()) == {"in_port": 2, "eth_dst": H1, "eth_src": H2}
+    assert flow.instructions[0].actions[0].port == 1 and out.actions[0].port == 1
+    assert app.control_mac_table() == [{"dpid": 1, "mac": H1, "port": 1}, {"dpid": 1, "mac": H2, "port": 2}]
+    assert app.control_stats() == {"packet_ins": 2, "flows_installed": 2}
+
+
+def test_flow_installer_sends_the_flow_then_waits_for_the_barrier(monkeypatch):
+    app = flow_installer.FlowInstaller()
+    datapath = DummyDatapath()
+    barriers = []
+    monkeypatch.setattr(flow_installer.ofctl_api, "send_msg",
+                        lambda sender, msg, reply_cls=None: barriers.append((msg, reply_cls)))
+    try:
+        app.switch_features_handler(ofp_event.EventOFPSwitchFeatures(Message(datapath)))
+        assert datapath.sent == []      # nothing of its own: no flow, no forwarding
+        app.control_add_flow(dpid=1, priority=60000, match={"eth_dst": "00:00:00:00:00:03"},
+                             actions=[{"output": 3}])
+        app.control_add_flow(dpid=1, priority=32768, match={}, actions=[{"normal": True}])
+    finally:
+        app.close()
+    to_h3, normal = datapath.sent
+    assert (to_h3.priority, dict(to_h3.match.items())) == (60000, {"eth_dst": "00:00:00:00:00:03"})
+    assert to_h3.instructions[0].actions[0].port == 3
+    assert normal.priority == 32768 and normal.instructions[0].actions[0].port == ofproto.OFPP_NORMAL
+    assert [type(msg) for msg, _reply in barriers] == [parser.OFPBarrierRequest] * 2
+    assert all(reply is parser.OFPBarrierReply for _msg, reply in barriers)

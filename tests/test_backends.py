@@ -1,0 +1,96 @@
+"""The ryu flow backend on real os-ken and OVS: parity with ovs-ofctl, the learning switch
+against NORMAL, and a controller that dies mid-run."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import NOTHING, ROOT, TEST_EXPERIMENTS, harness, ours_on_machine
+from harness import load_run
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("results")
+
+
+def run(results_dir, *args):
+    process = harness("run", *args, "--results-dir", results_dir)
+    assert process.returncode == 0, process.stdout + process.stderr
+    return load_run(Path(process.stdout.splitlines()[-1]))
+
+
+def flow_counts(run):
+    return run.flows[["step", "priority", "match", "actions", "n_packets", "n_bytes"]].values.tolist()
+
+
+@pytest.mark.parametrize("experiment", ["normal_mode", "normal_priority"])
+def test_both_backends_pass_the_same_checks_with_the_same_counts(results_dir, experiment):
+    ofctl = run(results_dir, experiment, "--flows", "ofctl")
+    ryu = run(results_dir, experiment, "--flows", "ryu")
+    assert ofctl.checks["passed"].all() and ryu.checks["passed"].all()
+    assert ofctl.checks["name"].tolist() == ryu.checks["name"].tolist()
+    assert flow_counts(ofctl) == flow_counts(ryu)
+    assert (ofctl.metadata["flows"], ryu.metadata["flows"]) == ("ofctl", "ryu")
+    assert ryu.metadata["controller"] == {"app": "controllers.flow_installer", "framework": "os_ken",
+                                          "version": ryu.metadata["versions"]["os_ken"]}
+    assert "controller> add-flow s1 action=normal" in ryu.transcript
+    assert "flow_installer" in (ryu.path / "controller.log").read_text()
+    assert ours_on_machine() == NOTHING
+    assert subprocess.run(["pgrep", "-f", "controllers.launch"], capture_output=True).stdout == b""
+
+
+@pytest.fixture(scope="module")
+def learning(results_dir):
+    return run(results_dir, "learning_switch"), run(results_dir, "normal_mode")
+
+
+def test_learning_switch_passes_its_checks(learning):
+    app, _normal = learning
+    assert app.checks["passed"].all(), app.checks[~app.checks["passed"]].to_string()
+    stats = app.controller_stats.pivot(index="step", columns="counter", values="value")
+    assert stats.loc["h1 ping h2"].to_dict() == {"packet_ins": 3, "flows_installed": 3}
+    assert stats.loc["h1 ping h2 again"].to_dict() == {"packet_ins": 3, "flows_installed": 3}
+
+
+def test_the_app_learns_what_normal_learns_on_the_same_traffic(learning):
+    app, normal = learning
+    learned_by_app = app.controller_fdb[app.controller_fdb["step"] == "h1 ping h2"]
+    learned_by_ovs = normal.fdb[(normal.fdb["step"] == "h1 ping h2") & (normal.fdb["host"] != "")]
+    assert sorted(learned_by_app[["host", "mac", "port", "port_name"]].values.tolist()) == \
+        sorted(learned_by_ovs[["host", "mac", "port", "port_name"]].values.tolist())
+    assert app.fdb[app.fdb["host"] != ""].empty      # OVS itself learned nothing
+
+
+def test_first_reply_times_are_recorded_for_both(learning):
+    # The first ping through the app waits for packet-ins; how much longer it takes is a
+    # measurement for the report, not something a test can assert.
+    for run_ in learning:
+        assert run_.pings["rtt_first"].dropna().gt(0).all()
+
+
+def test_controller_killed_mid_run_fails_clearly_and_leaves_nothing(tmp_path, results_dir):
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", TEST_EXPERIMENTS / "controller_crash.py", "--flows", "ryu",
+         "--results-dir", results_dir], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "HARNESS_TEST_READY": str(ready), "HARNESS_TEST_GO": str(go)})
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.1)
+    [state] = [json.loads(path.read_text()) for path in Path("/run/ovs-harness").glob("*.json")]
+    os.kill(state["controller_pid"], signal.SIGKILL)
+    go.touch()
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2, stdout + stderr
+    said = " ".join(stdout.split())
+    assert "the controller app controllers.flow_installer" in said and "has died" in said
+    assert "Traceback" not in stdout + stderr
+    assert ours_on_machine() == NOTHING
+    assert subprocess.run(["pgrep", "-f", "controllers.launch"], capture_output=True).stdout == b""
