@@ -94,3 +94,22 @@ def test_controller_killed_mid_run_fails_clearly_and_leaves_nothing(tmp_path, re
     assert "Traceback" not in stdout + stderr
     assert ours_on_machine() == NOTHING
     assert subprocess.run(["pgrep", "-f", "controllers.launch"], capture_output=True).stdout == b""
+
+
+def test_clean_stops_the_controller_of_a_killed_run(tmp_path, results_dir):
+    ready = tmp_path / "ready"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", TEST_EXPERIMENTS / "blocking.py", "--flows", "ryu",
+         "--results-dir", results_dir], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "HARNESS_TEST_READY": str(ready)})
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.1)
+    process.kill()
+    process.communicate(timeout=30)
+    assert subprocess.run(["pgrep", "-f", "controllers.launch"], capture_output=True).stdout != b""
+    cleaned = harness("clean")
+    assert "removed controller process" in cleaned.stdout and "removed bridge s1" in cleaned.stdout
+    assert ours_on_machine() == NOTHING
+    assert subprocess.run(["pgrep", "-f", "controllers.launch"], capture_output=True).stdout == b""
