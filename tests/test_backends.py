@@ -113,3 +113,11 @@ def test_clean_stops_the_controller_of_a_killed_run(tmp_path, results_dir):
     assert "removed controller process" in cleaned.stdout and "removed bridge s1" in cleaned.stdout
     assert ours_on_machine() == NOTHING
     assert subprocess.run(["pgrep", "-f", "controllers.launch"], capture_output=True).stdout == b""
+
+
+def test_openflow_error_in_the_controller_log_fails_the_run(results_dir):
+    process = harness("run", TEST_EXPERIMENTS / "bad_port.py", "--flows", "ryu", "--results-dir", results_dir)
+    assert process.returncode == 2, process.stdout + process.stderr
+    said = " ".join(process.stdout.split())
+    assert "the controller app logged an error:" in said and "OpenFlow error from switch" in said
+    assert ours_on_machine() == NOTHING

@@ -1,4 +1,26 @@
-"""The command line as a user meets it: one clear line and exit 2 for every mistake."""
+"""The command line as a user meets it: one clear line and exit 2 for every mistake.
+
+Every case of the README's troubleshooting table, and where it is tested:
+
+| case                                   | test                                                        |
+| -------------------------------------- | ----------------------------------------------------------- |
+| not root                               | test_cli.py::test_not_root                                  |
+| OVS missing / not running              | test_cli.py::test_open_vswitch_not_installed / _not_running |
+| Mininet missing                        | test_cli.py::test_mininet_not_installed                     |
+| unknown experiment, not an experiment  | test_cli.py::test_user_mistakes, test_experiment.py         |
+| wrong or hostile parameter             | test_parameters.py, test_normal_priority.py::test_hostile_* |
+| kernel datapath impossible             | test_cli.py::test_kernel_datapath_is_refused_*              |
+| results folder not ours, disk full     | test_teardown.py::test_results_dir_*, ::test_disk_full_*    |
+| run not found, run ids walking out     | test_cli.py::test_user_mistakes, test_teardown.py::test_run_ids_* |
+| our bridge left over                   | test_teardown.py::test_clean_removes_what_a_killed_run_left_* |
+| someone else's bridge                  | test_teardown.py::test_foreign_bridge_*                     |
+| run in progress (and --wait)           | test_teardown.py::test_second_run_*                         |
+| flow rejected by ovs-ofctl             | test_teardown.py::test_flow_that_ovs_ofctl_rejects          |
+| flow the ryu backend cannot send       | test_flows.py::test_what_the_ryu_backend_cannot_install_*   |
+| controller app died / logged an error  | test_backends.py::test_controller_killed_*, ::test_openflow_error_* |
+| OVS stopped mid-run                    | test_teardown.py::test_open_vswitch_stopping_mid_run_*      |
+| report notebook failed                 | test_report.py::test_a_notebook_that_fails_*                |
+"""
 import os
 import shutil
 from pathlib import Path

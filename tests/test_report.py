@@ -85,3 +85,14 @@ def test_comparison_lists_what_differs(reports):
     assert "What differs" in html
     assert "outcome" in html and "passed" in html and "failed" in html
     assert images(html) == ["Flow counters, side by side"]
+
+
+def test_a_notebook_that_fails_is_one_clear_error(reports, tmp_path):
+    import shutil
+    broken = tmp_path / "results" / "normal_priority" / reports["passing"].name
+    shutil.copytree(reports["passing"], broken)
+    (broken / "flows.parquet").write_text("not parquet")
+    process = harness("report", broken, "--results-dir", tmp_path / "results")
+    assert process.returncode == 2
+    assert process.stderr.startswith("error: the report notebook failed in cell")
+    assert (broken / "report.ipynb").exists()       # kept, with the error in it, for reading

@@ -125,6 +125,9 @@ def test_clean_removes_what_a_killed_run_left_and_only_that(tmp_path, results_di
     process.communicate(timeout=30)
     left = ours_on_machine()
     assert left["bridges"] == ["s1"] and left["state files"]
+    refused = harness("run", "normal_mode", "--results-dir", results_dir)
+    assert refused.returncode == 2
+    assert "bridge s1 is left over from run" in " ".join(refused.stdout.split())
     cleaned = harness("clean")
     assert cleaned.returncode == 0, cleaned.stderr
     assert "removed bridge s1" in cleaned.stdout
