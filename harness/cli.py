@@ -38,12 +38,12 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _table(title, frame, columns):
+def _table(title, rows, columns):
     """Return a rich Table of the given columns of a DataFrame."""
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column.replace("_", " "), overflow="fold")
-    for row in frame[columns].itertuples(index=False):
+    for row in rows[columns].itertuples(index=False):
         table.add_row(*("" if value is None else str(value) for value in row))
     return table
 

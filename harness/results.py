@@ -124,11 +124,14 @@ class RunFolder:
 
     def write_tables(self):
         for name, rows in self.rows.items():
-            table = frame(name, rows)
-            _writing(self.path, lambda: write_atomically(
-                self.path / f"{name}.parquet", lambda p: table.to_parquet(p, index=False)))
-            _writing(self.path, lambda: write_atomically(
-                self.path / f"{name}.csv", lambda p: table.to_csv(p, index=False)))
+            self._write_table(name, frame(name, rows))
+
+    def _write_table(self, name, table):
+        """Write one table as Parquet and as CSV."""
+        _writing(self.path, lambda: write_atomically(
+            self.path / f"{name}.parquet", lambda partial: table.to_parquet(partial, index=False)))
+        _writing(self.path, lambda: write_atomically(
+            self.path / f"{name}.csv", lambda partial: table.to_csv(partial, index=False)))
 
     def write_metadata(self, metadata):
         _writing(self.path, lambda: write_json(self.path / "metadata.json", metadata))

@@ -74,6 +74,14 @@ def _controller_metadata(app):
             "version": versions()["os_ken"] if FRAMEWORK == "os_ken" else None}
 
 
+def _flow_backend(flows, tools, network, controller):
+    """Return the object that installs the experiment's flows (see harness.flows)."""
+    if flows == "ryu":
+        dpids = {switch: network.dpid(switch) for switch in network.switches()}
+        return ControllerFlows(tools, network.switches(), controller, dpids)
+    return OfctlFlows(tools, network.switches())
+
+
 def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR, say=print,
                    wait=False, after_step=None, flows="ofctl"):
     """Run `experiment` (an Experiment, its parameters set) once; return its RunResult.
@@ -115,8 +123,8 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
 
     def record_step(step):
         rows = folder.add_step(run_id, step, lab.hosts_by_mac)
-        outcome = f"{step.passed}/{len(step.checks)} checks passed" if step.finished else "did not finish"
-        say(f"step {step.index} {step.name!r}: {outcome}")
+        result = f"{step.passed}/{len(step.checks)} checks passed" if step.finished else "did not finish"
+        say(f"step {step.index} {step.name!r}: {result}")
         if after_step:
             after_step(step, rows, network)
 
@@ -129,15 +137,14 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
             metadata["hosts"] = network.hosts()
             if controller:
                 controller.wait_connected([network.dpid(switch) for switch in network.switches()])
-            backend = ControllerFlows(tools, network.switches(), controller,
-                                      {switch: network.dpid(switch) for switch in network.switches()}) \
-                if flows == "ryu" else OfctlFlows(tools, network.switches())
-            lab = Lab(network, tools, backend, controller, on_step_end=record_step)
+            lab = Lab(network, tools, _flow_backend(flows, tools, network, controller), controller,
+                      on_step_end=record_step)
             experiment.run(lab)
             outcome = _outcome(lab.steps)
-            if controller and controller.problems():
-                raise HarnessError(f"the controller app logged an error: {controller.problems()[0]} "
-                                   f"(see {controller.log_path})")
+            problems = controller.problems() if controller else []
+            if problems:
+                raise HarnessError(f"the controller app logged {len(problems)} error(s): "
+                                   f"{' | '.join(problems[:3])} (see {controller.log_path})")
         except (Interrupted, KeyboardInterrupt) as stop:
             outcome, error = "interrupted", f"interrupted by {str(stop) or 'SIGINT'}"
         except HarnessError as problem:

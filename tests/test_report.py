@@ -46,7 +46,7 @@ def test_run_with_report_writes_executed_notebook_and_html(reports):
 def test_report_shows_header_checks_and_parameters(reports):
     html = html_of(reports["passing"] / "report.html")
     run = load_run(reports["passing"])
-    assert f"normal_priority: PASSED" in html
+    assert "normal_priority: PASSED" in html
     assert "<code>count=1</code>" in html and "<code>target=h3</code>" in html
     for name in run.checks["name"]:
         assert name.replace(">", "&gt;") in html
