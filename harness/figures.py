@@ -108,11 +108,11 @@ def pings(run, axes=None):
     return _finished(figure)
 
 
-def port_counters(run):
+def port_counters(run, axes=None):
     """Received and sent packets of every port after every step. Returns the Figure."""
     names = run.ports["port_name"].where(run.ports["port"] != -1, "LOCAL")
     ports = run.ports.assign(port_label=run.ports["switch"] + " " + names)
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3), sharey=True)
+    figure, axes = (axes[0].figure, axes) if axes is not None else plt.subplots(1, 2, figsize=(9, 3), sharey=True)
     for ax, column in zip(axes, ("rx_packets", "tx_packets")):
         table = ports.pivot_table(index="step", columns="port_label", values=column, aggfunc="sum")
         table.reindex([step for step in _steps(run) if step in table.index]).plot(ax=ax, marker="o")
@@ -128,11 +128,18 @@ def transcript_html(run):
             f"<pre>{html.escape(run.transcript)}</pre></details>")
 
 
-def side_by_side(runs, plot):
-    """One row of plots, one per run, drawn by `plot(run, ax)` on shared y axes."""
-    figure, axes = plt.subplots(1, len(runs), figsize=(6 * len(runs), 3.5), sharey=True, squeeze=False)
-    for run, ax in zip(runs, axes[0]):
-        plot(run, ax=ax)
+def side_by_side(runs, plot, panels=1):
+    """The same plot for each run, one column per run, rows sharing their y axis.
+
+    plot is flow_counters (one panel), pings or port_counters (two panels each)."""
+    figure, axes = plt.subplots(panels, len(runs), figsize=(6 * len(runs), 3.5 * panels),
+                                sharey="row", squeeze=False)
+    for column, run in enumerate(runs):
+        if panels == 1:
+            plot(run, ax=axes[0, column])
+        else:
+            plot(run, axes=axes[:, column])
+        axes[0, column].set_title(f"{axes[0, column].get_title()}\n{run_label(run)}", fontsize="small")
     return _finished(figure)
 
 

@@ -84,7 +84,7 @@ def test_comparison_lists_what_differs(reports):
     html = html_of(reports["compare"])
     assert "What differs" in html
     assert "outcome" in html and "passed" in html and "failed" in html
-    assert images(html) == ["Flow counters, side by side"]
+    assert images(html) == ["Flow counters, side by side", "Pings, side by side", "Port counters, side by side"]
 
 
 def test_a_notebook_that_fails_is_one_clear_error(reports, tmp_path):
