@@ -13,7 +13,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-packages=(mininet openvswitch-switch iproute2 iputils-ping iperf3 procps kmod python3-venv)
+packages=(mininet openvswitch-switch iproute2 iputils-ping fping iperf3 procps kmod python3-venv)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")

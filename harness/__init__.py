@@ -6,6 +6,6 @@ run.ports, run.pings, run.checks (DataFrames) and run.metadata (a dict).
 from .experiment import Experiment
 from .parameters import Parameter
 from .results import load_run
-from .topology import SingleSwitch
+from .topology import Linear, SingleSwitch, Tree
 
-__all__ = ["Experiment", "Parameter", "SingleSwitch", "load_run"]
+__all__ = ["Experiment", "Linear", "Parameter", "SingleSwitch", "Tree", "load_run"]

@@ -23,6 +23,7 @@ class Snapshot:
     ports: Dict[str, List[dict]] = field(default_factory=dict)
     pings: List[dict] = field(default_factory=list)
     traces: List[dict] = field(default_factory=list)
+    reachability: List[dict] = field(default_factory=list)
     controller_fdb: Dict[str, List[dict]] = field(default_factory=dict)
     controller_stats: Dict[str, int] = field(default_factory=dict)
     previous: Optional["Snapshot"] = None
@@ -186,6 +187,13 @@ class CheckBook:
             return snap.controller_stats.get(counter, 0) - before
         self._add(Check(f"controller counted {count} {counter}", why or f"{counter} during this step",
                         count, observe))
+
+    def all_reachable(self, why=""):
+        """Every host reached every other host in the step's reachability probe (observed:
+        the pairs that did not, "src>dst")."""
+        self._add(Check("every host reaches every other host", why or "all-pairs reachability", [],
+                        lambda snap: [f"{row['src']}>{row['dst']}" for row in snap.reachability
+                                      if not row["reachable"]] if snap.reachability else ["not probed"]))
 
     def ping_loss(self, src, dst, percent, why=""):
         """The step's last ping from src to dst lost `percent` % of its packets."""

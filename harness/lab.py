@@ -9,7 +9,7 @@ from typing import List, Optional
 
 from .checks import Check, CheckBook, Snapshot
 from .errors import HarnessError
-from .parsers import parse_fdb, parse_flows, parse_ping, parse_ports, parse_trace
+from .parsers import parse_fdb, parse_flows, parse_fping, parse_ping, parse_ports, parse_trace
 from .waiting import poll_until
 
 CHECK_TIMEOUT = 5.0     # seconds a step's checks may take to come true
@@ -23,6 +23,7 @@ class Step:
     checks: List[Check] = field(default_factory=list)
     pings: List[dict] = field(default_factory=list)
     traces: List[dict] = field(default_factory=list)
+    reachability: List[dict] = field(default_factory=list)
     snapshot: Optional[Snapshot] = None
     finished: bool = False      # the body ran to its end and the checks were evaluated
 
@@ -81,7 +82,7 @@ class Lab:
     def _observe(self, step):
         """Snapshot every switch into `step.snapshot` and return it."""
         snapshot = Snapshot(pings=list(step.pings), traces=list(step.traces),
-                            previous=self._last_snapshot())
+                            reachability=list(step.reachability), previous=self._last_snapshot())
         for switch in self.network.switches():
             snapshot.ports[switch] = parse_ports(self.tools.run(["ovs-ofctl", "dump-ports", switch]),
                                                  self.network.port_names[switch])
@@ -143,6 +144,21 @@ class Lab:
         row = {"src": src, "dst": dst, **parse_ping(output)}
         self._current().pings.append(row)
         return row
+
+    def reachability(self, timeout_ms=1000):
+        """Ping every host from every other host, all sources at once (one `fping` per source
+        host), like Mininet's pingAll; return the rows {src, dst, reachable}, kept with the step."""
+        hosts = self.network.hosts()
+        ips = {name: self.network.host(name).IP() for name in hosts}
+        commands = [(["fping", "-c", "1", "-t", timeout_ms, "-q", *(ips[dst] for dst in hosts if dst != src)],
+                     self.network.host(src)) for src in hosts]
+        rows = []
+        for src, output in zip(hosts, self.tools.run_all(commands, timeout=timeout_ms / 1000 + 30)):
+            answered = parse_fping(output)
+            rows += [{"src": src, "dst": dst, "reachable": answered.get(ips[dst], (0, 0))[1] > 0}
+                     for dst in hosts if dst != src]
+        self._current().reachability.extend(rows)
+        return rows
 
     def trace_ping(self, switch, src, dst):
         """Trace one echo request from src to dst and its reply through `switch` with

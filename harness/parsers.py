@@ -186,3 +186,14 @@ def parse_trace(text):
         "actions": actions,
         "datapath_actions": datapath[-1] if datapath else "",
     }
+
+
+_FPING_SUMMARY = re.compile(r"^(?P<address>\S+)\s*: xmt/rcv/%loss = (?P<sent>\d+)/(?P<received>\d+)/")
+
+
+def parse_fping(text):
+    """Parse `fping -c N -q` output (its per-target summary lines).
+
+    Returns {address: (sent, received)}."""
+    return {line["address"]: (int(line["sent"]), int(line["received"]))
+            for line in map(_FPING_SUMMARY.match, text.splitlines()) if line}

@@ -30,6 +30,7 @@ COLUMNS = {
                           "rtt_min", "rtt_avg", "rtt_max", "rtt_mdev", "rtt_first"],
     "traces": STEP_KEYS + ["switch", "packet", "flow", "table", "priority", "match", "actions",
                            "datapath_actions", "output"],
+    "reachability": STEP_KEYS + ["src", "dst", "reachable"],
     "checks": STEP_KEYS + ["name", "description", "expected", "observed", "passed"],
     "controller_fdb": STEP_KEYS + ["switch", "port", "port_name", "mac", "host"],
     "controller_stats": STEP_KEYS + ["counter", "value"],
@@ -71,6 +72,7 @@ def step_rows(run_id, step, hosts_by_mac):
                                 for counter, value in (snapshot.controller_stats if snapshot else {}).items()]
     rows["pings"] = [{**keys, **ping} for ping in step.pings]
     rows["traces"] = [{**keys, **trace} for trace in step.traces]
+    rows["reachability"] = [{**keys, **pair} for pair in step.reachability]
     rows["checks"] = [{**keys, "name": check.name, "description": check.description,
                        "expected": as_text(check.expected), "observed": as_text(check.observed),
                        "passed": check.passed} for check in step.checks]
@@ -150,6 +152,7 @@ class Run:
     ports: pd.DataFrame
     pings: pd.DataFrame
     traces: pd.DataFrame
+    reachability: pd.DataFrame
     checks: pd.DataFrame
     controller_fdb: pd.DataFrame
     controller_stats: pd.DataFrame

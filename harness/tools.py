@@ -62,13 +62,31 @@ class Tools:
         host: a Mininet host to run it in (through Mininet's own `popen`), or None for the
         root namespace. Raises HarnessError naming the command when it fails and `check`
         is set; every command is recorded in the transcript either way."""
+        stdout, stderr, returncode = self._finish(*self._start(argv, host), timeout)
+        if check and returncode != 0:
+            reason = (stderr or stdout).strip().splitlines()
+            raise HarnessError(f"`{shlex.join(map(str, argv))}` failed: "
+                               f"{reason[-1] if reason else 'exit status %d' % returncode}")
+        return stdout
+
+    def run_all(self, commands, timeout=30):
+        """Run several commands at once, each (argv, host) as for `run`; return the output
+        (stdout and stderr) of each, in order, whatever their exit status."""
+        started = [self._start(argv, host) for argv, host in commands]
+        return [stdout + stderr for stdout, stderr, _code in
+                (self._finish(*each, timeout) for each in started)]
+
+    def _start(self, argv, host):
         argv = [str(arg) for arg in argv]
         try:
             process = host.popen(argv, text=True) if host is not None else subprocess.Popen(
                 argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         except FileNotFoundError:
             raise HarnessError(f"{argv[0]} is not installed: run `sudo ./setup.sh`") from None
-        where = host.name if host is not None else "sh"
+        return process, argv, host.name if host is not None else "sh"
+
+    def _finish(self, process, argv, where, timeout):
+        """Wait for a started command; record it; return (stdout, stderr, exit status)."""
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -82,8 +100,4 @@ class Tools:
             self.transcript.record(where, argv, "[interrupted: killed]\n", process.returncode)
             raise
         self.transcript.record(where, argv, stdout + stderr, process.returncode)
-        if check and process.returncode != 0:
-            reason = (stderr or stdout).strip().splitlines()
-            raise HarnessError(f"`{shlex.join(argv)}` failed: "
-                               f"{reason[-1] if reason else 'exit status %d' % process.returncode}")
-        return stdout
+        return stdout, stderr, process.returncode

@@ -34,3 +34,37 @@ class SingleSwitch:
 
     def __str__(self):
         return f"single switch, {self.hosts} hosts"
+
+
+class Linear:
+    """A chain of switches s1..sK, each with `hosts_per_switch` hosts (Mininet's
+    `--topo=linear,K,N`); hosts are h1..hK, or h1s1, h2s1, ... with several per switch."""
+
+    def __init__(self, switches=2, hosts_per_switch=1):
+        self.switches = switches
+        self.hosts_per_switch = hosts_per_switch
+
+    def build(self):
+        """Return the Mininet Topo."""
+        from mininet.topo import LinearTopo
+        return LinearTopo(k=self.switches, n=self.hosts_per_switch)
+
+    def __str__(self):
+        return f"linear, {self.switches} switches, {self.hosts_per_switch} host(s) each"
+
+
+class Tree:
+    """A tree of switches `depth` levels deep, each with `fanout` children; the leaves'
+    children are hosts h1..h(fanout**depth) (Mininet's `--topo=tree,depth,fanout`)."""
+
+    def __init__(self, depth=2, fanout=2):
+        self.depth = depth
+        self.fanout = fanout
+
+    def build(self):
+        """Return the Mininet Topo."""
+        from mininet.topolib import TreeTopo
+        return TreeTopo(depth=self.depth, fanout=self.fanout)
+
+    def __str__(self):
+        return f"tree, depth {self.depth}, fanout {self.fanout}"

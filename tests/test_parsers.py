@@ -2,7 +2,7 @@
 import pytest
 
 from conftest import DATA
-from harness.parsers import parse_fdb, parse_flows, parse_ping, parse_ports, parse_trace
+from harness.parsers import parse_fdb, parse_flows, parse_fping, parse_ping, parse_ports, parse_trace
 
 
 def recorded(name):
@@ -133,3 +133,14 @@ def test_trace_of_a_packet_flooded_by_normal():
 def test_trace_without_a_flow_is_an_error():
     with pytest.raises(ValueError):
         parse_trace("ovs-appctl: s9: unknown bridge\n")
+
+
+def test_fping_summary_of_every_target():
+    answered = parse_fping(recorded("fping-h1-normal.txt"))
+    assert len(answered) == 31 and set(answered.values()) == {(1, 1)}
+    assert answered["10.0.0.2"] == (1, 1)
+
+
+def test_fping_without_replies():
+    unanswered = parse_fping(recorded("fping-h1-no-flows.txt"))
+    assert len(unanswered) == 31 and set(unanswered.values()) == {(1, 0)}
