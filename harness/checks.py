@@ -28,6 +28,22 @@ class Snapshot:
     controller_stats: Dict[str, int] = field(default_factory=dict)
     previous: Optional["Snapshot"] = None
 
+    @property
+    def before(self):
+        """The previous step's snapshot, or an empty one before the first step (every count 0)."""
+        return self.previous or Snapshot()
+
+    def received(self, switch):
+        """Frames all ports of `switch` had received."""
+        return sum(port["rx_packets"] or 0 for port in self.ports.get(switch, []))
+
+    def packets_of(self, switch, flow):
+        """n_packets of the flow with `flow`'s table, priority and match (0 if it has none)."""
+        same = [other for other in self.flows.get(switch, [])
+                if (other["table"], other["priority"], other["match"]) ==
+                (flow["table"], flow["priority"], flow["match"])]
+        return same[0]["n_packets"] if same else 0
+
 
 @dataclass
 class Check:
@@ -64,23 +80,6 @@ def _flow_label(priority=None, match=None, actions=None):
     words = [f"priority={priority}" if priority is not None else "", match or "",
              f"actions={actions}" if actions is not None else ""]
     return " ".join(word for word in words if word)
-
-
-def _packets_of(snapshot, switch, flow):
-    """n_packets of the flow with `flow`'s table, priority and match in snapshot (0 if none)."""
-    if snapshot is None:
-        return 0
-    same = [other for other in snapshot.flows.get(switch, [])
-            if (other["table"], other["priority"], other["match"]) ==
-            (flow["table"], flow["priority"], flow["match"])]
-    return same[0]["n_packets"] if same else 0
-
-
-def _received(snapshot, switch):
-    """Frames all ports of `switch` had received by `snapshot` (0 before the first)."""
-    if snapshot is None:
-        return 0
-    return sum(port["rx_packets"] or 0 for port in snapshot.ports.get(switch, []))
 
 
 class CheckBook:
@@ -132,7 +131,7 @@ class CheckBook:
             flows = select_flows(snap.flows[switch], priority, match, actions)
             if len(flows) != 1:
                 return f"{len(flows)} flows match"
-            return flows[0]["n_packets"] - _packets_of(snap.previous, switch, flows[0])
+            return flows[0]["n_packets"] - snap.before.packets_of(switch, flows[0])
         self._add(Check(f"{switch} flow {label} counted {packets} packets", why or
                         f"packets counted by {label} during this step", packets, observe))
 
@@ -141,12 +140,12 @@ class CheckBook:
         this step (port rx): every frame was counted by exactly one flow, none unexplained.
         Meant for single-table pipelines, where a frame meets exactly one flow."""
         def counted(snap):
-            return sum(flow["n_packets"] - _packets_of(snap.previous, switch, flow)
+            return sum(flow["n_packets"] - snap.before.packets_of(switch, flow)
                        for flow in snap.flows[switch])
         self._add(Check(f"{switch} flows counted every frame received",
                         why or "the flows' packet deltas add up to the frames the ports received",
                         None, counted,
-                        expect=lambda snap: _received(snap, switch) - _received(snap.previous, switch)))
+                        expect=lambda snap: snap.received(switch) - snap.before.received(switch)))
 
     def trace_hits(self, switch, packet, *, priority, match="", why=""):
         """`ofproto/trace` of the packet labelled `packet` (see Lab.trace_ping) hit, first,
@@ -183,8 +182,7 @@ class CheckBook:
     def controller_counted(self, counter, count, why=""):
         """The controller app's `counter` (e.g. packet_ins) grew by exactly `count` in this step."""
         def observe(snap):
-            before = snap.previous.controller_stats.get(counter, 0) if snap.previous else 0
-            return snap.controller_stats.get(counter, 0) - before
+            return snap.controller_stats.get(counter, 0) - snap.before.controller_stats.get(counter, 0)
         self._add(Check(f"controller counted {count} {counter}", why or f"{counter} during this step",
                         count, observe))
 

@@ -100,8 +100,8 @@ def _kill_host_processes(namespaces):
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             interfaces = ours.get(os.stat(proc / "ns/net").st_ino)
-            if interfaces and all(f"{name}:" in (proc / "net/dev").read_text()
-                                  for name in interfaces if name != "lo"):
+            devices = (proc / "net/dev").read_text() if interfaces else ""
+            if interfaces and all(f"{name}:" in devices for name in interfaces if name != "lo"):
                 command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
                 os.kill(int(proc.name), signal.SIGKILL)
                 killed.append(f"process {proc.name} ({command})")

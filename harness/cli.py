@@ -14,7 +14,8 @@ from rich.table import Table
 
 from .errors import HarnessError, Interrupted
 from .files import write_atomically
-from .results import COLUMNS, DEFAULT_RESULTS_DIR, counter_spread, find_run, frame, load_run, run_folders
+from .results import (COLUMNS, DEFAULT_RESULTS_DIR, counter_spread, find_run, frame, load_run,
+                      read_metadata, run_folders)
 
 EXIT_STATUS = {"passed": 0, "failed": 1, "error": 2, "interrupted": 130}
 # What `show` prints of each table, step by step; `show --csv TABLE` gives every column.
@@ -196,7 +197,7 @@ def cmd_runs(args):
     for column in ("experiment", "outcome", "datapath", "started", "folder"):
         table.add_column(column, overflow="fold")
     for folder in run_folders(args.results_dir):
-        metadata = load_run(folder).metadata
+        metadata = read_metadata(folder)
         table.add_row(metadata["run_id"], metadata["experiment"], metadata["outcome"],
                       metadata["datapath"]["type"], metadata["started"], str(folder))
     console.print(table)

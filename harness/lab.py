@@ -91,8 +91,7 @@ class Lab:
         self._dump_flows(snapshot)
         if self.controller:
             self._observe_controller(snapshot)
-        received = {switch: sum(port["rx_packets"] or 0 for port in ports)
-                    for switch, ports in snapshot.ports.items()}
+        received = {switch: snapshot.received(switch) for switch in self.network.switches()}
         if received != self._received_when_counted:
             self._received_when_counted = received
             if any(snapshot.flows.values()):
@@ -106,7 +105,7 @@ class Lab:
     def _observe_controller(self, snapshot):
         """Add the controller app's MAC table and counters to the snapshot."""
         self.controller.check_alive()
-        names = {self.network.dpid(switch): switch for switch in self.network.switches()}
+        names = {dpid: switch for switch, dpid in self.network.dpids().items()}
         for switch in self.network.switches():
             snapshot.controller_fdb[switch] = []
         for entry in self.controller.request("mac_table"):

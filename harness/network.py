@@ -196,9 +196,9 @@ class Network:
                 return port
         raise HarnessError(f"{host} is not linked to {switch}")
 
-    def dpid(self, switch):
-        """Return the OpenFlow datapath id of `switch`."""
-        return int(self.net[switch].dpid, 16)
+    def dpids(self):
+        """Return {switch name: its OpenFlow datapath id}."""
+        return {switch: int(self.net[switch].dpid, 16) for switch in self.switches()}
 
     def switches(self):
         """Return the switch names, in topology order."""

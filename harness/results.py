@@ -196,17 +196,23 @@ def counter_spread(runs):
     return spread.sort_index(level="step_index").reset_index()
 
 
+def read_metadata(path):
+    """Return the metadata of the run in folder `path`, without reading its tables."""
+    metadata_path = Path(path) / "metadata.json"
+    if not metadata_path.exists():
+        raise HarnessError(f"{path} is not a run folder (it has no metadata.json)")
+    return json.loads(metadata_path.read_text())
+
+
 def load_run(path):
     """Read the run in folder `path`; return a Run whose tables are DataFrames."""
     path = Path(path)
-    metadata_path = path / "metadata.json"
-    if not metadata_path.exists():
-        raise HarnessError(f"{path} is not a run folder (it has no metadata.json)")
+    metadata = read_metadata(path)
     tables = {}
     for name in COLUMNS:
         table_path = path / f"{name}.parquet"
         tables[name] = pd.read_parquet(table_path) if table_path.exists() else frame(name, [])
-    return Run(path=path, metadata=json.loads(metadata_path.read_text()), **tables)
+    return Run(path=path, metadata=metadata, **tables)
 
 
 def run_folders(results_dir):

@@ -77,8 +77,7 @@ def _controller_metadata(app):
 def _flow_backend(flows, tools, network, controller):
     """Return the object that installs the experiment's flows (see harness.flows)."""
     if flows == "ryu":
-        dpids = {switch: network.dpid(switch) for switch in network.switches()}
-        return ControllerFlows(tools, network.switches(), controller, dpids)
+        return ControllerFlows(tools, network.switches(), controller, network.dpids())
     return OfctlFlows(tools, network.switches())
 
 
@@ -136,7 +135,7 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
             network.start()
             metadata["hosts"] = network.hosts()
             if controller:
-                controller.wait_connected([network.dpid(switch) for switch in network.switches()])
+                controller.wait_connected(network.dpids().values())
             lab = Lab(network, tools, _flow_backend(flows, tools, network, controller), controller,
                       on_step_end=record_step)
             experiment.run(lab)
