@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
 # Sets up ovs-harness on Debian 12 or Ubuntu 22.04/24.04, as root; safe to run again.
-#   1. Debian packages: Mininet, Open vSwitch and the tools the experiments run;
+#   1. Debian packages: Mininet, Open vSwitch and the tools the experiments run, plus what
+#      the kernel-datapath tests need on the machine that runs them (qemu, debootstrap,
+#      vagrant for `vagrant validate`);
 #   2. the project's virtualenv .venv (from /usr/bin/python3, seeing Debian's Mininet) with
 #      the project and its test dependencies;
 #   3. Open vSwitch running.
-# The README, .ci/run and the Vagrantfile all use this script.
+# The README, .ci/run, the Vagrantfile and the kernel-datapath test VM all use this script.
+#
+#   ./setup.sh           a machine that runs experiments and the tests
+#   ./setup.sh --image   inside the test VM's image (a chroot): no test-VM tools, and Open
+#                        vSwitch is not started here but when the VM boots
 set -euo pipefail
 cd "$(dirname "$0")"
+
+image=false
+case "${1:-}" in
+  "") ;;
+  --image) image=true ;;
+  *) echo "setup.sh: unknown option $1; use no option, or --image when provisioning a VM image" >&2
+     exit 2 ;;
+esac
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh: run it as root: sudo ./setup.sh" >&2
@@ -14,6 +28,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(mininet openvswitch-switch iproute2 iputils-ping fping iperf3 procps kmod python3-venv)
+if ! $image; then
+  packages+=(qemu-system-x86 debootstrap e2fsprogs vagrant)
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
@@ -31,6 +48,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --editable '.[test]'
 
+if $image; then
+  echo "setup.sh: image provisioned; Open vSwitch starts when it boots"
+  exit 0
+fi
 if ! ovs-vsctl --timeout=5 show >/dev/null 2>&1; then
   echo "setup.sh: starting Open vSwitch"
   if [ -d /run/systemd/system ]; then

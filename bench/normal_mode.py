@@ -7,22 +7,11 @@ the harness/raw ratios. Run as root from the checkout:
     sudo .venv/bin/python bench/normal_mode.py [--repeats 5]
 """
 import argparse
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def timed(argv):
-    """Run argv from the checkout; return its wall-clock seconds (raise if it failed)."""
-    start = time.monotonic()
-    subprocess.run(argv, cwd=ROOT, check=True, capture_output=True)
-    return time.monotonic() - start
+from common import describe_machine, timed
 
 
 def main():
@@ -39,9 +28,8 @@ def main():
         times = {name: [] for name in commands}
         for _ in range(args.repeats):
             for name, argv in commands.items():
-                times[name].append(timed(argv))
-    print(f"machine: {platform.node()}, {platform.system()} {platform.release()}, "
-          f"Python {platform.python_version()}, userspace datapath, {args.repeats} runs each")
+                times[name].append(timed(argv)[0])
+    print(describe_machine(f"userspace datapath, {args.repeats} runs each"))
     medians = {name: statistics.median(values) for name, values in times.items()}
     for name, median in medians.items():
         print(f"{name:28s} median {median:6.2f} s  (min {min(times[name]):.2f}, max {max(times[name]):.2f})")

@@ -186,6 +186,24 @@ class CheckBook:
         self._add(Check(f"controller counted {count} {counter}", why or f"{counter} during this step",
                         count, observe))
 
+    def every_mac_learned(self, switch, hosts, why=""):
+        """`switch` (OVS) learned the MAC of every host in `hosts` (observed: those it did not)."""
+        self._add(Check(f"{switch} learned all {len(hosts)} hosts", why or f"every host's MAC is in {switch}'s table",
+                        [], lambda snap: [host for host in hosts if host not in self._learned_hosts(snap, switch)]))
+
+    def frames_to_hosts(self, host_ports, count, why=""):
+        """The switches sent exactly `count` frames to hosts in this step: the tx_packets
+        growth of the ports in host_ports ({switch: [port numbers]}), summed."""
+        def sent(snap, switch, port):
+            rows = [row for row in snap.ports.get(switch, []) if row["port"] == port]
+            return rows[0]["tx_packets"] or 0 if rows else 0
+
+        def observe(snap):
+            return sum(sent(snap, switch, port) - sent(snap.before, switch, port)
+                       for switch, ports in host_ports.items() for port in ports)
+        self._add(Check(f"switches sent {count} frames to hosts", why or "frames delivered to hosts",
+                        count, observe))
+
     def all_reachable(self, why=""):
         """Every host reached every other host in the step's reachability probe (observed:
         the pairs that did not, "src>dst")."""

@@ -95,7 +95,9 @@ def probe_datapath(kind):
             return output.splitlines()[-1]
         _status, ofport = _output(["ovs-vsctl", "get", "Interface", PROBE_BRIDGE, "ofport"])
         if ofport != "65534":      # the OpenFlow number of a bridge's LOCAL port
-            return _output(["ovs-vsctl", "get", "Interface", PROBE_BRIDGE, "error"])[1].strip('"')
+            error = _output(["ovs-vsctl", "get", "Interface", PROBE_BRIDGE, "error"])[1].strip('"[]')
+            return error or (f"the bridge got no OpenFlow port (ofport {ofport}) and OVS gave no "
+                             "reason; see /var/log/openvswitch/ovs-vswitchd.log")
         return None
     finally:
         _output(["ovs-vsctl", "--if-exists", "del-br", PROBE_BRIDGE])

@@ -3,6 +3,7 @@
 Each step ends the same way: wait until no host has ARP in flight, snapshot every switch
 (flows, MAC table, port counters), and evaluate the step's checks on that snapshot.
 """
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -24,8 +25,11 @@ class Step:
     pings: List[dict] = field(default_factory=list)
     traces: List[dict] = field(default_factory=list)
     reachability: List[dict] = field(default_factory=list)
+    measurements: List[dict] = field(default_factory=list)
     snapshot: Optional[Snapshot] = None
     finished: bool = False      # the body ran to its end and the checks were evaluated
+    snapshots: int = 0          # snapshots taken until the checks came true (or time ran out)
+    snapshot_seconds: float = 0.0   # what the kept snapshot cost: dumping and parsing every switch
 
     @property
     def passed(self):
@@ -81,6 +85,7 @@ class Lab:
 
     def _observe(self, step):
         """Snapshot every switch into `step.snapshot` and return it."""
+        started = time.perf_counter()
         snapshot = Snapshot(pings=list(step.pings), traces=list(step.traces),
                             reachability=list(step.reachability), previous=self._last_snapshot())
         for switch in self.network.switches():
@@ -100,6 +105,8 @@ class Lab:
                 self.tools.run(["ovs-appctl", "revalidator/wait"])
                 self._dump_flows(snapshot)
         step.snapshot = snapshot
+        step.snapshots += 1
+        step.snapshot_seconds = time.perf_counter() - started
         return snapshot
 
     def _observe_controller(self, snapshot):
@@ -158,6 +165,33 @@ class Lab:
                      for dst in hosts if dst != src]
         self._current().reachability.extend(rows)
         return rows
+
+    def measure(self, name, value, unit=""):
+        """Record a measurement of this step (a row of the run's `measurements` table:
+        name, value, unit; None, for something that could not be measured, is NaN); return value."""
+        self._current().measurements.append({"name": name, "value": float("nan") if value is None else float(value),
+                                             "unit": unit})
+        return value
+
+    def announce_hosts(self, timeout=10.0):
+        """Make every host send one broadcast frame, all at once: an echo request to its
+        subnet's broadcast address, which hosts do not answer (Linux ignores broadcast
+        pings). Returns the seconds from sending until every switch had learned every
+        host's MAC, or None if that took more than `timeout`."""
+        hosts = [self.network.host(name) for name in self.network.hosts()]
+        macs = {host.MAC() for host in hosts}
+        started = time.monotonic()
+        pings = self.tools.start_all([(["ping", "-b", "-c", "1", "-W", "1", self.network.broadcast_address(host)],
+                                       host) for host in hosts])
+
+        def every_switch_learned_every_host():
+            return all(macs <= {entry["mac"] for entry in parse_fdb(self.tools.run(["ovs-appctl", "fdb/show", switch]))}
+                       for switch in self.network.switches())
+
+        learned = poll_until(every_switch_learned_every_host, timeout)
+        seconds = time.monotonic() - started
+        self.tools.finish_all(pings)
+        return seconds if learned else None
 
     def trace_ping(self, switch, src, dst):
         """Trace one echo request from src to dst and its reply through `switch` with

@@ -10,8 +10,10 @@ experiment needs changed:
 - `HarnessSwitch` creates its bridge in one checked `ovs-vsctl` transaction that marks the
   bridge as ours and never deletes a bridge of the same name (Mininet's does).
 """
+import ipaddress
 import json
 import os
+import time
 from functools import partial
 from pathlib import Path
 
@@ -112,6 +114,7 @@ class Network:
         self.state = state
         self.net = None
         self.port_names = {}    # switch name -> {"1": "s1-eth1", ..., "LOCAL": "s1"}
+        self.build_seconds = None
 
     def root_interfaces(self):
         """Return the names of the interfaces this topology puts in the root namespace."""
@@ -138,7 +141,9 @@ class Network:
                                    "`python -m harness clean` if a run left it, or remove it")
 
     def start(self):
-        """Build and start the network, then verify every switch port is attached."""
+        """Build and start the network, then verify every switch port is attached. Sets
+        build_seconds to the time all that took."""
+        started = time.monotonic()
         Mininet, QuietHost, QuietIntf, HarnessSwitch = _network_classes()
         self._refuse_foreign_names()
         self.state.update(bridges=list(self.topo.switches()), interfaces=self.root_interfaces())
@@ -155,6 +160,7 @@ class Network:
         self.net.start()
         for switch_name in self.topo.switches():
             self.port_names[switch_name] = self._verify_ports(switch_name)
+        self.build_seconds = time.monotonic() - started
 
     def _verify_ports(self, switch):
         """Check OVS attached every port the topology gives `switch`, at the number asked.
@@ -189,12 +195,26 @@ class Network:
             raise HarnessError(f"no host {name!r} in this topology (hosts: {', '.join(self.topo.hosts())})")
         return self.net[name]
 
+    @staticmethod
+    def broadcast_address(host):
+        """Return the broadcast address of a Mininet host's subnet (10.255.255.255 in
+        Mininet's default 10.0.0.0/8)."""
+        intf = host.defaultIntf()
+        return str(ipaddress.ip_interface(f"{intf.IP()}/{intf.prefixLen}").network.broadcast_address)
+
     def port_of(self, host, switch):
         """Return the OpenFlow port number of `switch` that `host` is linked to."""
         for port, (node, _node_port) in self.topo.ports[switch].items():
             if node == host:
                 return port
         raise HarnessError(f"{host} is not linked to {switch}")
+
+    def host_ports(self):
+        """Return {switch name: [the OpenFlow port numbers linked to a host]}."""
+        hosts = set(self.topo.hosts())
+        return {switch: sorted(port for port, (node, _node_port) in self.topo.ports[switch].items()
+                               if node in hosts)
+                for switch in self.switches()}
 
     def dpids(self):
         """Return {switch name: its OpenFlow datapath id}."""

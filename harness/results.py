@@ -31,6 +31,7 @@ COLUMNS = {
     "traces": STEP_KEYS + ["switch", "packet", "flow", "table", "priority", "match", "actions",
                            "datapath_actions", "output"],
     "reachability": STEP_KEYS + ["src", "dst", "reachable"],
+    "measurements": STEP_KEYS + ["name", "value", "unit"],
     "checks": STEP_KEYS + ["name", "description", "expected", "observed", "passed"],
     "controller_fdb": STEP_KEYS + ["switch", "port", "port_name", "mac", "host"],
     "controller_stats": STEP_KEYS + ["counter", "value"],
@@ -73,6 +74,7 @@ def step_rows(run_id, step, hosts_by_mac):
     rows["pings"] = [{**keys, **ping} for ping in step.pings]
     rows["traces"] = [{**keys, **trace} for trace in step.traces]
     rows["reachability"] = [{**keys, **pair} for pair in step.reachability]
+    rows["measurements"] = [{**keys, **measurement} for measurement in step.measurements]
     rows["checks"] = [{**keys, "name": check.name, "description": check.description,
                        "expected": as_text(check.expected), "observed": as_text(check.observed),
                        "passed": check.passed} for check in step.checks]
@@ -153,6 +155,7 @@ class Run:
     pings: pd.DataFrame
     traces: pd.DataFrame
     reachability: pd.DataFrame
+    measurements: pd.DataFrame
     checks: pd.DataFrame
     controller_fdb: pd.DataFrame
     controller_stats: pd.DataFrame
@@ -185,6 +188,17 @@ def counters(run):
                 names=["step_index", "step", "counter", "item"])
             parts.append(pd.Series(frame[value].to_numpy(), index=index, dtype="float64"))
     return pd.concat(parts)
+
+
+def flooding(run):
+    """Frames into and out of each switch during each step (the growth of its ports'
+    rx_packets and tx_packets), and out - in: the extra copies flooding made, less what the
+    switch dropped. One row per step and switch."""
+    totals = run.ports.groupby(["step_index", "step", "switch"])[["rx_packets", "tx_packets"]].sum()
+    growth = totals.groupby(level="switch").diff().fillna(totals).astype("int64")
+    growth.columns = ["frames in", "frames out"]
+    growth["out - in"] = growth["frames out"] - growth["frames in"]
+    return growth.reset_index()
 
 
 def counter_spread(runs):

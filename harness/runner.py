@@ -133,7 +133,7 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
                 metadata["controller"] = _controller_metadata(app)
                 state.update(controller_pid=controller.start())
             network.start()
-            metadata["hosts"] = network.hosts()
+            metadata.update(hosts=network.hosts(), build_seconds=round(network.build_seconds, 3))
             if controller:
                 controller.wait_connected(network.dpids().values())
             lab = Lab(network, tools, _flow_backend(flows, tools, network, controller), controller,
@@ -171,8 +171,9 @@ def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR,
                     metadata.update(
                         ended=_now(), outcome=outcome, error=error or None,
                         steps=[{"index": step.index, "name": step.name,
-                                "checks": len(step.checks),
-                                "passed": step.passed}
+                                "checks": len(step.checks), "passed": step.passed,
+                                "snapshots": step.snapshots,
+                                "snapshot_seconds": round(step.snapshot_seconds, 4)}
                                for step in steps])
                     folder.write_transcript(tools.transcript.render())
                     folder.write_metadata(metadata)

@@ -72,7 +72,16 @@ class Tools:
     def run_all(self, commands, timeout=30):
         """Run several commands at once, each (argv, host) as for `run`; return the output
         (stdout and stderr) of each, in order, whatever their exit status."""
-        started = [self._start(argv, host) for argv, host in commands]
+        return self.finish_all(self.start_all(commands), timeout)
+
+    def start_all(self, commands):
+        """Start several commands, each (argv, host) as for `run`, without waiting for them;
+        pass the result to finish_all."""
+        return [self._start(argv, host) for argv, host in commands]
+
+    def finish_all(self, started, timeout=30):
+        """Wait for commands begun by start_all; return the output (stdout and stderr) of
+        each, in order, whatever their exit status."""
         return [stdout + stderr for stdout, stderr, _code in
                 (self._finish(*each, timeout) for each in started)]
 

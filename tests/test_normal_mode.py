@@ -113,6 +113,12 @@ def test_metadata_says_what_ran_where(run):
     assert meta["parameters"] == {"hosts": 3, "count": 2, "static_arp": False}
 
 
+def test_metadata_reports_what_each_steps_snapshot_cost(run):
+    for step in run.metadata["steps"]:
+        assert step["snapshots"] >= 1, step
+        assert 0 < step["snapshot_seconds"] < 10, step
+
+
 def test_transcript_reads_like_the_blog_session(run):
     transcript = run.transcript
     for line in ("mininet> sh ovs-ofctl dump-flows s1", "mininet> sh ovs-appctl fdb/show s1",

@@ -2,7 +2,11 @@
 import pytest
 
 from conftest import DATA
+from harness import parsers
 from harness.parsers import parse_fdb, parse_flows, parse_fping, parse_ping, parse_ports, parse_trace
+
+RECORDED_DUMPS = ["blog-dump-flows-step4.txt", "blog-dump-flows-step7.txt", "dump-flows-mixed.txt",
+                  "dump-flows-of13.txt", "dump-flows-names.txt"]
 
 
 def recorded(name):
@@ -53,6 +57,32 @@ def test_dump_with_port_names_and_no_reply_header():
     flows = parse_flows(recorded("dump-flows-names.txt"))
     assert len(flows) == 6
     assert flows[3]["match"] == "arp,in_port=fixa"
+
+
+def flow_lines(text):
+    """The flow lines of a dump (no reply header, no blank line)."""
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not parsers._REPLY_HEADER.match(line.strip())]
+
+
+def assert_fast_path_reads_as_ofpflow(lines):
+    """Every line takes the fast path, and it gives the row OVS's OFPFlow gives."""
+    for line in lines:
+        common = parsers._COMMON_LAYOUT.fullmatch(line)
+        assert common, f"not on the fast path: {line}"
+        assert parsers._common_flow(common) == parsers._ofp_flow_row(line), line
+
+
+@pytest.mark.parametrize("recording", RECORDED_DUMPS)
+def test_fast_path_reads_recorded_dumps_as_ovs_own_parser_does(recording):
+    assert_fast_path_reads_as_ofpflow(flow_lines(recorded(recording)))
+
+
+def test_a_line_of_another_layout_goes_to_ovs_own_parser():
+    # The match does not start with the priority, as ovs-ofctl would print it.
+    line = "cookie=0x0, duration=1.5s, table=0, n_packets=3, n_bytes=180, ip,priority=7 actions=drop"
+    [flow] = parse_flows(line)
+    assert (flow["priority"], flow["match"], flow["n_packets"]) == (7, "ip", 3)
 
 
 def test_a_line_that_is_not_a_flow_is_an_error_not_a_silent_skip():

@@ -1,0 +1,137 @@
+"""The kernel datapath, for real: the seed experiments run in a VM booted from Debian's own
+kernel (which has openvswitch.ko, unlike this machine's), provisioned by setup.sh as the
+Vagrant VM is. The VM boots once for the module; the runs' folders come back through the
+exchange folder and are asserted here.
+
+The first run builds the image (a few minutes, cached by kernel_vm.image); the boot and
+the runs under software emulation take about two minutes.
+"""
+import subprocess
+
+import pytest
+
+from conftest import harness
+from harness.figures import differences
+from harness.results import counter_spread, load_run
+from kernel_vm.guest import GuestError, run_in_guest
+from kernel_vm.image import build_image
+
+GUEST_PYTHON = ".venv/bin/python"
+
+
+def in_guest(*args):
+    """argv of `python -m harness ARGS` in the guest's project folder."""
+    return [GUEST_PYTHON, "-m", "harness", *args]
+
+
+def run_in(results, experiment, *options):
+    """argv of a harness run in the guest writing under /mnt/exchange/<results>."""
+    return in_guest("run", experiment, *options, "--results-dir", f"/mnt/exchange/{results}")
+
+
+GUEST_COMMANDS = {
+    "doctor": ["env", "COLUMNS=200", *in_guest("doctor")],
+    "normal_mode kernel": run_in("kernel", "normal_mode", "--datapath", "kernel", "--repeat", "3"),
+    "normal_priority kernel": run_in("kernel", "normal_priority", "--datapath", "kernel", "--repeat", "2"),
+    "normal_mode user": run_in("user", "normal_mode", "--datapath", "user"),
+    "bridges left": ["ovs-vsctl", "list-br"],
+    "veths left": ["ip", "-brief", "link", "show", "type", "veth"],
+}
+
+
+@pytest.fixture(scope="module")
+def image():
+    return build_image(log=lambda line: None)
+
+
+@pytest.fixture(scope="module")
+def guest(image, tmp_path_factory):
+    """Boot the VM once and run every guest command; return (GuestRun, {name: CommandResult})."""
+    run = run_in_guest(image, list(GUEST_COMMANDS.values()), tmp_path_factory.mktemp("exchange"))
+    return run, dict(zip(GUEST_COMMANDS, run.results))
+
+
+def finished(guest, name):
+    """Return the named guest command's result, failing with its output and the console's
+    end unless it exited 0."""
+    run, results = guest
+    result = results[name]
+    assert result.status == 0, f"{result}\n--- guest console (end) ---\n{run.console[-3000:]}"
+    return result
+
+
+def runs_of(guest, datapath, experiment):
+    """Return the runs the guest made of experiment on datapath, oldest first."""
+    run, _results = guest
+    return [load_run(folder.parent) for folder in
+            sorted((run.exchange / datapath / experiment).glob("*/metadata.json"))]
+
+
+def test_doctor_in_the_vm_finds_the_kernel_datapath(guest):
+    output = " ".join(finished(guest, "doctor").output.split())
+    assert "ok │ kernel (system) datapath │ works" in output
+    assert "ok │ userspace (netdev) datapath │ works" in output
+    assert "auto picks │ datapath: kernel (system), because the openvswitch kernel module is loaded" in output
+
+
+@pytest.mark.parametrize("experiment, repeats", [("normal_mode", 3), ("normal_priority", 2)])
+def test_seed_experiments_pass_on_the_kernel_datapath(guest, experiment, repeats):
+    finished(guest, f"{experiment} kernel")
+    runs = runs_of(guest, "kernel", experiment)
+    assert len(runs) == repeats
+    for run in runs:
+        assert run.metadata["datapath"]["type"] == "kernel"
+        assert run.metadata["outcome"] == "passed"
+        assert run.checks["passed"].all() and len(run.checks) >= 10
+
+
+def test_kernel_datapath_counts_the_blogs_packets(guest):
+    run = runs_of(guest, "kernel", "normal_mode")[0]
+    after_ping = run.flows[run.flows["step"] == "h1 ping h2"]
+    assert after_ping[["actions", "n_packets", "n_bytes"]].values.tolist() == [["NORMAL", 8, 560]]
+
+
+@pytest.mark.parametrize("experiment", ["normal_mode", "normal_priority"])
+def test_repeated_kernel_runs_count_identically(guest, experiment):
+    finished(guest, f"{experiment} kernel")
+    spread = counter_spread(runs_of(guest, "kernel", experiment))
+    varying = spread[spread["variance"] > 0]
+    assert varying.empty, varying.to_string()
+    assert {"flows n_packets", "ports rx_packets"} <= set(spread["counter"])
+
+
+def test_kernel_and_userspace_datapaths_agree(guest):
+    """The same experiment on both datapaths, in the same VM: only the datapath differs; any
+    difference in checks or counters is listed in the failure."""
+    finished(guest, "normal_mode user")
+    kernel, user = runs_of(guest, "kernel", "normal_mode")[0], runs_of(guest, "user", "normal_mode")[0]
+    assert user.metadata["datapath"]["type"] == "user"
+    differing = differences([kernel, user])
+    assert differing["item"].tolist() == ["datapath"], differing.to_string()
+
+
+def test_comparison_report_of_the_two_datapaths(guest, results_dir):
+    kernel, user = runs_of(guest, "kernel", "normal_mode")[0], runs_of(guest, "user", "normal_mode")[0]
+    process = harness("report", "--compare", kernel.path, user.path, "--results-dir", results_dir)
+    assert process.returncode == 0, process.stdout + process.stderr
+    [html] = (results_dir / "comparisons").glob("*/compare.html")
+    page = " ".join(html.read_text().split())
+    # The "What differs" table: one row, the datapath.
+    assert f"<th>{kernel.metadata['experiment']} {kernel.metadata['run_id']} (kernel)</th>" in page
+    assert "<td>run</td> <td>datapath</td> <td>kernel</td> <td>user</td>" in page
+    assert page.count("<td>run</td>") == 1 and "Traceback" not in page
+
+
+def test_runs_in_the_vm_leave_nothing(guest):
+    assert finished(guest, "bridges left").output.strip() == ""
+    assert finished(guest, "veths left").output.strip() == ""
+
+
+def test_a_hung_guest_is_killed_and_reported_with_its_console(image, tmp_path):
+    with pytest.raises(GuestError) as failure:
+        run_in_guest(image, [["sleep", "3600"]], tmp_path, timeout=60)
+    message = str(failure.value)
+    assert "did not finish within 60 s and was killed" in message
+    assert "guest-init: running commands" in message
+    qemus = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout
+    assert qemus == ""

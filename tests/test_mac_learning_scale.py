@@ -1,0 +1,53 @@
+"""mac_learning_scale: NORMAL learns every host from one broadcast each, on the three
+topology shapes; the measurements and the flooding table say what it cost."""
+from pathlib import Path
+
+import pytest
+
+from conftest import NOTHING, harness, ours_on_machine
+from harness import load_run
+from harness.results import flooding
+
+LEARN = "every host broadcasts once"
+
+
+def run_scale(results_dir, *parameters):
+    process = harness("run", "mac_learning_scale", *(arg for p in parameters for arg in ("-p", p)),
+                      "--results-dir", results_dir, timeout=600)
+    assert process.returncode == 0, process.stdout + process.stderr
+    return load_run(Path(process.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("parameters, switches, hosts", [
+    (["shape=single", "hosts=16"], 1, 16),
+    (["shape=linear", "switches=4", "hosts_per_switch=3"], 4, 12),
+    (["shape=tree", "depth=2", "fanout=3"], 4, 9),
+])
+def test_every_switch_learns_every_host_from_one_broadcast_each(results_dir, parameters, switches, hosts):
+    run = run_scale(results_dir, *parameters)
+    assert run.checks["passed"].all(), run.checks[~run.checks["passed"]].to_string()
+    learned = run.fdb[(run.fdb["step"] == LEARN) & (run.fdb["host"] != "")]
+    assert learned.groupby("switch")["host"].nunique().tolist() == [hosts] * switches
+    reachable = run.reachability[run.reachability["step"] == "all pairs"]
+    assert len(reachable) == hosts * (hosts - 1) and reachable["reachable"].all()
+    measured = run.measurements.set_index("name")["value"]
+    assert measured.notna().all() and (measured > 0).all()
+    assert measured["build (Mininet, OVS, every port verified)"] == run.metadata["build_seconds"]
+    assert ours_on_machine() == NOTHING
+
+
+def test_flooding_table_counts_the_copies_of_each_broadcast(results_dir):
+    run = run_scale(results_dir, "shape=single", "hosts=16")
+    [step] = flooding(run)[lambda table: table["step"] == LEARN].to_dict("records")
+    # 16 broadcasts in; each goes out to the 15 other hosts and to the switch's own port.
+    assert (step["frames in"], step["frames out"], step["out - in"]) == (16, 16 * 16, 16 * 15)
+
+
+def test_a_topology_over_254_hosts_is_refused_before_anything_is_built(results_dir):
+    process = harness("run", "mac_learning_scale", "-p", "shape=tree", "-p", "depth=4", "-p", "fanout=5",
+                      "--results-dir", results_dir)
+    assert process.returncode == 2
+    assert process.stderr.strip().splitlines() == [
+        "error: tree, depth 4, fanout 5 has 625 hosts; at most 254 fit (fewer switches, hosts per "
+        "switch, depth or fanout)"]
+    assert not results_dir.exists()
