@@ -121,6 +121,15 @@ def _kill_controller(pid):
     return []
 
 
+def _restore_sysctls(previous):
+    """Put back the kernel settings a run raised ({/proc/sys path: value}); return one line each."""
+    restored = []
+    for path, value in previous.items():
+        Path(path).write_text(str(value))
+        restored.append(f"{path.removeprefix('/proc/sys/').replace('/', '.')} back to {value}")
+    return restored
+
+
 def remove_run_leftovers(state, tools):
     """Remove what the run described by `state` created and still exists.
 
@@ -129,6 +138,7 @@ def remove_run_leftovers(state, tools):
     run_id = state["run_id"]
     removed = _kill_host_processes(state.get("host_namespaces", []))
     removed += _kill_controller(state.get("controller_pid"))
+    removed += _restore_sysctls(state.get("sysctls", {}))
     try:
         bridges = existing_bridges(tools)
     except HarnessError:

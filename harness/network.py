@@ -22,6 +22,7 @@ from .waiting import wait_until
 
 RUN_ID_KEY = "ovs-harness-run"      # external_ids key on every bridge we create
 DATAPATH_TYPES = {"kernel": "system", "user": "netdev"}
+NEIGHBOUR_SYSCTLS = Path("/proc/sys/net/ipv4/neigh/default")
 
 
 def mininet_classes():
@@ -147,6 +148,7 @@ class Network:
         Mininet, QuietHost, QuietIntf, HarnessSwitch = _network_classes()
         self._refuse_foreign_names()
         self.state.update(bridges=list(self.topo.switches()), interfaces=self.root_interfaces())
+        self._make_room_for_neighbours()
         switch = partial(HarnessSwitch, run_id=self.run_id, tools=self.tools, datapath=self.datapath,
                          controller_target=self.controller_target)
         self.net = Mininet(topo=self.topo, switch=switch, host=QuietHost, intf=QuietIntf,
@@ -161,6 +163,25 @@ class Network:
         for switch_name in self.topo.switches():
             self.port_names[switch_name] = self._verify_ports(switch_name)
         self.build_seconds = time.monotonic() - started
+
+    def _make_room_for_neighbours(self):
+        """Let every host hold an ARP entry for every other host at once.
+
+        The kernel counts the ARP entries of all namespaces together and drops new ones past
+        gc_thresh3 ("neighbor table overflow"): Mininet raises it to 16384, which all-pairs
+        traffic among 128 or more hosts exceeds. Raise the thresholds as needed; the
+        values they had are kept in the run state, and put back at teardown (or by clean)."""
+        hosts = len(self.topo.hosts())
+        wanted = {"gc_thresh1": hosts * hosts // 4, "gc_thresh2": hosts * hosts // 2, "gc_thresh3": hosts * hosts}
+        previous = {}
+        for name, value in wanted.items():
+            path = NEIGHBOUR_SYSCTLS / name
+            current = int(path.read_text())
+            if value > current:
+                previous[str(path)] = current
+        self.state.update(sysctls=previous)
+        for path in previous:
+            Path(path).write_text(str(wanted[Path(path).name]))
 
     def _verify_ports(self, switch):
         """Check OVS attached every port the topology gives `switch`, at the number asked.
@@ -208,6 +229,10 @@ class Network:
             if node == host:
                 return port
         raise HarnessError(f"{host} is not linked to {switch}")
+
+    def port_count(self):
+        """Return the number of switch ports in the topology, links between switches included."""
+        return sum(len(self.topo.ports[switch]) for switch in self.switches())
 
     def host_ports(self):
         """Return {switch name: [the OpenFlow port numbers linked to a host]}."""

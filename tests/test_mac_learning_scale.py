@@ -32,15 +32,16 @@ def test_every_switch_learns_every_host_from_one_broadcast_each(results_dir, par
     assert len(reachable) == hosts * (hosts - 1) and reachable["reachable"].all()
     measured = run.measurements.set_index("name")["value"]
     assert measured.notna().all() and (measured > 0).all()
-    assert measured["build (Mininet, OVS, every port verified)"] == run.metadata["build_seconds"]
+    assert measured["build (Mininet, OVS, every port verified)"] == pytest.approx(run.metadata["build_seconds"], abs=1e-3)
     assert ours_on_machine() == NOTHING
 
 
 def test_flooding_table_counts_the_copies_of_each_broadcast(results_dir):
     run = run_scale(results_dir, "shape=single", "hosts=16")
     [step] = flooding(run)[lambda table: table["step"] == LEARN].to_dict("records")
-    # 16 broadcasts in; each goes out to the 15 other hosts and to the switch's own port.
-    assert (step["frames in"], step["frames out"], step["out - in"]) == (16, 16 * 16, 16 * 15)
+    # 16 broadcasts in; each goes out to the 15 other hosts (the bridge's own port is down):
+    # 14 copies more than came in, per broadcast.
+    assert (step["frames in"], step["frames out"], step["out - in"]) == (16, 16 * 15, 16 * 14)
 
 
 def test_a_topology_over_254_hosts_is_refused_before_anything_is_built(results_dir):
