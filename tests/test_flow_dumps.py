@@ -9,10 +9,11 @@ from harness.parsers import parse_flows
 from test_parsers import assert_fast_path_reads_as_ofpflow, flow_lines
 
 BRIDGE = "ovsh-dumps"
-# Every match but the empty one is unique by its values; the empty one by its priority.
+# Every match but the empty one is unique by its values, the empty one by its priority
+# (for up to 458,752 flows).
 MATCHES = ["", "ip,nw_dst=10.{a}.{b}.{c}", "dl_dst=02:00:00:{a:02x}:{b:02x}:{c:02x}",
-           "arp,in_port={port},arp_tpa=10.{a}.{b}.{c}", "tcp,nw_src=10.0.{b}.0/24,tp_dst={i}",
-           "udp6,ipv6_dst=fd00::{i:x}", "in_port={port},dl_vlan={i}"]
+           "arp,in_port={port},arp_tpa=10.{a}.{b}.{c}", "tcp,nw_src=10.{a}.{b}.{c},tp_dst={port}",
+           "udp6,ipv6_dst=fd00::{a:x}:{b:x}:{c:x}", "in_port={port},dl_src=02:00:00:{a:02x}:{b:02x}:{c:02x}"]
 ACTIONS = ["NORMAL", "drop", "output:{port}", "mod_dl_dst:02:00:00:00:00:{c:02x},output:{port}",
            "set_field:{c}->tun_id,resubmit(,1)", "mod_vlan_vid:{c},output:{port}", "CONTROLLER:65535"]
 EXTRAS = ["", "idle_timeout=600", "hard_timeout=900", "idle_timeout=600,hard_timeout=900,importance=3"]
@@ -25,7 +26,7 @@ def varied_flows(count):
     for i in range(1, count + 1):
         values = {"i": i, "a": i >> 16 & 255, "b": i >> 8 & 255, "c": i & 255, "port": i % 48 + 1}
         match = MATCHES[i % len(MATCHES)].format(**values)
-        priority = "" if match and i % 5 == 0 else f"priority={i}"
+        priority = "" if match and i % 5 == 0 else f"priority={i % 65536}"
         fields = [f"table={i % 4}", f"cookie={i:#x}", EXTRAS[i % len(EXTRAS)], priority, match]
         lines.append(",".join(filter(None, fields)) + ",actions=" + ACTIONS[i % len(ACTIONS)].format(**values))
     return lines

@@ -52,3 +52,16 @@ def test_a_topology_over_254_hosts_is_refused_before_anything_is_built(results_d
         "error: tree, depth 4, fanout 5 has 625 hosts; at most 254 fit (fewer switches, hosts per "
         "switch, depth or fanout)"]
     assert not results_dir.exists()
+
+
+def test_runs_of_several_sizes_compare_measurement_by_measurement(results_dir):
+    runs = [run_scale(results_dir, "shape=single", f"hosts={hosts}") for hosts in (8, 24)]
+    process = harness("report", "--compare", *(run.path for run in runs), "--results-dir", results_dir)
+    assert process.returncode == 0, process.stdout + process.stderr
+    [html] = (results_dir / "comparisons").glob("*/compare.html")
+    page = " ".join(html.read_text().split())
+    section = page[page.index("Measurements, side by side"):page.index("Flow counters, side by side")]
+    for run in runs:
+        assert f"mac_learning_scale {run.metadata['run_id']}" in section
+    for name in ("time until every switch learned every host", "all-pairs reachability probe"):
+        assert name in section

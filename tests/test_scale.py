@@ -19,3 +19,15 @@ def test_64_hosts_every_port_attached_and_the_blog_still_holds(results_dir):
     assert run.checks["passed"].all()
     assert len(run.checks[run.checks["name"].str.contains("did not learn")]) == 62
     assert ours_on_machine() == NOTHING
+
+
+def test_room_for_every_arp_entry_is_made_for_a_big_network_and_given_back(results_dir):
+    # 140 hosts may hold 140 x 140 ARP entries, more than Mininet's own limit of 16384.
+    limit = Path("/proc/sys/net/ipv4/neigh/default/gc_thresh3")
+    before = limit.read_text()
+    process = harness("run", "normal_mode", "-p", "hosts=140", "--results-dir", results_dir)
+    assert process.returncode == 0, process.stdout + process.stderr
+    run = load_run(Path(process.stdout.splitlines()[-1]))
+    assert f"net.ipv4.neigh.default.gc_thresh3 back to {int(before)}" in run.metadata["removed_after_mininet"]
+    assert limit.read_text() == before
+    assert ours_on_machine() == NOTHING
