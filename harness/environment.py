@@ -96,8 +96,11 @@ def probe_datapath(kind):
         _status, ofport = _output(["ovs-vsctl", "get", "Interface", PROBE_BRIDGE, "ofport"])
         if ofport != "65534":      # the OpenFlow number of a bridge's LOCAL port
             error = _output(["ovs-vsctl", "get", "Interface", PROBE_BRIDGE, "error"])[1].strip('"[]')
-            return error or (f"the bridge got no OpenFlow port (ofport {ofport}) and OVS gave no "
-                             "reason; see /var/log/openvswitch/ovs-vswitchd.log")
+            if error:
+                return error
+            # ovs-vsctl's own warning, if any: "Error detected while setting up ...".
+            return output.splitlines()[0] if output else \
+                "the bridge got no OpenFlow port; see /var/log/openvswitch/ovs-vswitchd.log"
         return None
     finally:
         _output(["ovs-vsctl", "--if-exists", "del-br", PROBE_BRIDGE])

@@ -46,7 +46,7 @@ def test_list_names_each_experiment_with_its_summary():
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (["run", "no_such_thing"], ["unknown experiment 'no_such_thing'", "known: learning_switch, normal_mode, normal_priority"]),
+    (["run", "no_such_thing"], ["unknown experiment 'no_such_thing'", "known: learning_switch, mac_learning_scale, normal_mode, normal_priority"]),
     (["run", TEST_EXPERIMENTS / "no_experiment.py"], ["does not define an experiment"]),
     (["run", TEST_EXPERIMENTS / "syntax_error.py"], ["line 4: syntax error"]),
     (["run", "normal_mode", "--datapath", "dpdk"], ["invalid choice: 'dpdk'"]),
@@ -129,6 +129,6 @@ def test_describe_refuses_a_wrong_parameter():
 
 
 def test_doctor_reports_this_machine():
-    process = harness("doctor")
+    process = harness("doctor", env={"COLUMNS": "200"})
     assert process.returncode == 0, process.stdout
-    assert "userspace (netdev) datapath" in process.stdout and "works" in process.stdout
+    assert "│ ok │ userspace (netdev) datapath │ works" in " ".join(process.stdout.split())
