@@ -49,7 +49,7 @@ class MacLearningScale(Experiment):
         switches, hosts = lab.network.switches(), lab.network.hosts()
 
         with lab.step("build"):
-            lab.measure("build (Mininet, OVS, every port verified)", lab.network.build_seconds, "s")
+            lab.measure("build (Mininet, OVS, every port verified)", lab.build_seconds, "s")
             for switch in switches:
                 lab.check.mac_table_empty(switch, why="nothing has been sent yet")
 

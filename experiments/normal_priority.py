@@ -20,7 +20,11 @@ class NormalPriority(NormalMode):
                          minimum=32769, maximum=65535)
 
     def validate(self):
-        if self.target not in self.silent_hosts():
+        if self.shape != "single":
+            raise HarnessError("normal_priority reproduces the blog's steps 6 and 7 on its one switch: "
+                               f"shape must be single, not {self.shape!r}")
+        silent = [f"h{index}" for index in range(3, self.hosts + 1)]
+        if self.target not in silent:
             raise HarnessError(f"parameter target must be one of h3..h{self.hosts} "
                                f"(a host h1 has not pinged yet), not {self.target!r}")
 

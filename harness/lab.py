@@ -64,6 +64,11 @@ class Lab:
         # Frames received per switch when flow counters were last brought up to date.
         self._received_when_counted = {switch: 0 for switch in network.switches()}
 
+    @property
+    def build_seconds(self):
+        """The seconds the network took to build, start and verify."""
+        return self.network.build_seconds
+
     def _current(self):
         if not self.steps:
             raise HarnessError("checks and pings belong inside `with lab.step(...)`")

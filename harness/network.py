@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from .errors import HarnessError
+from .topology import Wiring
 from .waiting import wait_until
 
 RUN_ID_KEY = "ovs-harness-run"      # external_ids key on every bridge we create
@@ -101,13 +102,14 @@ def _network_classes():
     return Mininet, QuietHost, QuietIntf, HarnessSwitch
 
 
-class Network:
-    """A Mininet network for one run: `start` it, and `stop` it in a `finally`."""
+class Network(Wiring):
+    """A Mininet network for one run: `start` it, and `stop` it in a `finally`. As a Wiring,
+    it also says what is linked to what."""
 
     def __init__(self, topo, datapath, run_id, tools, state, controller_target=None):
         """topo: a Mininet Topo; datapath: "kernel" or "user"; state: the run's RunState;
         controller_target: the OpenFlow controller every switch connects to, if any."""
-        self.topo = topo
+        super().__init__(topo)
         self.datapath = datapath
         self.controller_target = controller_target
         self.run_id = run_id
@@ -223,35 +225,9 @@ class Network:
         intf = host.defaultIntf()
         return str(ipaddress.ip_interface(f"{intf.IP()}/{intf.prefixLen}").network.broadcast_address)
 
-    def port_of(self, host, switch):
-        """Return the OpenFlow port number of `switch` that `host` is linked to."""
-        for port, (node, _node_port) in self.topo.ports[switch].items():
-            if node == host:
-                return port
-        raise HarnessError(f"{host} is not linked to {switch}")
-
-    def port_count(self):
-        """Return the number of switch ports in the topology, links between switches included."""
-        return sum(len(self.topo.ports[switch]) for switch in self.switches())
-
-    def host_ports(self):
-        """Return {switch name: [the OpenFlow port numbers linked to a host]}."""
-        hosts = set(self.topo.hosts())
-        return {switch: sorted(port for port, (node, _node_port) in self.topo.ports[switch].items()
-                               if node in hosts)
-                for switch in self.switches()}
-
     def dpids(self):
         """Return {switch name: its OpenFlow datapath id}."""
         return {switch: int(self.net[switch].dpid, 16) for switch in self.switches()}
-
-    def switches(self):
-        """Return the switch names, in topology order."""
-        return list(self.topo.switches())
-
-    def hosts(self):
-        """Return the host names, in topology order."""
-        return list(self.topo.hosts())
 
     def settle(self, timeout=10.0):
         """Wait until no host is resolving or confirming a neighbour (ARP in flight).

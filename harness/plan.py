@@ -6,6 +6,9 @@ check is written down instead of done, so the plan is always the experiment's re
 from contextlib import contextmanager
 
 from .checks import CheckBook
+from .environment import mininet_problem
+from .errors import HarnessError
+from .topology import Wiring
 
 
 class _PlannedFlows:
@@ -17,12 +20,28 @@ class _PlannedFlows:
 
 
 class Plan:
-    """Records an experiment's steps: `steps` is [(step name, [(kind, text), ...])]."""
+    """Records an experiment's steps: `steps` is [(step name, [(kind, text), ...])].
 
-    def __init__(self):
+    `network` answers what is linked to what (a Wiring of the experiment's topology), as
+    the running network would."""
+
+    build_seconds = None    # known once a network is built
+
+    def __init__(self, topology):
         self.steps = []
         self.flows = _PlannedFlows(self)
         self.check = CheckBook({}, lambda check: self.note("check", f"{check.name} ({check.description})"))
+        self._topology = topology
+        self._wiring = None
+
+    @property
+    def network(self):
+        if self._wiring is None:
+            try:
+                self._wiring = Wiring(self._topology.build())
+            except ImportError:
+                raise HarnessError(mininet_problem()) from None
+        return self._wiring
 
     def note(self, kind, text):
         if not self.steps:
@@ -43,9 +62,18 @@ class Plan:
     def static_arp(self):
         self.note("arp", "every host gets a permanent ARP entry for every other host")
 
+    def reachability(self):
+        self.note("probe", "every host pings every other host (fping, one per source host)")
+
+    def announce_hosts(self):
+        self.note("send", "every host sends one broadcast frame, all at once")
+
+    def measure(self, name, value, unit=""):
+        self.note("measure", name)
+
 
 def plan_of(experiment):
     """Return the Plan of `experiment` (an Experiment with its parameters set)."""
-    plan = Plan()
+    plan = Plan(experiment.topology)
     experiment.run(plan)
     return plan

@@ -68,3 +68,72 @@ class Tree:
 
     def __str__(self):
         return f"tree, depth {self.depth}, fanout {self.fanout}"
+
+
+class Wiring:
+    """What is linked to what in a built Mininet Topo, answered without a running network:
+    the questions experiments and checks ask (the port toward a host, the switches between
+    two hosts). Network is a Wiring too, and `describe` plans on one."""
+
+    def __init__(self, topo):
+        self.topo = topo
+
+    def switches(self):
+        """Return the switch names, in topology order."""
+        return list(self.topo.switches())
+
+    def hosts(self):
+        """Return the host names, in topology order."""
+        return list(self.topo.hosts())
+
+    def port_of(self, host, switch):
+        """Return the OpenFlow port number of `switch` that `host` is linked to."""
+        for port, (node, _node_port) in self.topo.ports[switch].items():
+            if node == host:
+                return port
+        raise HarnessError(f"{host} is not linked to {switch}")
+
+    def port_toward(self, switch, host):
+        """Return the port of `switch` that frames to `host` leave by."""
+        for port, (neighbour, _neighbour_port) in sorted(self.topo.ports[switch].items()):
+            if host in self._reachable(neighbour, without=switch):
+                return port
+        raise HarnessError(f"{host} cannot be reached from {switch}")
+
+    def switches_between(self, src, dst):
+        """Return the switches a frame from host src to host dst crosses, in order."""
+        parents, todo = {src: None}, [src]
+        while todo:
+            node = todo.pop(0)
+            for neighbour, _port in self.topo.ports[node].values():
+                if neighbour not in parents:
+                    parents[neighbour] = node
+                    todo.append(neighbour)
+        if dst not in parents:
+            raise HarnessError(f"{dst} cannot be reached from {src}")
+        path, node = [], parents[dst]
+        while node != src:
+            path.append(node)
+            node = parents[node]
+        return path[::-1]
+
+    def host_ports(self):
+        """Return {switch name: [the OpenFlow port numbers linked to a host]}."""
+        hosts = set(self.hosts())
+        return {switch: sorted(port for port, (node, _node_port) in self.topo.ports[switch].items()
+                               if node in hosts)
+                for switch in self.switches()}
+
+    def port_count(self):
+        """Return the number of switch ports in the topology, links between switches included."""
+        return sum(len(self.topo.ports[switch]) for switch in self.switches())
+
+    def _reachable(self, node, without):
+        """Return the nodes reachable from `node` without passing through `without`."""
+        seen, todo = {without, node}, [node]
+        while todo:
+            for neighbour, _port in self.topo.ports[todo.pop()].values():
+                if neighbour not in seen:
+                    seen.add(neighbour)
+                    todo.append(neighbour)
+        return seen - {without}

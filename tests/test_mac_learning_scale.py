@@ -65,3 +65,13 @@ def test_runs_of_several_sizes_compare_measurement_by_measurement(results_dir):
         assert f"mac_learning_scale {run.metadata['run_id']}" in section
     for name in ("time until every switch learned every host", "all-pairs reachability probe"):
         assert name in section
+
+
+def test_describe_plans_every_switch_of_the_shape_asked_for():
+    process = harness("describe", "mac_learning_scale", "-p", "shape=linear", "-p", "switches=3",
+                      env={"COLUMNS": "200"})
+    assert process.returncode == 0, process.stderr
+    for switch in ("s1", "s2", "s3"):
+        assert f"ovs-ofctl add-flow {switch} action=normal" in process.stdout
+        assert f"check  {switch} learned all 6 hosts" in process.stdout
+    assert "switches sent 30 frames to hosts" in process.stdout

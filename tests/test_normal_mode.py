@@ -110,7 +110,8 @@ def test_metadata_says_what_ran_where(run):
     assert [step["name"] for step in meta["steps"]] == \
         ["build", "ping without flows", "add NORMAL flow", "h1 ping h2"]
     assert meta["removed_after_mininet"] == []
-    assert meta["parameters"] == {"hosts": 3, "count": 2, "static_arp": False}
+    assert meta["parameters"] == {"shape": "single", "hosts": 3, "switches": 3, "depth": 2, "fanout": 2,
+                                  "count": 2, "static_arp": False}
 
 
 def test_metadata_reports_what_each_steps_snapshot_cost(run):
@@ -135,4 +136,25 @@ def test_two_runs_count_the_same_packets_at_every_step(runs):
 
 
 def test_nothing_is_left_on_the_machine(runs):
+    assert ours_on_machine() == NOTHING
+
+
+@pytest.mark.parametrize("parameters, forwarded", [
+    # h1 on s1, h2 on s2, h3 on s3: s3 sees only h1's broadcast ARP request.
+    (["shape=linear"], {"s1": 8, "s2": 8, "s3": 1}),
+    # h1 and h2 under s2; s1 (the root) and s3 (h3, h4) see only the broadcast.
+    (["shape=tree"], {"s1": 1, "s2": 8, "s3": 1}),
+    # No ARP: h1's first echo request is flooded (no switch knew h2 yet), then 2 + 2.
+    (["shape=linear", "static_arp=true"], {"s1": 4, "s2": 4, "s3": 1}),
+])
+def test_the_lesson_holds_on_a_chain_and_a_tree(results_dir, parameters, forwarded):
+    process = harness("run", "normal_mode", *(arg for p in parameters for arg in ("-p", p)),
+                      "--results-dir", results_dir)
+    assert process.returncode == 0, process.stdout + process.stderr
+    run = load_run(Path(process.stdout.splitlines()[-1]))
+    after = run.flows[run.flows["step"] == "h1 ping h2"]
+    assert dict(zip(after["switch"], after["n_packets"])) == forwarded
+    fdb = run.fdb[(run.fdb["step"] == "h1 ping h2") & (run.fdb["host"] != "")]
+    learned = fdb.groupby("switch")["host"].apply(sorted).to_dict()
+    assert learned == {switch: ["h1", "h2"] if count > 1 else ["h1"] for switch, count in forwarded.items()}
     assert ours_on_machine() == NOTHING
