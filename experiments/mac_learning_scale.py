@@ -12,7 +12,8 @@ run it for several sizes and compare them (`report --compare`).
 """
 import time
 
-from harness import Experiment, Linear, Parameter, SingleSwitch, Tree
+from harness import Experiment, Parameter
+from harness.topology import SHAPES, shaped
 from harness.errors import HarnessError
 
 MOST_HOSTS = 254    # one /24 worth; Mininet numbers hosts 10.0.0.1 upward
@@ -22,7 +23,7 @@ class MacLearningScale(Experiment):
     """MAC learning at scale: time until NORMAL knows every host, and what flooding delivers."""
 
     shape = Parameter(str, "single", "single (one switch), linear (a chain) or tree",
-                      choices=("single", "linear", "tree"))
+                      choices=SHAPES)
     hosts = Parameter(int, 16, "hosts on the switch (single)", minimum=2, maximum=MOST_HOSTS)
     switches = Parameter(int, 4, "switches in the chain (linear)", minimum=2, maximum=64)
     hosts_per_switch = Parameter(int, 2, "hosts on each switch of the chain (linear)", minimum=1, maximum=16)
@@ -32,11 +33,8 @@ class MacLearningScale(Experiment):
 
     @property
     def topology(self):
-        if self.shape == "linear":
-            return Linear(switches=self.switches, hosts_per_switch=self.hosts_per_switch)
-        if self.shape == "tree":
-            return Tree(depth=self.depth, fanout=self.fanout)
-        return SingleSwitch(hosts=self.hosts)
+        return shaped(self.shape, hosts=self.hosts, switches=self.switches,
+                      hosts_per_switch=self.hosts_per_switch, depth=self.depth, fanout=self.fanout)
 
     def validate(self):
         count = {"single": self.hosts, "linear": self.switches * self.hosts_per_switch,

@@ -6,14 +6,15 @@ The same lesson holds on a chain of switches (`-p shape=linear`) or a tree (`-p 
 with every switch in NORMAL mode: h1's broadcast ARP request teaches every switch where h1
 is, while only the switches between h1 and h2 see h2's unicast replies and learn h2.
 """
-from harness import Experiment, Linear, Parameter, SingleSwitch, Tree
+from harness import Experiment, Parameter
+from harness.topology import SHAPES, shaped
 
 
 class NormalMode(Experiment):
     """NORMAL mode in OVS: the switch learns MACs only from the frames it forwards."""
 
     shape = Parameter(str, "single", "single (the blog's one switch), linear (a chain, one host "
-                      "per switch) or tree", choices=("single", "linear", "tree"))
+                      "per switch) or tree", choices=SHAPES)
     hosts = Parameter(int, 3, "hosts on the switch (single); h1 pings h2, the others stay silent",
                       minimum=3, maximum=254)
     switches = Parameter(int, 3, "switches in the chain, each with one host (linear)", minimum=2, maximum=64)
@@ -25,11 +26,8 @@ class NormalMode(Experiment):
 
     @property
     def topology(self):
-        if self.shape == "linear":
-            return Linear(switches=self.switches, hosts_per_switch=1)
-        if self.shape == "tree":
-            return Tree(depth=self.depth, fanout=self.fanout)
-        return SingleSwitch(hosts=self.hosts)
+        return shaped(self.shape, hosts=self.hosts, switches=self.switches, hosts_per_switch=1,
+                      depth=self.depth, fanout=self.fanout)
 
     def run(self, lab):
         switches = lab.network.switches()

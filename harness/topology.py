@@ -70,6 +70,20 @@ class Tree:
         return f"tree, depth {self.depth}, fanout {self.fanout}"
 
 
+SHAPES = ("single", "linear", "tree")
+
+
+def shaped(shape, *, hosts, switches, hosts_per_switch, depth, fanout):
+    """Return the topology of shape "single" (one switch with `hosts` hosts), "linear"
+    (`switches` switches with `hosts_per_switch` hosts each) or "tree" (`depth`, `fanout`),
+    for experiments whose shape is a parameter."""
+    if shape == "linear":
+        return Linear(switches=switches, hosts_per_switch=hosts_per_switch)
+    if shape == "tree":
+        return Tree(depth=depth, fanout=fanout)
+    return SingleSwitch(hosts=hosts)
+
+
 class Wiring:
     """What is linked to what in a built Mininet Topo, answered without a running network:
     the questions experiments and checks ask (the port toward a host, the switches between
