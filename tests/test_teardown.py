@@ -137,6 +137,20 @@ def test_clean_removes_what_a_killed_run_left_and_only_that(tmp_path, results_di
     assert "removed 0 thing(s)" in again.stdout
 
 
+def test_clean_puts_back_the_arp_table_limit_a_killed_big_run_raised(tmp_path, results_dir):
+    limit = Path("/proc/sys/net/ipv4/neigh/default/gc_thresh3")
+    before = limit.read_text()
+    process = start_blocking_run(tmp_path, results_dir, "blocking.py", "-p", "hosts=140")
+    assert int(limit.read_text()) == 140 * 140
+    process.kill()
+    process.communicate(timeout=30)
+    cleaned = harness("clean")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert f"net.ipv4.neigh.default.gc_thresh3 back to {int(before)}" in cleaned.stdout
+    assert limit.read_text() == before
+    assert ours_on_machine() == NOTHING
+
+
 def test_second_run_with_wait_starts_when_the_first_ends(tmp_path, results_dir):
     first = start_blocking_run(tmp_path, results_dir)
     second = subprocess.Popen([sys.executable, "-m", "harness", "run", "normal_mode", "--wait",

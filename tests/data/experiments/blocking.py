@@ -5,13 +5,17 @@ about to start, so a test knows when to send its signal."""
 import os
 from pathlib import Path
 
-from harness import Experiment, SingleSwitch
+from harness import Experiment, Parameter, SingleSwitch
 
 
 class Blocking(Experiment):
     """Pings for ten minutes unless interrupted."""
 
-    topology = SingleSwitch(hosts=2)
+    hosts = Parameter(int, 2, "hosts on the switch", minimum=2, maximum=254)
+
+    @property
+    def topology(self):
+        return SingleSwitch(hosts=self.hosts)
 
     def run(self, lab):
         with lab.step("long ping"):
