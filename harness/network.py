@@ -237,12 +237,13 @@ class Network(Wiring):
         busy_states = {"INCOMPLETE", "DELAY", "PROBE"}
 
         def quiet():
-            for name in self.hosts():
-                out, _err, _code = self.net[name].pexec(["ip", "-j", "neigh", "show"])
-                for entry in json.loads(out or "[]"):
-                    if busy_states & set(entry.get("state", [])):
-                        return False
-            return True
+            # Every host at once: one after another took 0.7 s a poll with 254 hosts.
+            listings = [self.net[name].popen(["ip", "-j", "neigh", "show"], text=True) for name in self.hosts()]
+            states = set()
+            for listing in listings:
+                out, _err = listing.communicate()
+                states.update(state for entry in json.loads(out or "[]") for state in entry.get("state", []))
+            return not busy_states & states
 
         return wait_until(quiet, timeout, what="hosts to finish ARP")
 
