@@ -88,15 +88,26 @@ def build_image(cache=DEFAULT_CACHE, log=print):
         log("writing the disk image")
         _step("mkfs.ext4", build_log, ["mkfs.ext4", "-q", "-F", "-L", "ovsh-root", "-d", str(tree),
                                        str(work / "disk.img"), IMAGE_SIZE])
-        shutil.rmtree(tree)
+        _remove_tree(tree)
         for old in cache.iterdir():
             if old != work:
                 shutil.rmtree(old, ignore_errors=True)
         work.rename(final)
     except BaseException:
-        shutil.rmtree(tree, ignore_errors=True)
+        if tree.exists():
+            _remove_tree(tree)
         raise
     return Image(final)
+
+
+def _remove_tree(tree):
+    """Delete the debootstrap tree, unless something is still mounted in it (the chroot's
+    /dev is the host's own /dev: deleting through it would delete the host's devices)."""
+    mounted = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
+               if line.split()[1].startswith(f"{tree}/")]
+    if mounted:
+        raise ImageError(f"{', '.join(mounted)} still mounted: unmount, then delete {tree}")
+    shutil.rmtree(tree)
 
 
 def _step(name, build_log, argv):

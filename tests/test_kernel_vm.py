@@ -2,6 +2,9 @@
 the commands the guest runs. (tests/test_kernel_datapath.py boots it for real.)"""
 import shlex
 import shutil
+import subprocess
+
+import pytest
 
 from kernel_vm import guest, image
 
@@ -35,3 +38,19 @@ def test_qemu_runs_the_cached_image_read_only_without_network(tmp_path):
     assert f"file={tmp_path / 'disk.img'},format=raw,if=virtio,snapshot=on" in argv
     assert ["-nic", "none"] == argv[argv.index("-nic"):argv.index("-nic") + 2]
     assert any(arg.endswith(",readonly=on") and "mount_tag=source" in arg for arg in argv)
+
+
+def test_a_tree_with_something_mounted_in_it_is_not_deleted(tmp_path):
+    """The chroot's /dev is the host's: a tree is only deleted once nothing is mounted in it."""
+    tree = tmp_path / "tree"
+    (tree / "dev").mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(tree / "dev")], check=True)
+    try:
+        (tree / "dev" / "keep").write_text("a host device")
+        with pytest.raises(image.ImageError, match="still mounted"):
+            image._remove_tree(tree)
+        assert (tree / "dev" / "keep").exists()
+    finally:
+        subprocess.run(["umount", str(tree / "dev")], check=True)
+    image._remove_tree(tree)
+    assert not tree.exists()
