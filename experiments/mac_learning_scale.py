@@ -37,8 +37,7 @@ class MacLearningScale(Experiment):
                       hosts_per_switch=self.hosts_per_switch, depth=self.depth, fanout=self.fanout)
 
     def validate(self):
-        count = {"single": self.hosts, "linear": self.switches * self.hosts_per_switch,
-                 "tree": self.fanout ** self.depth}[self.shape]
+        count = self.topology.host_count
         if count > MOST_HOSTS:
             raise HarnessError(f"{self.topology} has {count} hosts; at most {MOST_HOSTS} fit "
                                "(fewer switches, hosts per switch, depth or fanout)")

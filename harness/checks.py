@@ -37,6 +37,11 @@ class Snapshot:
         """Frames all ports of `switch` had received."""
         return sum(port["rx_packets"] or 0 for port in self.ports.get(switch, []))
 
+    def sent(self, switch, port):
+        """Frames port number `port` of `switch` had sent (0 if it has no such port)."""
+        rows = [row for row in self.ports.get(switch, []) if row["port"] == port]
+        return rows[0]["tx_packets"] or 0 if rows else 0
+
     def packets_of(self, switch, flow):
         """n_packets of the flow with `flow`'s table, priority and match (0 if it has none)."""
         same = [other for other in self.flows.get(switch, [])
@@ -194,12 +199,8 @@ class CheckBook:
     def frames_to_hosts(self, host_ports, count, why=""):
         """The switches sent exactly `count` frames to hosts in this step: the tx_packets
         growth of the ports in host_ports ({switch: [port numbers]}), summed."""
-        def sent(snap, switch, port):
-            rows = [row for row in snap.ports.get(switch, []) if row["port"] == port]
-            return rows[0]["tx_packets"] or 0 if rows else 0
-
         def observe(snap):
-            return sum(sent(snap, switch, port) - sent(snap.before, switch, port)
+            return sum(snap.sent(switch, port) - snap.before.sent(switch, port)
                        for switch, ports in host_ports.items() for port in ports)
         self._add(Check(f"switches sent {count} frames to hosts", why or "frames delivered to hosts",
                         count, observe))

@@ -103,8 +103,7 @@ class Lab:
         for switch in self.network.switches():
             snapshot.ports[switch] = parse_ports(self.tools.run(["ovs-ofctl", "dump-ports", switch]),
                                                  self.network.port_names[switch])
-            snapshot.fdb[switch] = parse_fdb(self.tools.run(["ovs-appctl", "fdb/show", switch]),
-                                             self.network.port_names[switch])
+            snapshot.fdb[switch] = self._fdb(switch)
         self._dump_flows(snapshot)
         if self.controller:
             self._observe_controller(snapshot)
@@ -133,6 +132,10 @@ class Lab:
                 "port": entry["port"], "port_name": self.network.port_names[switch].get(str(entry["port"]), ""),
                 "mac": entry["mac"]})
         snapshot.controller_stats = self.controller.request("stats")
+
+    def _fdb(self, switch):
+        """Return the parsed rows of `ovs-appctl fdb/show switch`."""
+        return parse_fdb(self.tools.run(["ovs-appctl", "fdb/show", switch]), self.network.port_names[switch])
 
     def _last_snapshot(self):
         """The snapshot of the latest earlier step that has one, or None."""
@@ -207,8 +210,7 @@ class Lab:
                                        host) for host in hosts])
 
         def every_switch_learned_every_host():
-            return all(macs <= {entry["mac"] for entry in parse_fdb(self.tools.run(["ovs-appctl", "fdb/show", switch]))}
-                       for switch in self.network.switches())
+            return all(macs <= {entry["mac"] for entry in self._fdb(switch)} for switch in self.network.switches())
 
         learned = poll_until(every_switch_learned_every_host, timeout)
         seconds = time.monotonic() - started

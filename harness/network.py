@@ -173,17 +173,13 @@ class Network(Wiring):
         gc_thresh3 ("neighbor table overflow"): Mininet raises it to 16384, which all-pairs
         traffic among 128 or more hosts exceeds. Raise the thresholds as needed; the
         values they had are kept in the run state, and put back at teardown (or by clean)."""
-        hosts = len(self.topo.hosts())
-        wanted = {"gc_thresh1": hosts * hosts // 4, "gc_thresh2": hosts * hosts // 2, "gc_thresh3": hosts * hosts}
-        previous = {}
-        for name, value in wanted.items():
-            path = NEIGHBOUR_SYSCTLS / name
-            current = int(path.read_text())
-            if value > current:
-                previous[str(path)] = current
-        self.state.update(sysctls=previous)
-        for path in previous:
-            Path(path).write_text(str(wanted[Path(path).name]))
+        entries = len(self.topo.hosts()) ** 2
+        wanted = {NEIGHBOUR_SYSCTLS / "gc_thresh1": entries // 4, NEIGHBOUR_SYSCTLS / "gc_thresh2": entries // 2,
+                  NEIGHBOUR_SYSCTLS / "gc_thresh3": entries}
+        raised = {path: value for path, value in wanted.items() if value > int(path.read_text())}
+        self.state.update(sysctls={str(path): int(path.read_text()) for path in raised})
+        for path, value in raised.items():
+            path.write_text(str(value))
 
     def _verify_ports(self, switch):
         """Check OVS attached every port the topology gives `switch`, at the number asked.

@@ -12,6 +12,11 @@ class SingleSwitch:
     def __init__(self, hosts=3):
         self.hosts = hosts
 
+    @property
+    def host_count(self):
+        """The number of hosts."""
+        return self.hosts
+
     def build(self):
         """Return the Mininet Topo."""
         from mininet.topo import SingleSwitchTopo
@@ -44,6 +49,11 @@ class Linear:
         self.switches = switches
         self.hosts_per_switch = hosts_per_switch
 
+    @property
+    def host_count(self):
+        """The number of hosts."""
+        return self.switches * self.hosts_per_switch
+
     def build(self):
         """Return the Mininet Topo."""
         from mininet.topo import LinearTopo
@@ -60,6 +70,11 @@ class Tree:
     def __init__(self, depth=2, fanout=2):
         self.depth = depth
         self.fanout = fanout
+
+    @property
+    def host_count(self):
+        """The number of hosts."""
+        return self.fanout ** self.depth
 
     def build(self):
         """Return the Mininet Topo."""
