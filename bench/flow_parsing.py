@@ -17,7 +17,7 @@ import time
 from common import ROOT, describe_machine
 
 sys.path.insert(0, str(ROOT / "tests"))
-from harness.network import DATAPATH_TYPES, RUN_ID_KEY  # noqa: E402
+from harness.ovs import DATAPATH_TYPES, RUN_ID_KEY  # noqa: E402
 from harness.parsers import _REPLY_HEADER, _ofp_flow_row, parse_flows  # noqa: E402
 from harness.results import frame  # noqa: E402
 from test_flow_dumps import varied_flows  # noqa: E402

@@ -1,9 +1,13 @@
 """The channel through which ovs-harness talks to a controller app: JSON lines on a local
-TCP port (--harness-control-port). A request {"op": NAME, ...} calls the app's
+TCP port (--harness-control-port). A request {"op": NAME, "token": ..., ...} calls the app's
 `control_NAME(**arguments)` and the reply is {"ok": true, "result": ...} or
-{"ok": false, "error": "..."}."""
+{"ok": false, "error": "..."}. Only requests with the token the harness put in the app's
+environment ($OVS_HARNESS_CONTROL_TOKEN) are served: the switches run as root, and any
+local user could otherwise add flows to them."""
+import hmac
 import json
 import logging
+import os
 import socket
 
 from controllers.ryu_api import (App, CONFIG_DISPATCHER, MAIN_DISPATCHER, cfg, hub, ofp_event,
@@ -24,6 +28,7 @@ class ControlledApp(App):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.datapaths = {}     # dpid -> datapath, for the switches connected
+        self.token = os.environ.get("OVS_HARNESS_CONTROL_TOKEN", "")
         self.control = hub.StreamServer(("127.0.0.1", self.CONF.harness_control_port), self._serve)
         self.threads.append(hub.spawn(self._serve_until_closed))
 
@@ -43,6 +48,11 @@ class ControlledApp(App):
         stream = connection.makefile("rw")
         for line in stream:
             request = json.loads(line)
+            if not self.token or not hmac.compare_digest(str(request.pop("token", "")), self.token):
+                LOG.warning("refused a control request without the harness's token")
+                stream.write(json.dumps({"ok": False, "error": "not authorised"}) + "\n")
+                stream.flush()
+                continue
             try:
                 handler = getattr(self, f"control_{request.pop('op')}")
                 reply = {"ok": True, "result": handler(**request)}

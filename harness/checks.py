@@ -8,6 +8,8 @@ for, and the observed values are always those of the snapshot stored with the st
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
+from .errors import HarnessError
+
 
 @dataclass
 class Snapshot:
@@ -90,13 +92,17 @@ def _flow_label(priority=None, match=None, actions=None):
 class CheckBook:
     """The checks an experiment can state; each adds one row to the run's checks table.
 
-    hosts_by_mac maps a MAC address to its host's name; add(check) attaches a check to the
-    current step. Every check takes an optional `why`: the blog's explanation, kept as the
-    check's description."""
+    network: the Wiring of the network the checks are about (hosts and switches they name
+    must be in it: naming another is the experiment's bug, an error, never a check that
+    passes because it looked at nothing); add(check) attaches a check to the current step;
+    hosts_by_mac maps a MAC address to its host's name (known once the network is built).
+    Every check takes an optional `why`: the blog's explanation, kept as the check's
+    description."""
 
-    def __init__(self, hosts_by_mac, add):
-        self._hosts_by_mac = hosts_by_mac
+    def __init__(self, network, add, hosts_by_mac=None):
+        self._network = network
         self._add = add
+        self._hosts_by_mac = hosts_by_mac or {}
 
     def _learned_hosts(self, snapshot, switch, by="switch"):
         """Return {host name: port} for the hosts whose MAC was learned on `switch`: by OVS
@@ -105,17 +111,21 @@ class CheckBook:
         return {self._hosts_by_mac[row["mac"]]: row["port"]
                 for row in table[switch] if row["mac"] in self._hosts_by_mac}
 
-    @staticmethod
-    def _learner(switch, by):
+    def _learner(self, switch, by):
+        self._network.require_switch(switch)
+        if by not in ("switch", "controller"):
+            raise HarnessError(f"by must be \"switch\" or \"controller\", not {by!r}")
         return switch if by == "switch" else f"controller for {switch}"
 
     def flow_table_empty(self, switch, why=""):
         """The switch holds no flow, so it forwards nothing."""
+        self._network.require_switch(switch)
         self._add(Check(f"{switch} flow table empty", why or f"{switch} has no flows", 0,
                         lambda snap: len(snap.flows[switch])))
 
     def flow_actions(self, switch, actions, why=""):
         """The switch holds exactly one flow per item of `actions`, with those actions."""
+        self._network.require_switch(switch)
         expected = sorted(actions)
         self._add(Check(f"{switch} flows have actions {', '.join(expected)}",
                         why or f"{switch} holds exactly these flows", expected,
@@ -123,6 +133,7 @@ class CheckBook:
 
     def flow_present(self, switch, *, priority, match, actions, why=""):
         """The switch holds exactly one flow with this priority, match and actions."""
+        self._network.require_switch(switch)
         label = _flow_label(priority, match, actions)
         self._add(Check(f"{switch} has flow {label}", why or f"{switch} holds the flow {label}", 1,
                         lambda snap: len(select_flows(snap.flows[switch], priority, match, actions))))
@@ -130,6 +141,7 @@ class CheckBook:
     def flow_packets(self, switch, packets, *, priority=None, match=None, actions=None, why=""):
         """The one flow selected by priority, match and actions counted exactly `packets`
         packets during this step (its n_packets delta)."""
+        self._network.require_switch(switch)
         label = _flow_label(priority, match, actions)
 
         def observe(snap):
@@ -144,6 +156,7 @@ class CheckBook:
         """The flows' n_packets deltas add up to the frames that entered the switch during
         this step (port rx): every frame was counted by exactly one flow, none unexplained.
         Meant for single-table pipelines, where a frame meets exactly one flow."""
+        self._network.require_switch(switch)
         def counted(snap):
             return sum(flow["n_packets"] - snap.before.packets_of(switch, flow)
                        for flow in snap.flows[switch])
@@ -155,6 +168,7 @@ class CheckBook:
     def trace_hits(self, switch, packet, *, priority, match="", why=""):
         """`ofproto/trace` of the packet labelled `packet` (see Lab.trace_ping) hit, first,
         the flow with this priority and match."""
+        self._network.require_switch(switch)
         def observe(snap):
             traces = [trace for trace in snap.traces
                       if (trace["switch"], trace["packet"]) == (switch, packet)]
@@ -173,6 +187,7 @@ class CheckBook:
     def mac_learned(self, switch, host, port, why="", by="switch"):
         """`host`'s MAC was learned on OpenFlow port `port` of `switch` (by OVS or the app)."""
         learner = self._learner(switch, by)
+        self._network.require_host(host)
         self._add(Check(f"{learner} learned {host} on port {port}",
                         why or f"{host}'s MAC is in {learner}'s table on port {port}", port,
                         lambda snap: self._learned_hosts(snap, switch, by).get(host)))
@@ -180,25 +195,37 @@ class CheckBook:
     def mac_not_learned(self, switch, host, why="", by="switch"):
         """`host`'s MAC was not learned (observed: the port it was learned on)."""
         learner = self._learner(switch, by)
+        self._network.require_host(host)
         self._add(Check(f"{learner} did not learn {host}",
                         why or f"{host}'s MAC is not in {learner}'s table", None,
                         lambda snap: self._learned_hosts(snap, switch, by).get(host)))
 
     def controller_counted(self, counter, count, why=""):
-        """The controller app's `counter` (e.g. packet_ins) grew by exactly `count` in this step."""
+        """The controller app's `counter` (e.g. packet_ins) grew by exactly `count` in this
+        step. A counter the app does not keep is an error, not a zero."""
         def observe(snap):
-            return snap.controller_stats.get(counter, 0) - snap.before.controller_stats.get(counter, 0)
+            if counter not in snap.controller_stats:
+                known = ", ".join(sorted(snap.controller_stats)) or "none"
+                raise HarnessError(f"the controller app keeps no counter {counter!r} (its counters: {known})")
+            return snap.controller_stats[counter] - snap.before.controller_stats.get(counter, 0)
         self._add(Check(f"controller counted {count} {counter}", why or f"{counter} during this step",
                         count, observe))
 
     def every_mac_learned(self, switch, hosts, why=""):
         """`switch` (OVS) learned the MAC of every host in `hosts` (observed: those it did not)."""
+        self._network.require_switch(switch)
+        if not hosts:
+            raise HarnessError(f"every_mac_learned({switch!r}, ...) was given no hosts: it would check nothing")
+        for host in hosts:
+            self._network.require_host(host)
         self._add(Check(f"{switch} learned all {len(hosts)} hosts", why or f"every host's MAC is in {switch}'s table",
                         [], lambda snap: [host for host in hosts if host not in self._learned_hosts(snap, switch)]))
 
     def frames_to_hosts(self, host_ports, count, why=""):
         """The switches sent exactly `count` frames to hosts in this step: the tx_packets
         growth of the ports in host_ports ({switch: [port numbers]}), summed."""
+        for switch in host_ports:
+            self._network.require_switch(switch)
         def observe(snap):
             return sum(snap.sent(switch, port) - snap.before.sent(switch, port)
                        for switch, ports in host_ports.items() for port in ports)
@@ -214,6 +241,8 @@ class CheckBook:
 
     def ping_loss(self, src, dst, percent, why=""):
         """The step's last ping from src to dst lost `percent` % of its packets."""
+        self._network.require_host(src)
+        self._network.require_host(dst)
         def observe(snap):
             losses = [ping["loss"] for ping in snap.pings if (ping["src"], ping["dst"]) == (src, dst)]
             return losses[-1] if losses else None

@@ -1,10 +1,13 @@
 """What a run leaves on the machine, and removing it.
 
 Before a run creates anything it writes a state file naming what it will create (bridges,
-root-namespace interfaces, then the pids of the host shells). Bridges also carry the run id
-in their OVSDB external_ids. `clean` removes what a dead run's state file names, and any
-bridge whose marker names a run that is not alive, and nothing else: bridges, interfaces and
-files that are not ours are never touched (unlike `mn -c`).
+root-namespace interfaces, the controller app's process, then the host shells' namespaces).
+What it creates also carries the run's mark, so a name alone never decides: bridges have
+the run id in their OVSDB external_ids, every root-namespace interface has the alias
+`ovs-harness:<run id>`, processes are known by pid *and* start time. `clean` removes what
+a dead run's state file names and carries its mark, and any bridge whose marker names a run
+that is not alive, and nothing else: a bridge, interface or process that is not ours, even
+one with the name ours had (a later `mn` making its own s1-eth1), is never touched.
 """
 import fcntl
 import json
@@ -15,16 +18,42 @@ from pathlib import Path
 
 from .errors import HarnessError
 from .files import write_json
-from .network import existing_bridges
+from .ovs import existing_bridges
 from .waiting import poll_until
 
 STATE_DIR = Path("/run/ovs-harness")
 
 
-def is_alive_harness(pid):
-    """Return True if pid is a running ovs-harness process."""
+def start_time(pid):
+    """Return when process `pid` started (clock ticks since boot, /proc/PID/stat field 22),
+    or None if there is no such process. With the pid, it names one process for good: a
+    pid reused by another process has another start time."""
     try:
-        return b"harness" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (OSError, TypeError):
+        return None
+    return int(stat.rpartition(")")[2].split()[19])     # fields after the command's name
+
+
+def process_record(pid):
+    """Return {"pid", "start"} naming process `pid`, to keep in a state file."""
+    return {"pid": pid, "start": start_time(pid)}
+
+
+def is_running(record):
+    """Return True if the process named by `record` ({"pid", "start"}) still runs."""
+    return bool(record) and record.get("start") is not None and start_time(record.get("pid")) == record["start"]
+
+
+def interface_mark(run_id):
+    """The alias every root-namespace interface of run `run_id` carries."""
+    return f"ovs-harness:{run_id}"
+
+
+def carries_mark(name, run_id):
+    """Return True if interface `name` exists and carries run `run_id`'s mark."""
+    try:
+        return Path("/sys/class/net", name, "ifalias").read_text().strip() == interface_mark(run_id)
     except OSError:
         return False
 
@@ -71,11 +100,11 @@ class RunState:
         """Write our state file unless another run is alive; return that run's state, or None."""
         with _state_lock():
             for other in _states():
-                if is_alive_harness(other.get("pid")):
+                if is_running(other.get("process")):
                     return other
             write_json(self.path, {"run_id": self.run_id, "experiment": self.experiment,
-                                    "pid": os.getpid(), "bridges": [], "interfaces": [],
-                                    "host_namespaces": []})
+                                    "pid": os.getpid(), "process": process_record(os.getpid()),
+                                    "bridges": [], "interfaces": [], "host_namespaces": []})
             return None
 
     def update(self, **fields):
@@ -83,6 +112,9 @@ class RunState:
 
     def read(self):
         return json.loads(self.path.read_text())
+
+    def exists(self):
+        return self.path.exists()
 
     def remove(self):
         self.path.unlink(missing_ok=True)
@@ -110,15 +142,15 @@ def _kill_host_processes(namespaces):
     return killed
 
 
-def _kill_controller(pid):
-    """Kill the run's controller app and its process group if it is still running."""
+def _kill_controller(record):
+    """Kill the run's controller app and its process group (it leads one) if it still runs."""
+    if not is_running(record):
+        return []
     try:
-        if pid and b"controllers.launch" in Path(f"/proc/{pid}/cmdline").read_bytes():
-            os.killpg(pid, signal.SIGKILL)
-            return [f"controller process {pid}"]
+        os.killpg(record["pid"], signal.SIGKILL)
     except OSError:
-        pass
-    return []
+        return []
+    return [f"controller process {record['pid']}"]
 
 
 def _restore_sysctls(previous):
@@ -137,7 +169,7 @@ def remove_run_leftovers(state, tools):
     vSwitch; if OVS does not answer, the run's bridges stay and HarnessError says so."""
     run_id = state["run_id"]
     removed = _kill_host_processes(state.get("host_namespaces", []))
-    removed += _kill_controller(state.get("controller_pid"))
+    removed += _kill_controller(state.get("controller"))
     removed += _restore_sysctls(state.get("sysctls", {}))
     try:
         bridges = existing_bridges(tools)
@@ -149,10 +181,9 @@ def remove_run_leftovers(state, tools):
             removed.append(f"bridge {bridge}")
     remaining = existing_bridges(tools) if bridges is not None else {}
     for name in state.get("interfaces", []):
-        # A userspace bridge's internal port outlives the bridge; a veth outlives its host.
-        # With OVS down, a bridge's name cannot be told from another bridge's: keep it.
-        unknown = bridges is None and name in state.get("bridges", [])
-        if not unknown and name not in remaining and Path("/sys/class/net", name).exists():
+        # A userspace bridge's internal port outlives the bridge; a veth between two
+        # switches outlives the run. Only an interface with our mark is ours to delete.
+        if name not in remaining and carries_mark(name, run_id):
             tools.run(["ip", "link", "del", name], check=False)
             removed.append(f"interface {name}")
     if bridges is None:
@@ -169,7 +200,7 @@ def clean(tools):
     with _state_lock():
         live = set()
         for state in _states():
-            if is_alive_harness(state.get("pid")):
+            if is_running(state.get("process")):
                 live.add(state["run_id"])
                 continue
             removed += remove_run_leftovers(state, tools)

@@ -4,6 +4,7 @@ Exit status: 0 when every check passed, 1 when a check failed, 2 for a usage or 
 error (printed as one line), 130 when interrupted.
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -14,10 +15,11 @@ from rich.table import Table
 
 from .errors import HarnessError, Interrupted
 from .files import write_atomically
-from .results import (COLUMNS, DEFAULT_RESULTS_DIR, counter_spread, find_run, frame, load_run,
+from .interrupts import Interrupts
+from .results import (COLUMNS, counter_spread, default_results_dir, find_run, frame, load_run,
                       read_metadata, run_folders)
 
-EXIT_STATUS = {"passed": 0, "failed": 1, "error": 2, "interrupted": 130}
+EXIT_STATUS = {"passed": 0, "failed": 1, "no checks": 1, "error": 2, "interrupted": 130}
 # What `show` prints of each table, step by step; `show --csv TABLE` gives every column.
 SHOWN_COLUMNS = {
     "pings": ["src", "dst", "sent", "received", "loss", "rtt_first", "rtt_avg"],
@@ -118,9 +120,8 @@ def cmd_list(args):
 
 
 def cmd_describe(args):
-    from .experiment import find_experiment
-    from .plan import plan_of
-    experiment = find_experiment(args.experiment).from_command_line(args.parameter)
+    from .experiment import check_experiment_code, experiment_from_command_line
+    experiment = experiment_from_command_line(args.experiment, args.parameter)
     console.print(f"[bold]{experiment.name}[/]: {experiment.summary()}")
     console.print(f"topology: {experiment.topology}")
     table = Table(title="parameters (run ... -p name=value)", title_justify="left")
@@ -130,41 +131,49 @@ def cmd_describe(args):
         table.add_row(name, parameter.type.__name__, str(parameter.default), parameter.allowed(),
                       str(getattr(experiment, name)), parameter.description)
     console.print(table)
-    for index, (step, entries) in enumerate(plan_of(experiment).steps, start=1):
-        console.rule(f"step {index}: {step}", align="left")
+    index = 0
+    for step, entries in check_experiment_code(experiment).steps:
+        if step is None:
+            console.rule("before the first step", align="left")
+        else:
+            index += 1
+            console.rule(f"step {index}: {step}", align="left")
         for kind, text in entries:
             console.print(f"  {kind:6s} {text}")
     return 0
 
 
 def cmd_run(args):
-    from .experiment import find_experiment
-    experiment = find_experiment(args.experiment).from_command_line(args.parameter)
+    from .experiment import experiment_from_command_line
+    experiment = experiment_from_command_line(args.experiment, args.parameter)
     if args.repeat < 1:
         raise HarnessError(f"--repeat must be at least 1, not {args.repeat}")
     if args.interactive and args.repeat > 1:
         raise HarnessError("--interactive runs once: leave out --repeat")
     console.print(f"[bold]{experiment.name}[/]: {experiment.summary()}")
     statuses, paths = [], []
-    for number in range(1, args.repeat + 1):
-        if args.repeat > 1:
-            console.rule(f"run {number} of {args.repeat}", align="left")
-        status, path = _run_once(experiment, args)
-        statuses.append(status)
-        paths.append(path)
-        if status == EXIT_STATUS["interrupted"]:
-            break
-    if len(paths) > 1:
-        _summarise_repeats(experiment, paths, args.results_dir)
-        print(Path(paths[-1]).parent)
+    # Signals stay ours until every run's result is printed: an interrupt never leaves a run
+    # whose recorded outcome differs from the exit status.
+    with Interrupts() as interrupts:
+        for number in range(1, args.repeat + 1):
+            if args.repeat > 1:
+                console.rule(f"run {number} of {args.repeat}", align="left")
+            status, path = _run_once(experiment, args, interrupts)
+            statuses.append(status)
+            paths.append(path)
+            if interrupts.received:
+                break
+        if len(paths) > 1:
+            _summarise_repeats(experiment, paths, args.results_dir)
+            print(Path(paths[-1]).parent)
     return max(statuses)
 
 
-def _run_once(experiment, args):
+def _run_once(experiment, args, interrupts):
     """Run the experiment once as `run` asked; print its checks; return (exit status, folder)."""
     from .runner import run_experiment
     result = run_experiment(experiment, datapath=args.datapath, results_dir=args.results_dir,
-                            say=console.print, wait=args.wait, flows=args.flows,
+                            say=console.print, wait=args.wait, flows=args.flows, interrupts=interrupts,
                             after_step=_pause_in_mininet_cli if args.interactive else None)
     run = load_run(result.path)
     if len(run.checks):
@@ -196,10 +205,15 @@ def cmd_runs(args):
     table.add_column("run id", no_wrap=True)
     for column in ("experiment", "outcome", "datapath", "started", "folder"):
         table.add_column(column, overflow="fold")
-    for folder in run_folders(args.results_dir):
+    folders = run_folders(args.results_dir)
+    for folder in folders:
         metadata = read_metadata(folder)
         table.add_row(metadata["run_id"], metadata["experiment"], metadata["outcome"],
                       metadata["datapath"]["type"], metadata["started"], str(folder))
+    if not folders:
+        console.print(f"no runs in {args.results_dir} (--results-dir, or $OVS_HARNESS_RESULTS, "
+                      "says where else to look)")
+        return 0
     console.print(table)
     return 0
 
@@ -242,10 +256,11 @@ def cmd_doctor(args):
     for column in ("", "what", "found", "how to fix"):
         table.add_column(column, overflow="fold")
     rows = doctor_report()
-    for what, found, ok, fix in rows:
-        table.add_row("[green]ok[/]" if ok else "[red]!![/]", what, found, fix)
+    marks = {"ok": "[green]ok[/]", "warn": "[yellow]--[/]", "fail": "[red]!![/]"}
+    for what, found, status, fix in rows:
+        table.add_row(marks[status], what, found, fix)
     console.print(table)
-    return 0 if all(ok for _what, _found, ok, _fix in rows) else 2
+    return 2 if any(status == "fail" for _what, _found, status, _fix in rows) else 0
 
 
 def build_parser():
@@ -292,13 +307,16 @@ def build_parser():
     commands.add_parser("doctor", help="check this machine can run experiments") \
         .set_defaults(func=cmd_doctor)
     for command in (run, commands.choices["runs"], show, report):
-        command.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR,
-                             help="where run folders are kept (default: ./results)")
+        command.add_argument("--results-dir", type=Path, default=None,
+                             help="where run folders are kept (default: $OVS_HARNESS_RESULTS, "
+                                  "else the checkout's results/)")
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if "results_dir" in args and args.results_dir is None:
+        args.results_dir = default_results_dir()
     try:
         return args.func(args)
     except HarnessError as problem:
@@ -307,3 +325,7 @@ def main(argv=None):
     except (KeyboardInterrupt, Interrupted):
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`show --csv checks | head`): stop quietly, as cat does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

@@ -1,16 +1,23 @@
 """The controller of a run that uses one: an app from controllers/ started as its own process
 on free local ports, waited for until the switches are connected, asked for its state over
 its control channel, and always stopped. Its log goes into the run folder; an exception or
-an OpenFlow error in it fails the run."""
+an OpenFlow error in it fails the run.
+
+The control channel accepts only requests carrying the run's token, a secret handed to the
+app in its environment: another local process cannot add flows to a root-run switch."""
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 
+from .cleanup import process_record
 from .errors import HarnessError
 from .waiting import wait_until
+
+TOKEN_VARIABLE = "OVS_HARNESS_CONTROL_TOKEN"    # read by controllers/harness_control.py
 
 STARTUP_TIMEOUT = 30.0
 
@@ -24,11 +31,14 @@ def _free_port():
 class Controller:
     """One controller app process (e.g. "controllers.flow_installer")."""
 
-    def __init__(self, app, log_path):
+    def __init__(self, app, log_path, state):
+        """state: the run's RunState, where the app's process is recorded as it starts."""
         self.app = app
         self.log_path = log_path
+        self.state = state
         self.openflow_port = _free_port()
         self.control_port = _free_port()
+        self.token = secrets.token_hex(16)
         self.process = None
 
     @property
@@ -37,14 +47,17 @@ class Controller:
         return f"tcp:127.0.0.1:{self.openflow_port}"
 
     def start(self):
-        """Start the app and wait until its control channel answers; return its pid."""
+        """Start the app, record its process (it leads its own process group) in the run
+        state at once, so that `clean` finds it whenever the run dies, then wait until its
+        control channel answers."""
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "controllers.launch", self.app,
                  "--openflow-port", str(self.openflow_port), "--control-port", str(self.control_port)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                env={**os.environ, TOKEN_VARIABLE: self.token})
+        self.state.update(controller=process_record(self.process.pid))
         wait_until(self._answers, STARTUP_TIMEOUT, what=f"the controller app {self.app} to start")
-        return self.process.pid
 
     def _answers(self):
         try:
@@ -65,7 +78,7 @@ class Controller:
         """Ask the app for something over its control channel; return the result."""
         try:
             with socket.create_connection(("127.0.0.1", self.control_port), timeout=10) as channel:
-                channel.sendall((json.dumps({"op": op, **arguments}) + "\n").encode())
+                channel.sendall((json.dumps({"op": op, "token": self.token, **arguments}) + "\n").encode())
                 reply = json.loads(channel.makefile().readline() or "null")
         except (OSError, ValueError) as error:
             raise HarnessError(f"the controller app {self.app} does not answer: {error}") from None

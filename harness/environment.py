@@ -21,7 +21,8 @@ DATAPATH_LABELS = {"kernel": "kernel (system)", "user": "userspace (netdev)"}
 def _output(argv, timeout=10):
     """Return (exit status, stdout + stderr) of argv; exit status 127 if it is not installed."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "LC_ALL": "C"})
     except FileNotFoundError:
         return 127, f"{argv[0]}: not installed"
     except subprocess.TimeoutExpired:
@@ -85,14 +86,14 @@ def probe_datapath(kind):
 
     Returns why OVS could not make it work, or None. The bridge carries our marker, so
     `harness clean` removes it should this be interrupted."""
-    from .network import DATAPATH_TYPES, RUN_ID_KEY
+    from .ovs import DATAPATH_TYPES, RUN_ID_KEY
+    status, output = _output(["ovs-vsctl", "--", "add-br", PROBE_BRIDGE,
+                              "--", "set", "Bridge", PROBE_BRIDGE,
+                              f"datapath_type={DATAPATH_TYPES[kind]}",
+                              f"external_ids:{RUN_ID_KEY}=doctor"])
+    if status:      # nothing was made (the bridge may be someone else's): nothing to delete
+        return output.splitlines()[-1]
     try:
-        status, output = _output(["ovs-vsctl", "--", "add-br", PROBE_BRIDGE,
-                                  "--", "set", "Bridge", PROBE_BRIDGE,
-                                  f"datapath_type={DATAPATH_TYPES[kind]}",
-                                  f"external_ids:{RUN_ID_KEY}=doctor"])
-        if status:
-            return output.splitlines()[-1]
         _status, ofport = _output(["ovs-vsctl", "get", "Interface", PROBE_BRIDGE, "ofport"])
         if ofport != "65534":      # the OpenFlow number of a bridge's LOCAL port
             error = _output(["ovs-vsctl", "get", "Interface", PROBE_BRIDGE, "error"])[1].strip('"[]')
@@ -164,25 +165,39 @@ def versions():
 
 
 def doctor_report():
-    """Return rows (what, finding, ok, how to fix) describing this machine for ovs-harness."""
+    """Return rows (what, finding, status, how to fix) describing this machine for
+    ovs-harness; status is "ok", "warn" (not available, and not needed: runs go on without
+    it) or "fail" (runs cannot work until it is fixed)."""
     found = versions()
-    rows = [(name, found[key] or "not installed", found[key] is not None or key == "os_ken",
-             "" if found[key] or key == "os_ken" else SETUP_HINT)
-            for name, key in (("Open vSwitch", "ovs"), ("Mininet", "mininet"),
-                              ("kernel", "kernel"), ("Python", "python"),
-                              ("os-ken (optional)", "os_ken"), ("ovs (Python)", "ovs_python"))]
+    rows = []
+    for name, key in (("Open vSwitch", "ovs"), ("Mininet", "mininet"), ("kernel", "kernel"),
+                      ("Python", "python"), ("os-ken", "os_ken"), ("ovs (Python)", "ovs_python")):
+        if found[key]:
+            rows.append((name, found[key], "ok", ""))
+        elif key == "os_ken":
+            rows.append((name, "not installed", "warn", f"only --flows ryu needs it: {SETUP_HINT}"))
+        else:
+            rows.append((name, "not installed", "fail", SETUP_HINT))
     for what, problem in (("running as root", root_problem()),
                           ("Open vSwitch running", ovs_problem()),
                           ("Mininet importable", mininet_problem())):
-        rows.append((what, "no" if problem else "yes", problem is None, problem or ""))
-    can_probe = root_problem() is None and ovs_problem() is None
-    for kind in ("kernel", "user"):
-        if not can_probe:
-            rows.append((f"{DATAPATH_LABELS[kind]} datapath", "not probed", False,
-                         "probing needs root and Open vSwitch running"))
-            continue
-        problem = probe_datapath(kind)
-        rows.append((f"{DATAPATH_LABELS[kind]} datapath", "works" if problem is None else "does not work",
-                     problem is None or kind == "kernel", problem or ""))
-    rows.append(("auto picks", str(choose_datapath("auto")), True, ""))
+        rows.append((what, "no" if problem else "yes", "fail" if problem else "ok", problem or ""))
+    if root_problem() is not None or ovs_problem() is not None:
+        rows += [(f"{DATAPATH_LABELS[kind]} datapath", "not probed", "fail",
+                  "probing needs root and Open vSwitch running") for kind in ("kernel", "user")]
+        return rows
+    user_problem = probe_datapath("user")
+    kernel_problem = kernel_datapath_problem() or probe_datapath("kernel")
+    if kernel_problem:
+        rows.append((f"{DATAPATH_LABELS['kernel']} datapath", f"unavailable: {kernel_problem}",
+                     "warn" if user_problem is None else "fail",
+                     "runs use the userspace datapath instead; for the kernel one, use a machine "
+                     "or VM whose kernel has openvswitch.ko (see the README's Vagrant section)"))
+    else:
+        rows.append((f"{DATAPATH_LABELS['kernel']} datapath", "works", "ok", ""))
+    rows.append((f"{DATAPATH_LABELS['user']} datapath",
+                 "works" if user_problem is None else f"does not work: {user_problem}",
+                 "ok" if user_problem is None else "fail",
+                 "" if user_problem is None else "see /var/log/openvswitch/ovs-vswitchd.log"))
+    rows.append(("auto picks", str(choose_datapath("auto")), "ok", ""))
     return rows

@@ -1,10 +1,15 @@
-"""Experiments: the base class, and finding one by name in `experiments/` or by file path."""
+"""Experiments: the base class, finding one by name in `experiments/` or by file path, and
+saying where in an experiment's own file its code went wrong."""
+import builtins
+import difflib
 import importlib
 import importlib.util
 import inspect
+import os
 import pkgutil
 import re
 import sys
+import traceback
 from pathlib import Path
 
 from .errors import HarnessError
@@ -117,10 +122,85 @@ def find_experiment(name_or_path):
         except SyntaxError as error:
             raise HarnessError(f"{name_or_path} line {error.lineno}: syntax error: {error.msg}") from None
         except Exception as error:
-            raise HarnessError(f"{name_or_path} failed to import: {type(error).__name__}: {error}") from None
+            raise HarnessError(_located(error, {str(path.resolve())})) from None
         return _experiment_in(module, name_or_path)
     known = experiment_names()
     if name_or_path not in known:
         raise HarnessError(f"unknown experiment {name_or_path!r}; known: {', '.join(known)} "
                            "(or give the path of a .py file)")
     return _experiment_in(importlib.import_module(f"experiments.{name_or_path}"), name_or_path)
+
+
+def _hint(error):
+    """Python's own "Did you mean" for a misspelt attribute or name (3.11's traceback module
+    does not compute it; the interpreter's top level does)."""
+    name = getattr(error, "name", None)
+    if isinstance(error, AttributeError) and name and hasattr(error, "obj"):
+        candidates = dir(error.obj)
+    elif isinstance(error, NameError) and name and error.__traceback__ is not None:
+        frame = _innermost_frame(error.__traceback__)
+        candidates = [*frame.f_locals, *frame.f_globals, *dir(builtins)]
+    else:
+        return ""
+    close = difflib.get_close_matches(name, [c for c in candidates if not c.startswith("_")], n=1)
+    return f". Did you mean: {close[0]!r}?" if close else ""
+
+
+def _innermost_frame(tb):
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame
+
+
+def _shown(path):
+    """A path as the user would type it: relative to the current folder when inside it."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+def experiment_code_error(error, experiment):
+    """Return one line for `error`, raised while `experiment`'s own code ran: the file and
+    line of the experiment's code it came from (its innermost line in the experiment's
+    files, those of its class and the experiment classes it derives from), what went wrong,
+    and Python's hint. A HarnessError raised by the harness on the experiment's behalf
+    ("no host 'h5'") is located the same way."""
+    cls = experiment if isinstance(experiment, type) else type(experiment)
+    files = {os.path.realpath(inspect.getsourcefile(klass)) for klass in cls.__mro__
+             if issubclass(klass, Experiment) and klass is not Experiment}
+    return _located(error, files)
+
+
+def _located(error, files):
+    """Return `error` as one line, prefixed with its innermost line in one of `files`."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if os.path.realpath(frame.filename) in files]
+    what = str(error) if isinstance(error, HarnessError) else f"{type(error).__name__}: {error}{_hint(error)}"
+    if not frames:
+        return what
+    return f"{_shown(frames[-1].filename)} line {frames[-1].lineno}: {what}"
+
+
+def experiment_from_command_line(name_or_path, assignments):
+    """Return the experiment `name_or_path` with its parameters set from ["name=value", ...];
+    a bug in the experiment's own parameter code (its validate, its topology) is one line
+    with its file and line, as HarnessError."""
+    cls = find_experiment(name_or_path)
+    try:
+        experiment = cls.from_command_line(assignments)
+        str(experiment.topology)
+    except HarnessError:
+        raise
+    except Exception as error:
+        raise HarnessError(experiment_code_error(error, cls)) from None
+    return experiment
+
+
+def check_experiment_code(experiment):
+    """Plan the experiment's steps on its topology, as `describe` does, without building
+    anything; raise HarnessError (file, line, what, Python's hint) if its code fails there:
+    a misspelt check, a host the topology does not have, an action given wrong arguments."""
+    from .plan import plan_of
+    try:
+        return plan_of(experiment)
+    except Exception as error:
+        raise HarnessError(experiment_code_error(error, experiment)) from None

@@ -35,31 +35,37 @@ class Step:
     measurements: List[dict] = field(default_factory=list)
     snapshot: Optional[Snapshot] = None
     finished: bool = False      # the body ran to its end and the checks were evaluated
-    snapshots: int = 0          # snapshots taken until the checks came true (or time ran out)
+    snapshot_count: int = 0     # snapshots taken until the checks came true (or time ran out)
     snapshot_seconds: float = 0.0   # what the kept snapshot cost: dumping and parsing every switch
+    observe_problem: str = ""   # why no snapshot could be taken after the step failed
 
     @property
-    def passed(self):
-        """The number of this step's checks that passed."""
+    def passed_count(self):
         return sum(check.passed for check in self.checks)
 
 
 class Lab:
-    """What an experiment's `run(lab)` uses. Attributes: `flows` (add flows, see
-    harness.flows), `check` (the check vocabulary, see harness.checks), `steps` (the steps
-    so far), `hosts_by_mac`."""
+    """What an experiment's `run(lab)` uses. Attributes: `network` (what is linked to what),
+    `flows` (add flows, see harness.flows), `check` (the check vocabulary, see
+    harness.checks), `steps` (the steps so far), `build_seconds`. harness.plan.Plan has the
+    same interface, for `describe` and the dry pass before a run."""
+
+    # False here, True on the Plan: an experiment's `run` is called once on a Plan before
+    # the network is built; what it does outside the lab (a file, a wait) goes under
+    # `if not lab.planning:`.
+    planning = False
 
     def __init__(self, network, tools, flows, controller=None, on_step_end=lambda step: None):
         """flows: the flow backend; controller: the run's controller app, if it has one,
         whose MAC table and counters are snapshotted with the switches; on_step_end(step)
         is called after every step, to record it."""
         self.network = network
-        self.tools = tools
+        self._tools = tools
         self.steps: List[Step] = []
         self.flows = flows
-        self.controller = controller
-        self.hosts_by_mac = {network.host(name).MAC(): name for name in network.hosts()}
-        self.check = CheckBook(self.hosts_by_mac, lambda check: self._current().checks.append(check))
+        self._controller = controller
+        self.check = CheckBook(network, lambda check: self._current().checks.append(check),
+                               network.hosts_by_mac())
         self._on_step_end = on_step_end
         # Frames received per switch when flow counters were last brought up to date.
         self._received_when_counted = {switch: 0 for switch in network.switches()}
@@ -79,7 +85,7 @@ class Lab:
         """Run the body as the step called `name`, then snapshot and check it."""
         step = Step(index=len(self.steps) + 1, name=name)
         self.steps.append(step)
-        self.tools.transcript.step = name
+        self._tools.transcript.step = name
         try:
             yield step
             self.network.settle()
@@ -101,11 +107,11 @@ class Lab:
         snapshot = Snapshot(pings=list(step.pings), traces=list(step.traces),
                             reachability=list(step.reachability), previous=self._last_snapshot())
         for switch in self.network.switches():
-            snapshot.ports[switch] = parse_ports(self.tools.run(["ovs-ofctl", "dump-ports", switch]),
+            snapshot.ports[switch] = parse_ports(self._tools.run(["ovs-ofctl", "dump-ports", switch]),
                                                  self.network.port_names[switch])
             snapshot.fdb[switch] = self._fdb(switch)
         self._dump_flows(snapshot)
-        if self.controller:
+        if self._controller:
             self._observe_controller(snapshot)
         received = {switch: snapshot.received(switch) for switch in self.network.switches()}
         if received != self._received_when_counted:
@@ -113,29 +119,32 @@ class Lab:
             if any(snapshot.flows.values()):
                 # Packets forwarded by datapath flows reach their OpenFlow flow's n_packets
                 # only when a revalidator passes over them: wait for a pass, then read again.
-                self.tools.run(["ovs-appctl", "revalidator/wait"])
+                self._tools.run(["ovs-appctl", "revalidator/wait"])
                 self._dump_flows(snapshot)
         step.snapshot = snapshot
-        step.snapshots += 1
+        step.snapshot_count += 1
         step.snapshot_seconds = time.perf_counter() - started
         return snapshot
 
     def _observe_controller(self, snapshot):
         """Add the controller app's MAC table and counters to the snapshot."""
-        self.controller.check_alive()
+        self._controller.check_alive()
         names = {dpid: switch for switch, dpid in self.network.dpids().items()}
         for switch in self.network.switches():
             snapshot.controller_fdb[switch] = []
-        for entry in self.controller.request("mac_table"):
+        for entry in self._controller.request("mac_table"):
             switch = names[entry["dpid"]]
             snapshot.controller_fdb[switch].append({
                 "port": entry["port"], "port_name": self.network.port_names[switch].get(str(entry["port"]), ""),
                 "mac": entry["mac"]})
-        snapshot.controller_stats = self.controller.request("stats")
+        snapshot.controller_stats = self._controller.request("stats")
 
     def _fdb(self, switch):
         """Return the parsed rows of `ovs-appctl fdb/show switch`."""
-        return parse_fdb(self.tools.run(["ovs-appctl", "fdb/show", switch]), self.network.port_names[switch])
+        try:
+            return parse_fdb(self._tools.run(["ovs-appctl", "fdb/show", switch]), self.network.port_names[switch])
+        except ValueError as unreadable:
+            raise HarnessError(f"{switch}: {unreadable}") from None
 
     def _last_snapshot(self):
         """The snapshot of the latest earlier step that has one, or None."""
@@ -144,14 +153,15 @@ class Lab:
 
     def _dump_flows(self, snapshot):
         for switch in self.network.switches():
-            snapshot.flows[switch] = parse_flows(self.tools.run(["ovs-ofctl", "dump-flows", switch]))
+            snapshot.flows[switch] = parse_flows(self._tools.run(["ovs-ofctl", "dump-flows", switch]))
 
     def _observe_after_failure(self, step):
-        """Keep what the switches show when a step failed, if they still answer."""
+        """Keep what the switches show when a step failed, if they still answer. Whatever
+        goes wrong here must not replace why the step failed: it is only noted."""
         try:
             self._observe(step)
-        except HarnessError:
-            pass
+        except Exception as problem:
+            step.observe_problem = f"{type(problem).__name__}: {problem}"
 
     def ping(self, src, dst, count=2, timeout=1):
         """Ping dst's IP address from src (`src ping -c count dst`); return the parsed result.
@@ -160,7 +170,7 @@ class Lab:
         if not isinstance(count, int) or count < 1:
             raise HarnessError(f"ping count must be a whole number of at least 1, not {count!r}")
         source, target = self.network.host(src), self.network.host(dst)
-        output = self.tools.run(["ping", "-c", count, "-W", timeout, target.IP()],
+        output = self._tools.run(["ping", "-c", count, "-W", timeout, target.IP()],
                                 host=source, check=False, timeout=count + timeout + 10)
         row = {"src": src, "dst": dst, **parse_ping(output)}
         self._current().pings.append(row)
@@ -184,7 +194,7 @@ class Lab:
             sources = hosts[first:first + wave]
             commands = [(["fping", "-c", "1", "-t", timeout_ms, "-q", *(ips[dst] for dst in hosts if dst != src)],
                          self.network.host(src)) for src in sources]
-            for src, output in zip(sources, self.tools.run_all(commands, timeout=timeout_ms / 1000 + 60)):
+            for src, output in zip(sources, self._tools.run_all(commands, timeout=timeout_ms / 1000 + 60)):
                 answered = parse_fping(output)
                 rows += [{"src": src, "dst": dst, "reachable": answered.get(ips[dst], (0, 0))[1] > 0}
                          for dst in hosts if dst != src]
@@ -206,7 +216,7 @@ class Lab:
         hosts = [self.network.host(name) for name in self.network.hosts()]
         macs = {host.MAC() for host in hosts}
         started = time.monotonic()
-        pings = self.tools.start_all([(["ping", "-b", "-c", "1", "-W", "1", self.network.broadcast_address(host)],
+        pings = self._tools.start_all([(["ping", "-b", "-c", "1", "-W", "1", self.network.broadcast_address(host)],
                                        host) for host in hosts])
 
         def every_switch_learned_every_host():
@@ -214,7 +224,7 @@ class Lab:
 
         learned = poll_until(every_switch_learned_every_host, timeout)
         seconds = time.monotonic() - started
-        self.tools.finish_all(pings)
+        self._tools.finish_all(pings)
         return seconds if learned else None
 
     def trace_ping(self, switch, src, dst):
@@ -229,7 +239,7 @@ class Lab:
             packet = (f"in_port={self.network.port_of(source, switch)},icmp,"
                       f"dl_src={sender.MAC()},dl_dst={receiver.MAC()},"
                       f"nw_src={sender.IP()},nw_dst={receiver.IP()},icmp_type={icmp_type},icmp_code=0")
-            output = self.tools.run(["ovs-appctl", "ofproto/trace", switch, packet])
+            output = self._tools.run(["ovs-appctl", "ofproto/trace", switch, packet])
             rows.append({"switch": switch, "packet": f"{source} > {target} {kind}", "flow": packet,
                          **parse_trace(output), "output": output})
         self._current().traces.extend(rows)
@@ -242,5 +252,5 @@ class Lab:
             for dst in self.network.hosts():
                 if dst != src:
                     peer = self.network.host(dst)
-                    self.tools.run(["ip", "neigh", "replace", peer.IP(), "lladdr", peer.MAC(),
+                    self._tools.run(["ip", "neigh", "replace", peer.IP(), "lladdr", peer.MAC(),
                                     "dev", host.defaultIntf().name, "nud", "permanent"], host=host)

@@ -1,105 +1,36 @@
-"""The Mininet network of one run: built from an experiment's topology on Open vSwitch,
-marked as ours, verified port by port, kept quiet, and always torn down.
-
-Mininet's own classes do the work; three small subclasses change what a reproducible
-experiment needs changed:
-- `QuietIntf` turns IPv6 off on every interface before it comes up, so no neighbour
-  discovery, router solicitation or MLD frame reaches a switch (they teach it MACs and
-  inflate its counters);
-- `QuietHost` shortens the ARP confirmation delay, so a step settles in about a second;
-- `HarnessSwitch` creates its bridge in one checked `ovs-vsctl` transaction that marks the
-  bridge as ours and never deletes a bridge of the same name (Mininet's does).
+"""The Mininet network of one run: built from an experiment's topology on Open vSwitch with
+the classes of harness.mininet_nodes (quiet hosts and interfaces, marked bridges and links),
+verified port by port, and always torn down.
 """
 import ipaddress
 import json
 import os
 import time
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
 from .errors import HarnessError
+from .ovs import existing_bridges
 from .topology import Wiring
 from .waiting import wait_until
 
-RUN_ID_KEY = "ovs-harness-run"      # external_ids key on every bridge we create
-DATAPATH_TYPES = {"kernel": "system", "user": "netdev"}
 NEIGHBOUR_SYSCTLS = Path("/proc/sys/net/ipv4/neigh/default")
 
 
-def mininet_classes():
-    """Import Mininet; return (Mininet, Host, OVSSwitch, Intf) or explain how to install it."""
+@contextmanager
+def c_locale():
+    """Run the inside with LC_ALL=C in the environment: the host shells Mininet starts then,
+    and every command they run, print numbers and messages as the parsers expect them."""
+    previous = os.environ.get("LC_ALL")
+    os.environ["LC_ALL"] = "C"
     try:
-        from mininet.link import Intf
-        from mininet.net import Mininet
-        from mininet.node import Host, OVSSwitch
-    except ImportError:
-        raise HarnessError("Mininet is not installed for this Python: run `sudo ./setup.sh` "
-                           "and use the project's .venv/bin/python") from None
-    return Mininet, Host, OVSSwitch, Intf
-
-
-def _sysctl(node, key, value):
-    """Set one sysctl in node's namespace (key in slash form, safe for any interface name)."""
-    out, err, code = node.pexec(["sysctl", "-q", "-w", f"{key}={value}"])
-    if code:
-        raise HarnessError(f"could not set {key} on {node.name}: {(err or out).strip()}")
-
-
-def _network_classes():
-    """Return the quiet host, quiet interface and harness switch classes built on Mininet's."""
-    Mininet, Host, OVSSwitch, Intf = mininet_classes()
-
-    class QuietIntf(Intf):
-        """A Mininet interface that never sends IPv6: it is disabled before the link is up."""
-
-        def config(self, **params):
-            _sysctl(self.node, f"net/ipv6/conf/{self.name}/disable_ipv6", 1)
-            return super().config(**params)
-
-    class QuietHost(Host):
-        """A Mininet host whose ARP cache confirms a stale neighbour after 1 s instead of 5 s.
-
-        The same frames are sent either way; this only shortens the wait for a step to settle."""
-
-        def config(self, **params):
-            result = super().config(**params)
-            for intf in self.intfNames():
-                if intf != "lo":
-                    _sysctl(self, f"net/ipv4/neigh/{intf}/delay_first_probe_time", 1)
-            return result
-
-    class HarnessSwitch(OVSSwitch):
-        """An Open vSwitch bridge created in one checked transaction and marked with its run."""
-
-        def __init__(self, name, run_id, tools, controller_target=None, **params):
-            super().__init__(name, **params)
-            self.run_id = run_id
-            self.tools = tools
-            self.controller_target = controller_target
-
-        def start(self, controllers):
-            """Create the bridge with its ports, as ours; raise HarnessError if OVS refuses."""
-            argv = ["ovs-vsctl", "--", "add-br", self.name,
-                    "--", "set", "Bridge", self.name,
-                    f"fail_mode={self.failMode}",
-                    f"datapath_type={DATAPATH_TYPES[self.datapath]}",
-                    f"other_config:datapath-id={self.dpid}",
-                    "other_config:disable-in-band=true",
-                    f"other_config:dp-desc={self.name}",
-                    f"external_ids:{RUN_ID_KEY}={self.run_id}"]
-            if self.controller_target:
-                argv += ["--", "set-controller", self.name, self.controller_target]
-            for intf in self.intfList():
-                if self.ports[intf] and not intf.IP():
-                    argv += ["--", "add-port", self.name, intf.name,
-                             "--", "set", "Interface", intf.name,
-                             f"ofport_request={self.ports[intf]}"]
-            self.tools.run(argv)
-            # The bridge's own internal port is a new interface of the root namespace.
-            if Path(f"/proc/sys/net/ipv6/conf/{self.name}").exists():
-                _sysctl(self, f"net/ipv6/conf/{self.name}/disable_ipv6", 1)
-
-    return Mininet, QuietHost, QuietIntf, HarnessSwitch
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("LC_ALL", None)
+        else:
+            os.environ["LC_ALL"] = previous
 
 
 class Network(Wiring):
@@ -147,16 +78,19 @@ class Network(Wiring):
         """Build and start the network, then verify every switch port is attached. Sets
         build_seconds to the time all that took."""
         started = time.monotonic()
-        Mininet, QuietHost, QuietIntf, HarnessSwitch = _network_classes()
+        from mininet.net import Mininet     # imported here: only a build needs Mininet
+        from . import mininet_nodes as nodes
         self._refuse_foreign_names()
         self.state.update(bridges=list(self.topo.switches()), interfaces=self.root_interfaces())
         self._make_room_for_neighbours()
-        switch = partial(HarnessSwitch, run_id=self.run_id, tools=self.tools, datapath=self.datapath,
+        switch = partial(nodes.HarnessSwitch, run_id=self.run_id, tools=self.tools, datapath=self.datapath,
                          controller_target=self.controller_target)
-        self.net = Mininet(topo=self.topo, switch=switch, host=QuietHost, intf=QuietIntf,
+        self.net = Mininet(topo=self.topo, switch=switch, host=nodes.QuietHost, intf=nodes.QuietIntf,
+                           link=partial(nodes.MarkedLink, run_id=self.run_id),
                            controller=None, autoSetMacs=True, build=False)
         try:
-            self.net.build()
+            with c_locale():
+                self.net.build()
         finally:
             self.state.update(host_namespaces=[
                 {"inode": os.stat(f"/proc/{host.pid}/ns/net").st_ino, "interfaces": host.intfNames()}
@@ -210,9 +144,12 @@ class Network(Wiring):
 
     def host(self, name):
         """Return the Mininet host called `name`, or raise HarnessError listing the hosts."""
-        if name not in self.topo.hosts():
-            raise HarnessError(f"no host {name!r} in this topology (hosts: {', '.join(self.topo.hosts())})")
+        self.require_host(name)
         return self.net[name]
+
+    def hosts_by_mac(self):
+        """Return {MAC address: host name} for every host."""
+        return {self.net[name].MAC(): name for name in self.hosts()}
 
     @staticmethod
     def broadcast_address(host):
@@ -244,8 +181,4 @@ class Network(Wiring):
         return wait_until(quiet, timeout, what="hosts to finish ARP")
 
 
-def existing_bridges(tools):
-    """Return {bridge name: the run id that created it, or None if ovs-harness did not}."""
-    listing = json.loads(tools.run(["ovs-vsctl", "--format=json", "--columns=name,external_ids",
-                                    "list", "Bridge"]))
-    return {name: dict(external_ids[1]).get(RUN_ID_KEY) for name, external_ids in listing["data"]}
+

@@ -106,7 +106,8 @@ def _field_text(kv):
     return f"{kv.meta.kstring}={kv.meta.vstring}" if kv.meta.vstring else kv.meta.kstring
 
 
-_FDB_ROW = re.compile(r"^\s*(?P<port>\S+)\s+(?P<vlan>\d+)\s+(?P<mac>[0-9a-fA-F:]{17})\s+(?P<age>\S+)\s*$")
+_FDB_ROW = re.compile(r"^\s*(?P<port>\d+|LOCAL)\s+(?P<vlan>\d+)\s+(?P<mac>[0-9a-fA-F:]{17})\s+(?P<age>\d+|\?|static)\s*$")
+_FDB_HEADER = re.compile(r"^\s*port\s+VLAN\s+MAC\s+Age\s*$")
 
 
 def parse_fdb(text, port_names=None):
@@ -114,13 +115,17 @@ def parse_fdb(text, port_names=None):
 
     port_names maps OpenFlow port numbers (and "LOCAL") to interface names.
     Returns one dict per MAC: port (OpenFlow number, -1 for LOCAL), port_name, vlan, mac,
-    age (seconds; the "?" OVS prints for static entries becomes None)."""
+    age (seconds; "static" or "?", which OVS prints for static entries, becomes None). Raises ValueError,
+    quoting the line, for a line that is neither the header nor an entry: a table nobody
+    could read must never pass for an empty one."""
     port_names = port_names or {}
     entries = []
     for line in text.splitlines():
+        if not line.strip() or _FDB_HEADER.match(line):
+            continue
         row = _FDB_ROW.match(line)
         if not row:
-            continue
+            raise ValueError(f"fdb/show printed a line the parser does not know: {line!r}")
         port = row["port"]
         entries.append({
             "port": -1 if port == "LOCAL" else int(port),

@@ -1,8 +1,12 @@
 """What an experiment will do, without running it: the steps, actions and checks shown by
-`python -m harness describe NAME`.
+`python -m harness describe NAME`, and the dry pass every run makes before it builds
+anything (so a misspelt check or a host the topology lacks is found with nothing built).
 
 `Plan` stands in for the Lab: the experiment's own `run` is called on it, and each action and
-check is written down instead of done, so the plan is always the experiment's real code."""
+check is written down instead of done, so the plan is always the experiment's real code. It
+has the Lab's interface, argument for argument (tests/test_plan.py compares the two), and
+refuses what the Lab would refuse: hosts and switches the topology does not have.
+"""
 from contextlib import contextmanager
 
 from .checks import CheckBook
@@ -16,36 +20,32 @@ class _PlannedFlows:
         self._plan = plan
 
     def add(self, switch, flow):
+        self._plan.network.require_switch(switch)
         self._plan.note("flow", f"ovs-ofctl add-flow {switch} {flow}")
 
 
 class Plan:
-    """Records an experiment's steps: `steps` is [(step name, [(kind, text), ...])].
+    """Records an experiment's steps: `steps` is [(step name, [(kind, text), ...])], where a
+    step named None holds what the experiment does before its first step.
 
     `network` answers what is linked to what (a Wiring of the experiment's topology), as
     the running network would."""
 
     build_seconds = None    # known once a network is built
+    planning = True         # see Lab.planning
 
     def __init__(self, topology):
         self.steps = []
+        try:
+            self.network = Wiring(topology.build())
+        except ImportError:
+            raise HarnessError(mininet_problem()) from None
         self.flows = _PlannedFlows(self)
-        self.check = CheckBook({}, lambda check: self.note("check", f"{check.name} ({check.description})"))
-        self._topology = topology
-        self._wiring = None
-
-    @property
-    def network(self):
-        if self._wiring is None:
-            try:
-                self._wiring = Wiring(self._topology.build())
-            except ImportError:
-                raise HarnessError(mininet_problem()) from None
-        return self._wiring
+        self.check = CheckBook(self.network, lambda check: self.note("check", f"{check.name} ({check.description})"))
 
     def note(self, kind, text):
         if not self.steps:
-            self.steps.append(("before the first step", []))
+            self.steps.append((None, []))
         self.steps[-1][1].append((kind, text))
 
     @contextmanager
@@ -54,22 +54,29 @@ class Plan:
         yield
 
     def ping(self, src, dst, count=2, timeout=1):
+        self.network.require_host(src)
+        self.network.require_host(dst)
         self.note("ping", f"{src} ping -c {count} {dst}")
 
     def trace_ping(self, switch, src, dst):
+        self.network.require_switch(switch)
+        self.network.port_of(src, switch)
+        self.network.require_host(dst)
         self.note("trace", f"ovs-appctl ofproto/trace {switch}: {src} > {dst} echo request and its reply")
 
     def static_arp(self):
         self.note("arp", "every host gets a permanent ARP entry for every other host")
 
-    def reachability(self):
-        self.note("probe", "every host pings every other host (fping, one per source host)")
+    def reachability(self, timeout_ms=1000):
+        self.note("probe", f"every host pings every other host (fping, one per source host, "
+                           f"{timeout_ms} ms for a reply)")
 
-    def announce_hosts(self):
-        self.note("send", "every host sends one broadcast frame, all at once")
+    def announce_hosts(self, timeout=10.0):
+        self.note("send", f"every host sends one broadcast frame, all at once (learned within {timeout:g} s)")
 
     def measure(self, name, value, unit=""):
         self.note("measure", name)
+        return value
 
 
 def plan_of(experiment):

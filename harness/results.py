@@ -1,11 +1,12 @@
-"""A run's results: tidy tables (one row per flow, MAC, port, ping or check per step),
+"""A run's results: tidy tables (one row per flow, MAC, port, ping, check... per step),
 metadata and transcript in one folder, and `load_run` to read them back in a notebook.
 
-Layout: <results dir>/<experiment>/<run id>/ holding flows, fdb, ports, pings, traces and checks as
-Parquet with CSV beside them, metadata.json and transcript.txt. Every file is replaced
-atomically after each step, so a folder always holds what was observed so far.
+Layout: <results dir>/<experiment>/<run id>/ holding every table of COLUMNS as Parquet with
+CSV beside it, metadata.json and transcript.txt. Every file is replaced atomically after
+each step, so a folder always holds what was observed so far.
 """
 import json
+import os
 import re
 import secrets
 import time
@@ -17,7 +18,16 @@ import pandas as pd
 from .errors import HarnessError
 from .files import write_atomically, write_json, write_text
 
-DEFAULT_RESULTS_DIR = Path("results")
+RESULTS_VARIABLE = "OVS_HARNESS_RESULTS"
+CHECKOUT_RESULTS = Path(__file__).resolve().parent.parent / "results"
+
+
+def default_results_dir():
+    """Where runs go and are looked for when no --results-dir is given: $OVS_HARNESS_RESULTS,
+    else the checkout's results/ folder, wherever the command is run from."""
+    return Path(os.environ.get(RESULTS_VARIABLE) or CHECKOUT_RESULTS)
+
+
 STEP_KEYS = ["run_id", "step_index", "step"]
 COLUMNS = {
     "flows": STEP_KEYS + ["switch", "table", "priority", "cookie", "match", "actions",
@@ -235,8 +245,9 @@ def run_folders(results_dir):
     return sorted(folders, key=lambda folder: folder.name)
 
 
-def find_run(spec, results_dir=DEFAULT_RESULTS_DIR):
+def find_run(spec, results_dir=None):
     """Return the folder of run `spec`: a run folder's path, a run id, or "latest"."""
+    results_dir = results_dir if results_dir is not None else default_results_dir()
     folders = run_folders(results_dir)
     if spec == "latest":
         if not folders:

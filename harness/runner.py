@@ -1,71 +1,59 @@
-"""One run of an experiment: check the machine, build the network, run the steps, record
-everything, and tear the network down whatever happens (exception, failed check, Ctrl-C,
-SIGTERM). A SIGKILLed run leaves its state file, from which `harness clean` removes the rest.
+"""One run of an experiment, as an object with explicit phases:
+
+    prepare   check the machine and the experiment's own code; nothing is created
+    enter     claim the machine (state file) and the run folder
+    build     the controller app, if any, and the network
+    steps     the experiment's steps, each recorded as it ends
+    exit      the teardown, in one place and always: network, controller, leftovers,
+              state file, final metadata
+
+A signal stops the steps; during `exit` signals are held (see harness.interrupts), so the
+teardown always finishes and the outcome in the metadata is the one the command reports.
+A SIGKILLed run leaves its state file, from which `harness clean` removes the rest.
 """
 import os
-import signal
 import time
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 from .cleanup import RunState, remove_run_leftovers
 from .controller import Controller
 from .environment import choose_datapath, require_runnable, versions
 from .errors import HarnessError, Interrupted
+from .experiment import check_experiment_code, experiment_code_error
 from .flows import ControllerFlows, OfctlFlows
+from .interrupts import Interrupts
 from .lab import Lab
 from .network import Network
-from .results import DEFAULT_RESULTS_DIR, RunFolder, claim_results_dir, new_run_id
+from .results import RunFolder, claim_results_dir, default_results_dir, new_run_id
 from .tools import Tools
 
-TERMINATING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+FLOW_INSTALLER = "controllers.flow_installer"
 
 
 @dataclass
 class RunResult:
-    """How a run ended: outcome is passed, failed (a check failed), error or interrupted."""
-    path: Path
+    """How a run ended: outcome is passed, failed (a check failed), no checks (nothing was
+    verified), error or interrupted."""
+    path: Optional[Path]
     outcome: str
     error: str = ""
     steps: List = field(default_factory=list)
-
-
-@contextmanager
-def _signals_interrupt():
-    """Turn SIGTERM and SIGHUP into Interrupted, as Ctrl-C is KeyboardInterrupt, so the
-    teardown in `finally` runs for them too."""
-    def interrupt(signum, _frame):
-        raise Interrupted(signal.Signals(signum).name)
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-@contextmanager
-def _signals_deferred():
-    """Hold terminating signals while tearing down: a second Ctrl-C must not leave a mess."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, TERMINATING_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, TERMINATING_SIGNALS)
 
 
 def _now():
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def _outcome(steps):
-    return "passed" if all(step.passed == len(step.checks) for step in steps) else "failed"
-
-
-FLOW_INSTALLER = "controllers.flow_installer"
+def outcome_of(steps):
+    """passed when every check of every step passed; failed when one did not; `no checks`
+    when the steps stated none, since then nothing was verified."""
+    checks = [check for step in steps for check in step.checks]
+    if not checks:
+        return "no checks"
+    return "passed" if all(check.passed for check in checks) else "failed"
 
 
 def _controller_metadata(app):
@@ -74,107 +62,203 @@ def _controller_metadata(app):
             "version": versions()["os_ken"] if FRAMEWORK == "os_ken" else None}
 
 
-def _flow_backend(flows, tools, network, controller):
-    """Return the object that installs the experiment's flows (see harness.flows)."""
-    if flows == "ryu":
-        return ControllerFlows(tools, network.switches(), controller, network.dpids())
-    return OfctlFlows(tools, network.switches())
-
-
-def run_experiment(experiment, datapath="auto", results_dir=DEFAULT_RESULTS_DIR, say=print,
-                   wait=False, after_step=None, flows="ofctl"):
-    """Run `experiment` (an Experiment, its parameters set) once; return its RunResult.
+class ExperimentRun:
+    """Runs `experiment` (an Experiment, its parameters set) once.
 
     datapath: auto, kernel or user. flows: ofctl (ovs-ofctl add-flow) or ryu (FlowMods from
     the controller app controllers/flow_installer.py); an experiment with its own
-    `controller_app` always runs that app. say(text) is called with progress lines. wait: wait for
-    another run in progress instead of refusing to start. after_step(step, rows, network),
-    if given, is called after each step is recorded, with the step's table rows (the
-    interactive mode's pause).
-    Raises HarnessError before anything is created if the machine cannot run it."""
-    require_runnable()
-    chosen = choose_datapath(datapath)
-    say(str(chosen))
-    results = claim_results_dir(results_dir)
-    run_id = new_run_id()
-    state = RunState(run_id, experiment.name)
-    state.create(wait=wait, say=say)
-    metadata = {
-        "experiment": experiment.name, "summary": experiment.summary(), "run_id": run_id,
-        "parameters": experiment.parameter_values(), "topology": str(experiment.topology),
-        "datapath": {"type": chosen.kind, "reason": chosen.reason}, "flows": flows,
-        "versions": versions(), "started": _now(), "ended": None, "outcome": "running",
-        "error": None, "pid": os.getpid(), "hosts": [], "steps": [],
-    }
-    try:
-        folder = RunFolder(results / experiment.name / run_id)
-        folder.write_metadata(metadata)
-    except HarnessError:
-        state.remove()
-        raise
-    tools = Tools()
-    app = experiment.controller_app or (FLOW_INSTALLER if flows == "ryu" else None)
-    controller = Controller(app, folder.path / "controller.log") if app else None
-    network = Network(experiment.topology.build(), chosen.kind, run_id, tools, state,
-                      controller_target=controller.target if controller else None)
-    lab = None
-    outcome, error = "error", ""
+    `controller_app` always runs that app. say(text) is called with progress lines. wait:
+    wait for another run in progress instead of refusing to start. after_step(step, rows,
+    network), if given, is called after each step is recorded (the interactive pause)."""
 
-    def record_step(step):
-        rows = folder.add_step(run_id, step, lab.hosts_by_mac)
-        result = f"{step.passed}/{len(step.checks)} checks passed" if step.finished else "did not finish"
-        say(f"step {step.index} {step.name!r}: {result}")
-        if after_step:
-            after_step(step, rows, network)
+    def __init__(self, experiment, datapath="auto", results_dir=None, flows="ofctl", wait=False,
+                 say=print, after_step=None):
+        self.experiment = experiment
+        self.requested_datapath = datapath
+        self.results_dir = results_dir if results_dir is not None else default_results_dir()
+        self.flows_backend = flows
+        self.wait = wait
+        self.say = say
+        self.after_step = after_step
+        self.tools = Tools()
+        self.interrupts = None
+        self.datapath = self.results = None
+        self.state = self.folder = self.controller = self.network = self.lab = None
+        self.metadata = {}
+        self.folder_written = False     # metadata.json exists: the run has a folder to show
+        self.outcome = "error"
+        self.errors = []        # the first is the run's error; later ones came while tearing down
 
-    with _signals_interrupt():
+    def execute(self, interrupts):
+        """Run through every phase; return the RunResult. `interrupts` is the Interrupts
+        in force (the caller's, so that signals stay held while it prints the result).
+        Raises HarnessError, before anything is created, if the run cannot start."""
+        self.interrupts = interrupts
+        interrupts.raising = True
+        self.prepare()
         try:
-            if controller:
-                metadata["controller"] = _controller_metadata(app)
-                state.update(controller_pid=controller.start())
-            network.start()
-            metadata.update(hosts=network.hosts(), build_seconds=round(network.build_seconds, 3))
-            if controller:
-                controller.wait_connected(network.dpids().values())
-            lab = Lab(network, tools, _flow_backend(flows, tools, network, controller), controller,
-                      on_step_end=record_step)
-            experiment.run(lab)
-            outcome = _outcome(lab.steps)
-            problems = controller.problems() if controller else []
-            if problems:
-                raise HarnessError(f"the controller app logged {len(problems)} error(s): "
-                                   f"{' | '.join(problems[:3])} (see {controller.log_path})")
-        except (Interrupted, KeyboardInterrupt) as stop:
-            outcome, error = "interrupted", f"interrupted by {str(stop) or 'SIGINT'}"
-        except HarnessError as problem:
-            outcome, error = "error", str(problem)
-        except Exception as problem:  # the experiment's own code failed: keep its traceback
-            outcome, error = "error", f"{type(problem).__name__}: {problem}"
-            metadata["traceback"] = traceback.format_exc()
+            self.enter()
+            self.build()
+            self.steps()
+            interrupts.raising = False
+        except BaseException as problem:     # noqa: B902: every way a run ends is recorded
+            interrupts.raising = False
+            self._record_problem(problem)
         finally:
-            with _signals_deferred():
-                tools.transcript.step = "teardown"
-                try:
-                    network.stop()
-                except Exception as problem:  # e.g. OVS gone: what is left is removed below
-                    metadata["teardown_problem"] = f"Mininet could not stop the network: {problem}"
-                if controller:
-                    controller.stop()
-                try:
-                    metadata["removed_after_mininet"] = remove_run_leftovers(state.read(), tools)
-                    state.remove()
-                except HarnessError as problem:  # the state file stays, for `harness clean`
-                    metadata["teardown_problem"] = str(problem)
-                    say(f"teardown: {problem}")
-                finally:
-                    steps = lab.steps if lab else []
-                    metadata.update(
-                        ended=_now(), outcome=outcome, error=error or None,
-                        steps=[{"index": step.index, "name": step.name,
-                                "checks": len(step.checks), "passed": step.passed,
-                                "snapshots": step.snapshots,
-                                "snapshot_seconds": round(step.snapshot_seconds, 4)}
-                               for step in steps])
-                    folder.write_transcript(tools.transcript.render())
-                    folder.write_metadata(metadata)
-    return RunResult(folder.path, outcome, error, steps)
+            with interrupts.deferred():
+                self.exit()
+        error = self.errors[0] if self.errors else ""
+        if not self.folder_written:     # nothing to show for it: say why as a plain error
+            raise Interrupted(self.interrupts.first) if self.outcome == "interrupted" else HarnessError(error)
+        return RunResult(self.folder.path, self.outcome, error, self.lab.steps if self.lab else [])
+
+    # -- phases ---------------------------------------------------------------------------
+
+    def prepare(self):
+        """Check the machine and the experiment's code (its steps are planned on the
+        topology, as `describe` does), choose the datapath and the results folder."""
+        require_runnable()
+        check_experiment_code(self.experiment)
+        self.datapath = choose_datapath(self.requested_datapath)
+        self.say(str(self.datapath))
+        self.results = claim_results_dir(self.results_dir)
+
+    def enter(self):
+        """Claim the machine for this run (its state file) and create its folder."""
+        run_id = new_run_id()
+        self.state = RunState(run_id, self.experiment.name)
+        self.state.create(wait=self.wait, say=self.say)
+        experiment = self.experiment
+        self.metadata = {
+            "experiment": experiment.name, "summary": experiment.summary(), "run_id": run_id,
+            "parameters": experiment.parameter_values(), "topology": str(experiment.topology),
+            "datapath": {"type": self.datapath.kind, "reason": self.datapath.reason},
+            "flows": self.flows_backend, "versions": versions(), "started": _now(), "ended": None,
+            "outcome": "running", "error": None, "pid": os.getpid(), "hosts": [], "steps": [],
+        }
+        self.folder = RunFolder(self.results / experiment.name / run_id)
+        self.folder.write_metadata(self.metadata)
+        self.folder_written = True
+
+    def build(self):
+        """Start the controller app (if any), then build and verify the network."""
+        app = self.experiment.controller_app or (FLOW_INSTALLER if self.flows_backend == "ryu" else None)
+        if app:
+            self.controller = Controller(app, self.folder.path / "controller.log", self.state)
+            self.metadata["controller"] = _controller_metadata(app)
+            self.controller.start()
+        self.network = Network(self.experiment.topology.build(), self.datapath.kind, self.state.run_id,
+                               self.tools, self.state,
+                               controller_target=self.controller.target if self.controller else None)
+        self.network.start()
+        self.metadata.update(hosts=self.network.hosts(), build_seconds=round(self.network.build_seconds, 3))
+        if self.controller:
+            self.controller.wait_connected(self.network.dpids().values())
+        if self.flows_backend == "ryu":
+            flows = ControllerFlows(self.tools, self.network.switches(), self.controller, self.network.dpids())
+        else:
+            flows = OfctlFlows(self.tools, self.network.switches())
+        self.hosts_by_mac = self.network.hosts_by_mac()
+        self.lab = Lab(self.network, self.tools, flows, self.controller, on_step_end=self._record_step)
+
+    def steps(self):
+        """Run the experiment's steps; fail the run if the controller app logged an error."""
+        self.experiment.run(self.lab)
+        self.outcome = outcome_of(self.lab.steps)
+        problems = self.controller.problems() if self.controller else []
+        if problems:
+            raise HarnessError(f"the controller app logged {len(problems)} error(s): "
+                               f"{' | '.join(problems[:3])} (see {self.controller.log_path})")
+
+    def exit(self):
+        """Tear down what the run made, in this order, each part whatever the others did:
+        the network (Mininet), the controller app, whatever is left (cleanup), the state
+        file; then the final metadata and transcript."""
+        self.tools.transcript.step = "teardown"
+        if self.network is not None:
+            self._tear_down("Mininet could not stop the network", self.network.stop)
+        if self.controller is not None:
+            self._tear_down("the controller app could not be stopped", self.controller.stop)
+        if self.state is not None and self.state.exists():
+            if self._tear_down(None, self._remove_leftovers):
+                self.state.remove()
+        if self.interrupts.first and self.outcome != "interrupted":
+            self.outcome = "interrupted"
+            self.errors.insert(0, f"interrupted by {self.interrupts.first} as the run ended; "
+                                  "its steps had finished")
+        if self.folder_written:
+            self._write_progress(ended=_now(), outcome=self.outcome)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _remove_leftovers(self):
+        self.metadata["removed_after_mininet"] = remove_run_leftovers(self.state.read(), self.tools)
+
+    def _tear_down(self, what, action):
+        """Do one part of the teardown; keep (never raise) what went wrong. Returns success."""
+        try:
+            action()
+            return True
+        except Exception as problem:
+            text = f"{what}: {problem}" if what else str(problem)
+            self.errors.append(f"teardown: {text}")
+            self.say(f"teardown: {text}")
+            return False
+
+    def _record_problem(self, problem):
+        """Turn how the run stopped into its outcome and (first) error."""
+        if isinstance(problem, (Interrupted, KeyboardInterrupt)):
+            self.outcome = "interrupted"
+            self.errors.append(f"interrupted by {str(problem) or 'SIGINT'}")
+            if problem.__context__ is not None and not isinstance(problem.__context__, Interrupted):
+                self.errors.append(f"while handling: {problem.__context__}")
+        elif isinstance(problem, HarnessError):
+            self.outcome = "error"
+            self.errors.append(experiment_code_error(problem, self.experiment))
+        elif isinstance(problem, Exception):  # the experiment's own code failed
+            self.outcome = "error"
+            self.errors.append(experiment_code_error(problem, self.experiment))
+            self.metadata["traceback"] = traceback.format_exc()
+        else:
+            raise problem
+
+    def _record_step(self, step):
+        rows = self.folder.add_step(self.state.run_id, step, self.hosts_by_mac)
+        self._write_progress()
+        result = f"{step.passed_count}/{len(step.checks)} checks passed" if step.finished else "did not finish"
+        self.say(f"step {step.index} {step.name!r}: {result}")
+        if self.after_step:
+            with self.interrupts.python_default_sigint():
+                self.after_step(step, rows, self.network)
+
+    def _write_progress(self, **final):
+        """Write metadata.json and transcript.txt as they stand (after every step, and at
+        the end with `final`: ended, outcome)."""
+        steps = self.lab.steps if self.lab else []
+        self.metadata.update(
+            **final, error=self.errors[0] if self.errors else None,
+            later_errors=self.errors[1:],
+            steps=[{"index": step.index, "name": step.name, "checks": len(step.checks),
+                    "passed": step.passed_count, "snapshots": step.snapshot_count,
+                    "snapshot_seconds": round(step.snapshot_seconds, 4)} for step in steps])
+        try:
+            self.folder.write_transcript(self.tools.transcript.render())
+            self.folder.write_metadata(self.metadata)
+        except HarnessError as problem:
+            if final:       # the last write: say it, the run is over either way
+                self.errors.append(str(problem))
+                self.say(f"error: {problem}")
+            else:
+                raise
+
+
+def run_experiment(experiment, datapath="auto", results_dir=None, say=print, wait=False,
+                   after_step=None, flows="ofctl", interrupts=None):
+    """Run `experiment` once (see ExperimentRun); return its RunResult. `interrupts`: the
+    caller's Interrupts, if it installed them around more than the run."""
+    run = ExperimentRun(experiment, datapath=datapath, results_dir=results_dir, flows=flows,
+                        wait=wait, say=say, after_step=after_step)
+    if interrupts is not None:
+        return run.execute(interrupts)
+    with Interrupts() as own:
+        return run.execute(own)

@@ -2,13 +2,21 @@
 
 Every command goes through `Tools.run` as an argument list, never a shell string, and is
 recorded with its output, so a run's transcript reads like the blog's terminal session.
+Every tool runs with LC_ALL=C, so its output is in the form the parsers read whatever the
+user's locale (Mininet's own ping parser broke under others).
 """
+import os
 import shlex
 import subprocess
 from dataclasses import dataclass, field
 from typing import List, Optional
 
 from .errors import HarnessError
+
+
+def tool_environment():
+    """The environment every tool runs in: the harness's own, in the C locale."""
+    return {**os.environ, "LC_ALL": "C"}
 
 
 @dataclass
@@ -88,8 +96,12 @@ class Tools:
     def _start(self, argv, host):
         argv = [str(arg) for arg in argv]
         try:
-            process = host.popen(argv, text=True) if host is not None else subprocess.Popen(
-                argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            # A root-namespace command leads its own session, as host commands do (Mininet's
+            # popen detaches them): a Ctrl-C meant for the harness reaches the harness only,
+            # which stops what it started itself.
+            process = host.popen(argv, text=True, env=tool_environment()) if host is not None else \
+                subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=tool_environment(), start_new_session=True)
         except FileNotFoundError:
             raise HarnessError(f"{argv[0]} is not installed: run `sudo ./setup.sh`") from None
         return process, argv, host.name if host is not None else "sh"

@@ -115,8 +115,20 @@ class Wiring:
         """Return the host names, in topology order."""
         return list(self.topo.hosts())
 
+    def require_host(self, name):
+        """Raise HarnessError unless the topology has a host called `name`."""
+        if name not in self.topo.hosts():
+            raise HarnessError(f"no host {name!r} in this topology (hosts: {_listed(self.hosts())})")
+
+    def require_switch(self, name):
+        """Raise HarnessError unless the topology has a switch called `name`."""
+        if name not in self.topo.switches():
+            raise HarnessError(f"no switch {name!r} in this topology (switches: {_listed(self.switches())})")
+
     def port_of(self, host, switch):
         """Return the OpenFlow port number of `switch` that `host` is linked to."""
+        self.require_switch(switch)
+        self.require_host(host)
         for port, (node, _node_port) in self.topo.ports[switch].items():
             if node == host:
                 return port
@@ -166,3 +178,10 @@ class Wiring:
                     seen.add(neighbour)
                     todo.append(neighbour)
         return seen - {without}
+
+
+def _listed(names, most=8):
+    """Name the first few of many names: "h1, h2, ... h254 (254)"."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most - 1])}, ... {names[-1]} ({len(names)})"

@@ -85,7 +85,7 @@ def test_controller_killed_mid_run_fails_clearly_and_leaves_nothing(tmp_path, re
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.1)
     [state] = [json.loads(path.read_text()) for path in Path("/run/ovs-harness").glob("*.json")]
-    os.kill(state["controller_pid"], signal.SIGKILL)
+    os.kill(state["controller"]["pid"], signal.SIGKILL)
     go.touch()
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 2, stdout + stderr

@@ -1,12 +1,17 @@
 """The check vocabulary evaluated on snapshots built by hand."""
+import pytest
+from mininet.topo import SingleSwitchTopo
+
 from harness.checks import CheckBook, Snapshot
+from harness.errors import HarnessError
+from harness.topology import Wiring
 
 HOSTS_BY_MAC = {"00:00:00:00:00:01": "h1", "00:00:00:00:00:02": "h2", "00:00:00:00:00:03": "h3"}
 
 
 def book():
     checks = []
-    return CheckBook(HOSTS_BY_MAC, checks.append), checks
+    return CheckBook(Wiring(SingleSwitchTopo(k=3)), checks.append, HOSTS_BY_MAC), checks
 
 
 def fdb(*entries):
@@ -115,3 +120,28 @@ def test_flow_present_and_trace_hits():
         {"switch": "s1", "packet": "h3 > h1 echo reply", "priority": 32768, "match": ""}])
     assert [check.evaluate(snapshot) for check in checks] == [True, True, False]
     assert checks[2].observed == "priority=32768"
+
+
+@pytest.mark.parametrize("state, message", [
+    (lambda book: book.mac_not_learned("s1", "h9"), "no host 'h9' in this topology (hosts: h1, h2, h3)"),
+    (lambda book: book.mac_learned("s2", "h1", port=1), "no switch 's2' in this topology (switches: s1)"),
+    (lambda book: book.every_mac_learned("s1", []), "was given no hosts: it would check nothing"),
+    (lambda book: book.ping_loss("h1", "h4", percent=0), "no host 'h4'"),
+    (lambda book: book.flow_table_empty("s9"), "no switch 's9'"),
+    (lambda book: book.mac_table_empty("s1", by="switches"), 'by must be "switch" or "controller"'),
+])
+def test_a_check_about_what_the_network_does_not_have_is_an_error(state, message):
+    checks_book, checks = book()
+    with pytest.raises(HarnessError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        state(checks_book)
+    assert checks == []
+
+
+def test_a_counter_the_controller_does_not_keep_is_an_error_not_zero():
+    checks_book, checks = book()
+    checks_book.controller_counted("packet_inz", 0)
+    [check] = checks
+    with pytest.raises(HarnessError, match="keeps no counter 'packet_inz' \\(its counters: packet_ins\\)"):
+        check.evaluate(Snapshot(controller_stats={"packet_ins": 3}))
+    checks_book.controller_counted("packet_ins", 3)
+    assert checks[1].evaluate(Snapshot(controller_stats={"packet_ins": 3}))

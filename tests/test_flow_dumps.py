@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from harness.network import DATAPATH_TYPES, RUN_ID_KEY
+from harness.ovs import DATAPATH_TYPES, RUN_ID_KEY
 from harness.parsers import parse_flows
 from test_parsers import assert_fast_path_reads_as_ofpflow, flow_lines
 

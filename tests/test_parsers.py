@@ -1,4 +1,6 @@
 """Parsers on recorded outputs of the real tools, the blog's own outputs among them."""
+import re
+
 import pytest
 
 from conftest import DATA
@@ -104,6 +106,13 @@ def test_fdb_static_entry_has_no_age_and_header_alone_is_empty():
     assert parse_fdb(recorded("fdb-show-static.txt")) == [
         {"port": 1, "port_name": "", "vlan": 0, "mac": "00:00:00:00:00:aa", "age": None}]
     assert parse_fdb(" port  VLAN  MAC                Age\n") == []
+
+
+@pytest.mark.parametrize("line", ["ovs-appctl: s1: unknown bridge", "  1  0  00:00:00:00:00:01",
+                                  "    1   0  00:00:00:00:00:0g    1", "p1 0 00:00:00:00:00:01 3"])
+def test_fdb_line_the_parser_does_not_know_is_an_error_quoting_it(line):
+    with pytest.raises(ValueError, match=re.escape(repr(line))):
+        parse_fdb(f" port  VLAN  MAC                Age\n{line}\n")
 
 
 def test_ports_of_normal_mode_after_h1_ping_h2():

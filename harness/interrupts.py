@@ -1,0 +1,64 @@
+"""SIGINT, SIGTERM and SIGHUP while a run is in progress.
+
+While the experiment's steps run, the first of them stops the steps (it is raised as
+`Interrupted` where the run is, so the teardown in `finally` runs). From then on, and while
+the run tears down and writes its last files, every signal is only remembered: a second
+Ctrl-C, or one that lands in the teardown, can never leave a bridge or a half-written run
+behind, and the run's outcome says it was interrupted.
+"""
+import signal
+from contextlib import contextmanager
+
+from .errors import Interrupted
+
+CAUGHT = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupts:
+    """Installed as a context manager around a run (and whatever prints its result)."""
+
+    def __init__(self):
+        self.received = []      # signal names, in the order they came
+        self.raising = False    # raise the next one as Interrupted (only while steps run)
+        self._previous = {}
+
+    def __enter__(self):
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in CAUGHT}
+        return self
+
+    def __exit__(self, *_exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum, _frame):
+        self.received.append(signal.Signals(signum).name)
+        if self.raising:
+            self.raising = False    # one Interrupted per run: later signals are held
+            raise Interrupted(self.received[-1])
+
+    @property
+    def first(self):
+        """The first signal received, or None."""
+        return self.received[0] if self.received else None
+
+    @contextmanager
+    def deferred(self):
+        """Hold the signals at the kernel too (the commands started inside inherit the
+        mask, so a Ctrl-C sent to the whole process group cannot kill `ovs-vsctl del-br`
+        half way); a signal that came in meanwhile is remembered when this ends."""
+        self.raising = False
+        signal.pthread_sigmask(signal.SIG_BLOCK, CAUGHT)
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, CAUGHT)
+
+    @contextmanager
+    def python_default_sigint(self):
+        """Give Ctrl-C back to Python's default (KeyboardInterrupt) inside, e.g. so that
+        Mininet's CLI can stop a command with it as it does in `mn`."""
+        ours = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, ours)

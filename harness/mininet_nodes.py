@@ -1,0 +1,115 @@
+"""Mininet's own node, interface and link classes, changed where a reproducible experiment
+needs them changed. Importing this module imports Mininet: harness.network imports it only
+when a network is built, so `describe`, the unit tests and `load_run` need no Mininet.
+
+- `QuietIntf` turns IPv6 off on every interface before it comes up, so no neighbour
+  discovery, router solicitation or MLD frame reaches a switch (they teach it MACs and
+  inflate its counters);
+- `QuietHost` makes the hosts' ARP timing deterministic (see its docstring);
+- `HarnessSwitch` creates its bridge in one checked `ovs-vsctl` transaction that marks the
+  bridge as ours and never deletes a bridge of the same name (Mininet's does);
+- `MarkedLink` marks every interface it creates in the root namespace as the run's, so that
+  `clean` can tell ours from an interface someone else later made with the same name.
+"""
+from pathlib import Path
+
+from mininet.link import Intf, Link
+from mininet.node import Host, OVSSwitch
+
+from .cleanup import interface_mark
+from .errors import HarnessError
+from .ovs import DATAPATH_TYPES, RUN_ID_KEY
+
+# How long a host's ARP entry stays REACHABLE once confirmed. Linux draws it at random
+# between half and 1.5 times base_reachable_time (30 s by default: 15 to 45 s), then
+# confirms the entry again with one more unicast ARP request and its reply, so a ping longer
+# than 15 s got 0, 1 or more extra frames at random. An hour is longer than any run.
+REACHABLE_MS = 3_600_000
+
+
+def sysctl(node, key, value):
+    """Set one sysctl in node's namespace (key in slash form, safe for any interface name)."""
+    out, err, code = node.pexec(["sysctl", "-q", "-w", f"{key}={value}"])
+    if code:
+        raise HarnessError(f"could not set {key} on {node.name}: {(err or out).strip()}")
+
+
+def mark_interface(node, name, run_id):
+    """Give interface `name` (in the root namespace) the run's mark as its alias."""
+    out, err, code = node.pexec(["ip", "link", "set", "dev", name, "alias", interface_mark(run_id)])
+    if code:
+        raise HarnessError(f"could not mark interface {name}: {(err or out).strip()}")
+
+
+class QuietIntf(Intf):
+    """A Mininet interface that never sends IPv6: it is disabled before the link is up."""
+
+    def config(self, **params):
+        sysctl(self.node, f"net/ipv6/conf/{self.name}/disable_ipv6", 1)
+        return super().config(**params)
+
+
+class QuietHost(Host):
+    """A Mininet host whose ARP sends the same frames on every run:
+    - a stale neighbour is confirmed after 1 s instead of 5 s (the same frames, sooner, so a
+      step settles in about a second);
+    - a confirmed neighbour stays reachable for REACHABLE_MS, so it is never confirmed again
+      at a random moment of a long ping."""
+
+    def config(self, **params):
+        result = super().config(**params)
+        for intf in self.intfNames():
+            if intf != "lo":
+                sysctl(self, f"net/ipv4/neigh/{intf}/delay_first_probe_time", 1)
+                sysctl(self, f"net/ipv4/neigh/{intf}/base_reachable_time_ms", REACHABLE_MS)
+        return result
+
+
+class MarkedLink(Link):
+    """A Mininet veth link whose root-namespace ends carry the run's mark (their alias),
+    set right after `ip link add`, before anything else happens to them."""
+
+    def __init__(self, node1, node2, run_id=None, **params):
+        self.run_id = run_id
+        super().__init__(node1, node2, **params)
+
+    def makeIntfPair(self, intfname1, intfname2, addr1=None, addr2=None, node1=None, node2=None,
+                     deleteIntfs=True):
+        made = super().makeIntfPair(intfname1, intfname2, addr1, addr2, node1, node2, deleteIntfs)
+        for name, node in ((intfname1, node1), (intfname2, node2)):
+            if node is not None and not node.inNamespace:
+                mark_interface(node, name, self.run_id)
+        return made
+
+
+class HarnessSwitch(OVSSwitch):
+    """An Open vSwitch bridge created in one checked transaction and marked with its run."""
+
+    def __init__(self, name, run_id, tools, controller_target=None, **params):
+        super().__init__(name, **params)
+        self.run_id = run_id
+        self.tools = tools
+        self.controller_target = controller_target
+
+    def start(self, controllers):
+        """Create the bridge with its ports, as ours; raise HarnessError if OVS refuses."""
+        argv = ["ovs-vsctl", "--", "add-br", self.name,
+                "--", "set", "Bridge", self.name,
+                f"fail_mode={self.failMode}",
+                f"datapath_type={DATAPATH_TYPES[self.datapath]}",
+                f"other_config:datapath-id={self.dpid}",
+                "other_config:disable-in-band=true",
+                f"other_config:dp-desc={self.name}",
+                f"external_ids:{RUN_ID_KEY}={self.run_id}"]
+        if self.controller_target:
+            argv += ["--", "set-controller", self.name, self.controller_target]
+        for intf in self.intfList():
+            if self.ports[intf] and not intf.IP():
+                argv += ["--", "add-port", self.name, intf.name,
+                         "--", "set", "Interface", intf.name,
+                         f"ofport_request={self.ports[intf]}"]
+        self.tools.run(argv)
+        # The bridge's own internal port is a new interface of the root namespace: ours too.
+        if Path("/sys/class/net", self.name).exists():
+            mark_interface(self, self.name, self.run_id)
+            sysctl(self, f"net/ipv6/conf/{self.name}/disable_ipv6", 1)

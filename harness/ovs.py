@@ -1,0 +1,13 @@
+"""What the harness knows of Open vSwitch itself: the datapath types, the mark on the bridges
+it creates, and which bridges exist and whose they are."""
+import json
+
+RUN_ID_KEY = "ovs-harness-run"      # external_ids key on every bridge we create
+DATAPATH_TYPES = {"kernel": "system", "user": "netdev"}
+
+
+def existing_bridges(tools):
+    """Return {bridge name: the run id that created it, or None if ovs-harness did not}."""
+    listing = json.loads(tools.run(["ovs-vsctl", "--format=json", "--columns=name,external_ids",
+                                    "list", "Bridge"]))
+    return {name: dict(external_ids[1]).get(RUN_ID_KEY) for name, external_ids in listing["data"]}
