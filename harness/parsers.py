@@ -84,23 +84,6 @@ def _ofp_flow(line):
     return OFPFlow(_NO_MATCH_FIELDS.sub(rf"\1 priority={DEFAULT_PRIORITY} actions=", line, count=1))
 
 
-_SPEC_ACTIONS = re.compile(r"(^|,)\s*actions?=")
-
-
-def parse_flow_spec(spec):
-    """Parse a flow as written for `ovs-ofctl add-flow` ("priority=60000,dl_dst=...,actions=
-    output:3"; "action=" is accepted too). Returns (priority, [(field, text)], [(action,
-    value)]) with OVS's own decoding of the actions, e.g. ("output", {"port": 3}).
-    Raises ValueError for a spec OVS's parser does not accept."""
-    if not _SPEC_ACTIONS.search(spec):
-        raise ValueError(f"flow {spec!r} has no actions=")
-    fields, _separator, actions = _SPEC_ACTIONS.split(spec, maxsplit=1)
-    info = "cookie=0x0, duration=0s, table=0, n_packets=0, n_bytes=0,"
-    flow = _ofp_flow(f"{info} {fields} actions={actions}" if fields else f"{info} actions={actions}")
-    match = [(kv.key, kv.meta.vstring) for kv in flow.match_kv if kv.key != "priority"]
-    return flow.match.get("priority", DEFAULT_PRIORITY), match, [(kv.key, kv.value) for kv in flow.actions_kv]
-
-
 def _field_text(kv):
     """Return a match field as ovs-ofctl printed it ("ip", "dl_dst=00:00:00:00:00:03")."""
     return f"{kv.meta.kstring}={kv.meta.vstring}" if kv.meta.vstring else kv.meta.kstring

@@ -6,6 +6,7 @@ dependency files, the guest init and this builder), so only the first run pays f
 """
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ GUEST_INIT = "/sbin/ovs-harness-guest-init"
 PROJECT_IN_GUEST = "/opt/ovs-harness"
 IMAGE_SIZE = "4G"
 LOCAL_AUTHORITIES = Path("/usr/local/share/ca-certificates")
+# Every folder a build makes in the cache holds this file: only such folders are ever deleted.
+MARKER = ".ovs-harness-vm-image"
 # Left out of the copy of the checkout that provisions the image.
 NOT_SOURCE = {".venv", ".git", "results", "__pycache__", ".pytest_cache"}
 
@@ -72,8 +75,10 @@ def build_image(cache=DEFAULT_CACHE, log=print):
     cache = Path(cache)
     final = cache / image_key()
     work = cache / f"{final.name}.partial"
-    shutil.rmtree(work, ignore_errors=True)
+    if work.exists():
+        remove_ours(work)       # a build that was killed: refused if its chroot is still mounted
     work.mkdir(parents=True)
+    (work / MARKER).write_text("a test VM image of ovs-harness (kernel_vm); deleted when outdated\n")
     tree, build_log = work / "tree", work / "build.log"
     try:
         log(f"building the test VM image in {work} (log: {build_log})")
@@ -88,26 +93,46 @@ def build_image(cache=DEFAULT_CACHE, log=print):
         log("writing the disk image")
         _step("mkfs.ext4", build_log, ["mkfs.ext4", "-q", "-F", "-L", "ovsh-root", "-d", str(tree),
                                        str(work / "disk.img"), IMAGE_SIZE])
-        _remove_tree(tree)
-        for old in cache.iterdir():
-            if old != work:
-                shutil.rmtree(old, ignore_errors=True)
+        remove_ours(tree)
+        remove_old_images(cache, keep=work)
         work.rename(final)
     except BaseException:
         if tree.exists():
-            _remove_tree(tree)
+            remove_ours(tree)
         raise
     return Image(final)
 
 
-def _remove_tree(tree):
-    """Delete the debootstrap tree, unless something is still mounted in it (the chroot's
-    /dev is the host's own /dev: deleting through it would delete the host's devices)."""
-    mounted = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
-               if line.split()[1].startswith(f"{tree}/")]
+def remove_old_images(cache, keep):
+    """Delete the image folders a build made in `cache`, except `keep`; leave anything else
+    there (the cache folder is the user's choice: it may be /var/cache itself)."""
+    for entry in Path(cache).iterdir():
+        if entry != keep and (entry / MARKER).is_file():
+            remove_ours(entry)
+
+
+def mount_points(mountinfo=Path("/proc/self/mountinfo")):
+    """Return every mount point on this machine, decoded (/proc/self/mountinfo writes a space
+    in a path as \\040, a tab as \\011...)."""
+    points = []
+    for line in mountinfo.read_text().splitlines():
+        point = line.split()[4]
+        points.append(re.sub(r"\\([0-7]{3})", lambda octal: chr(int(octal[1], 8)), point))
+    return points
+
+
+def remove_ours(path):
+    """The one way this module deletes a folder. It refuses (ImageError) unless `path` is a
+    folder a build marked as its own, or lies inside one, and while anything is mounted at
+    or below it (a killed build's chroot has the host's /dev, /proc and /sys bound inside:
+    deleting through them would delete the host's own devices)."""
+    path = Path(path).resolve()
+    if not any((folder / MARKER).is_file() for folder in (path, *path.parents)):
+        raise ImageError(f"{path} was not made by an ovs-harness image build: not deleting it")
+    mounted = [point for point in mount_points() if point == str(path) or point.startswith(f"{path}/")]
     if mounted:
-        raise ImageError(f"{', '.join(mounted)} still mounted: unmount, then delete {tree}")
-    shutil.rmtree(tree)
+        raise ImageError(f"{', '.join(mounted)} still mounted: unmount, then delete {path}")
+    shutil.rmtree(path)
 
 
 def _step(name, build_log, argv):

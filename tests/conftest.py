@@ -44,12 +44,15 @@ def results_dir(tmp_path):
     return tmp_path / "results"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def needs_root_for_real_tests(request):
-    """The suite runs real Mininet and OVS: say so plainly instead of failing obscurely."""
-    if os.geteuid() != 0:
-        pytest.exit("the tests build real networks: run them as root "
-                    "(sudo .venv/bin/python -m pytest)", returncode=2)
+@pytest.hookimpl(trylast=True)     # after -m has deselected what it deselects
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `network` build real networks on real OVS, as root; the others (parsers,
+    checks, parameters, results, experiment loading) need neither. Without root, say so
+    plainly instead of failing obscurely, and name the command that runs the unit tests."""
+    if os.geteuid() != 0 and any(item.get_closest_marker("network") for item in items):
+        pytest.exit("tests marked `network` build real networks: run them as root "
+                    "(sudo .venv/bin/python -m pytest), or run only the unit tests: "
+                    ".venv/bin/python -m pytest -m 'not network'", returncode=2)
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 against NORMAL, and a controller that dies mid-run."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,8 @@ import pytest
 
 from conftest import NOTHING, ROOT, TEST_EXPERIMENTS, harness, ours_on_machine
 from harness import load_run
+
+pytestmark = pytest.mark.network     # real Mininet and OVS, as root
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +46,26 @@ def test_both_backends_pass_the_same_checks_with_the_same_counts(results_dir, ex
     assert "flow_installer" in (ryu.path / "controller.log").read_text()
     assert ours_on_machine() == NOTHING
     assert subprocess.run(["pgrep", "-f", "controllers.launch"], capture_output=True).stdout == b""
+
+
+def dumped_flows(run):
+    """The run's last dump-flows of s1 as OVS printed it, less what changes with time."""
+    dump = run.transcript.rpartition("mininet> sh ovs-ofctl dump-flows s1\n")[2].split("\n\n")[0]
+    return [re.sub(r" (duration|idle_age|hard_age)=[0-9.]+s?,", "", line).strip()
+            for line in dump.splitlines() if "cookie=" in line]
+
+
+def test_both_backends_install_a_varied_flow_table_identically(results_dir):
+    """ARP and IP addresses, TCP and UDP ports, a VLAN, three tables joined by goto_table and
+    resubmit, a cookie and timeouts: dump-flows shows the same table either way."""
+    ofctl = run(results_dir, TEST_EXPERIMENTS / "flow_table.py", "--flows", "ofctl")
+    ryu = run(results_dir, TEST_EXPERIMENTS / "flow_table.py", "--flows", "ryu")
+    assert ofctl.checks["passed"].all() and ryu.checks["passed"].all()
+    assert len(dumped_flows(ofctl)) == 10
+    assert dumped_flows(ryu) == dumped_flows(ofctl)
+    assert "priority=100,arp,arp_tpa=10.0.0.3 actions=output:3" in " ".join(dumped_flows(ryu))
+    assert "cookie=0x2a, table=0, n_packets=0, n_bytes=0, idle_timeout=600, hard_timeout=900, priority=5 " \
+           "actions=NORMAL" in dumped_flows(ryu)
 
 
 @pytest.fixture(scope="module")

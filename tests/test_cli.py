@@ -29,6 +29,8 @@ import pytest
 
 from conftest import DATA, NOTHING, TEST_EXPERIMENTS, harness, ours_on_machine
 
+pytestmark = pytest.mark.network     # real Mininet and OVS, as root
+
 
 def one_line_error(process, *fragments):
     """Assert the process failed with exit 2 and one stderr line holding every fragment."""

@@ -8,6 +8,8 @@ from harness import environment
 from harness.environment import choose_datapath, doctor_report
 from harness.errors import HarnessError
 
+pytestmark = pytest.mark.network     # real Mininet and OVS, as root
+
 NO_MODULE = "the openvswitch kernel module is not loaded"
 
 

@@ -8,6 +8,8 @@ from harness.ovs import DATAPATH_TYPES, RUN_ID_KEY
 from harness.parsers import parse_flows
 from test_parsers import assert_fast_path_reads_as_ofpflow, flow_lines
 
+pytestmark = pytest.mark.network     # real Mininet and OVS, as root
+
 BRIDGE = "ovsh-dumps"
 # Every match but the empty one is unique by its values, the empty one by its priority
 # (for up to 458,752 flows).

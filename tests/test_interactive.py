@@ -8,6 +8,8 @@ import pytest
 from conftest import NOTHING, ROOT, ours_on_machine
 from harness import load_run
 
+pytestmark = pytest.mark.network     # real Mininet and OVS, as root
+
 PROMPT = "mininet> "
 
 

@@ -16,6 +16,8 @@ from harness.results import counter_spread, load_run
 from kernel_vm.guest import GuestError, run_in_guest
 from kernel_vm.image import build_image
 
+pytestmark = pytest.mark.network     # real Mininet and OVS, as root
+
 GUEST_PYTHON = ".venv/bin/python"
 
 

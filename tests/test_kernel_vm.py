@@ -40,17 +40,57 @@ def test_qemu_runs_the_cached_image_read_only_without_network(tmp_path):
     assert any(arg.endswith(",readonly=on") and "mount_tag=source" in arg for arg in argv)
 
 
-def test_a_tree_with_something_mounted_in_it_is_not_deleted(tmp_path):
-    """The chroot's /dev is the host's: a tree is only deleted once nothing is mounted in it."""
-    tree = tmp_path / "tree"
-    (tree / "dev").mkdir(parents=True)
+@pytest.fixture
+def marked_build(tmp_path):
+    """A folder as a build leaves it in the cache, with a debootstrap tree inside."""
+    build = tmp_path / "cache" / "0123456789abcdef.partial"
+    (build / "tree" / "dev").mkdir(parents=True)
+    (build / image.MARKER).write_text("ours")
+    return build
+
+
+@pytest.mark.network     # mounts need root
+@pytest.mark.parametrize("name", ["tree", "tree with space"])
+def test_a_tree_with_something_mounted_in_it_is_not_deleted(marked_build, name):
+    """The chroot's /dev is the host's: a tree is only deleted once nothing is mounted in it
+    (also when its path has a space, which /proc/self/mountinfo writes as \\040)."""
+    tree = marked_build / name
+    (tree / "dev").mkdir(parents=True, exist_ok=True)
     subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(tree / "dev")], check=True)
     try:
         (tree / "dev" / "keep").write_text("a host device")
         with pytest.raises(image.ImageError, match="still mounted"):
-            image._remove_tree(tree)
+            image.remove_ours(tree)
+        with pytest.raises(image.ImageError, match="still mounted"):
+            image.remove_ours(marked_build)
         assert (tree / "dev" / "keep").exists()
     finally:
         subprocess.run(["umount", str(tree / "dev")], check=True)
-    image._remove_tree(tree)
+    image.remove_ours(tree)
     assert not tree.exists()
+
+
+def test_only_what_a_build_marked_is_deleted(tmp_path, marked_build):
+    cache = marked_build.parent
+    foreign = cache / "someone-elses"
+    (foreign / "data").mkdir(parents=True)
+    (cache / "a-file").write_text("not ours")
+    old = cache / "fedcba9876543210"
+    old.mkdir()
+    (old / image.MARKER).write_text("ours")
+    new = cache / "aaaaaaaaaaaaaaaa.partial"
+    new.mkdir()
+    (new / image.MARKER).write_text("ours")
+    image.remove_old_images(cache, keep=new)
+    assert sorted(entry.name for entry in cache.iterdir()) == ["a-file", "aaaaaaaaaaaaaaaa.partial", "someone-elses"]
+    with pytest.raises(image.ImageError, match="not made by an ovs-harness image build"):
+        image.remove_ours(foreign)
+    with pytest.raises(image.ImageError, match="not made by an ovs-harness image build"):
+        image.remove_ours(cache)
+    assert (foreign / "data").is_dir()
+
+
+def test_mount_points_are_decoded(tmp_path):
+    info = tmp_path / "mountinfo"
+    info.write_text("36 35 98:0 / /mnt/with\\040space rw,noatime master:1 - ext3 /dev/root rw\n")
+    assert image.mount_points(info) == ["/mnt/with space"]

@@ -8,6 +8,8 @@ from conftest import NOTHING, harness, ours_on_machine
 from harness import load_run
 from harness.results import flooding
 
+pytestmark = pytest.mark.network     # real Mininet and OVS, as root
+
 LEARN = "every host broadcasts once"
 
 

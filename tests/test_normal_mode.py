@@ -6,6 +6,8 @@ import pytest
 from conftest import NOTHING, harness, ours_on_machine
 from harness import load_run
 
+pytestmark = pytest.mark.network     # real Mininet and OVS, as root
+
 EXPECTED_CHECKS = [
     ("build", "s1 MAC table holds no host"),
     ("build", "s1 flow table empty"),

@@ -7,6 +7,8 @@ import pytest
 from conftest import NOTHING, harness, ours_on_machine
 from harness import load_run
 
+pytestmark = pytest.mark.network     # real Mininet and OVS, as root
+
 NON_DEFAULT = ["hosts=5", "target=h5", "priority=40000", "count=3", "static_arp=true"]
 
 

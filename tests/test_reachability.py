@@ -7,6 +7,8 @@ import pytest
 from conftest import NOTHING, TEST_EXPERIMENTS, harness, ours_on_machine
 from harness import load_run
 
+pytestmark = pytest.mark.network     # real Mininet and OVS, as root
+
 
 @pytest.mark.parametrize("shape, size, hosts", [("single", 16, 16), ("linear", 3, 6), ("tree", 2, 4)])
 def test_reachability_matrix_before_and_after_normal(results_dir, shape, size, hosts):

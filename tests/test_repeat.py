@@ -6,6 +6,8 @@ import pytest
 
 from conftest import NOTHING, harness, ours_on_machine
 
+pytestmark = pytest.mark.network     # real Mininet and OVS, as root
+
 
 @pytest.mark.parametrize("experiment", ["normal_mode", "normal_priority"])
 def test_five_runs_count_identically_at_every_step(experiment, results_dir):

@@ -7,6 +7,8 @@ import pytest
 from conftest import TEST_EXPERIMENTS, harness
 from harness import load_run
 
+pytestmark = pytest.mark.network     # real Mininet and OVS, as root
+
 
 def html_of(path):
     return Path(path).read_text()

@@ -5,8 +5,12 @@ on a pty, which cut it here: 58 of 128 ports attached, silently. The harness cre
 bridge with one ovs-vsctl transaction given as an argument list, and checks every port.)"""
 from pathlib import Path
 
+import pytest
+
 from conftest import NOTHING, harness, ours_on_machine
 from harness import load_run
+
+pytestmark = pytest.mark.network     # real Mininet and OVS, as root
 
 
 def test_64_hosts_every_port_attached_and_the_blog_still_holds(results_dir):

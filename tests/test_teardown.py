@@ -14,6 +14,8 @@ from conftest import NOTHING, ROOT, TEST_EXPERIMENTS, harness, ours_on_machine
 from harness import load_run
 from harness.results import find_run
 
+pytestmark = pytest.mark.network     # real Mininet and OVS, as root
+
 
 def start_blocking_run(tmp_path, results_dir, experiment="blocking.py", *options):
     """Start a test experiment that signals, through $HARNESS_TEST_READY, when it is in its
