@@ -46,7 +46,9 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup.sh: creating .venv from /usr/bin/python3"
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --editable '.[test]'
+# constraints.txt pins every package to the version the project was tested with.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --constraint constraints.txt \
+  --editable '.[test]'
 
 if $image; then
   echo "setup.sh: image provisioned; Open vSwitch starts when it boots"

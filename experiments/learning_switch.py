@@ -13,6 +13,8 @@ class LearningSwitch(Experiment):
     hosts = Parameter(int, 3, "hosts on the switch; h1 pings h2, the others stay silent",
                       minimum=3, maximum=254)
     count = Parameter(int, 2, "echo requests per ping", minimum=2, maximum=100)
+    interval_ms = Parameter(int, 1000, "milliseconds between echo requests (ping -i); ARP sends the same "
+                            "frames whatever it is", minimum=200, maximum=1000)
 
     @property
     def topology(self):
@@ -30,7 +32,7 @@ class LearningSwitch(Experiment):
             lab.check.mac_table_empty("s1", by="controller", why="nobody has sent anything yet")
 
         with lab.step("h1 ping h2"):
-            lab.ping("h1", "h2", count=self.count)
+            lab.ping("h1", "h2", count=self.count, interval=self.interval_ms / 1000)
             lab.check.ping_loss("h1", "h2", percent=0)
             lab.check.mac_learned("s1", "h1", port=1, by="controller", why="as NORMAL learns it in normal_mode")
             lab.check.mac_learned("s1", "h2", port=2, by="controller", why="as NORMAL learns it in normal_mode")
@@ -49,7 +51,7 @@ class LearningSwitch(Experiment):
             lab.check.flows_count_every_frame("s1")
 
         with lab.step("h1 ping h2 again"):
-            lab.ping("h1", "h2", count=self.count)
+            lab.ping("h1", "h2", count=self.count, interval=self.interval_ms / 1000)
             lab.check.ping_loss("h1", "h2", percent=0)
             lab.check.controller_counted("packet_ins", 0, why="the installed flows forward everything now")
             lab.check.controller_counted("flows_installed", 0)

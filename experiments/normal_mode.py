@@ -22,6 +22,8 @@ class NormalMode(Experiment):
     fanout = Parameter(int, 2, "children of each switch (tree); h1 and h2 share the first leaf switch",
                        minimum=2, maximum=6)
     count = Parameter(int, 2, "echo requests per ping", minimum=1, maximum=100)
+    interval_ms = Parameter(int, 1000, "milliseconds between echo requests (ping -i); ARP sends the same "
+                            "frames whatever it is", minimum=200, maximum=1000)
     static_arp = Parameter(bool, False, "give every host every other host's MAC, so no ARP is sent")
 
     @property
@@ -42,7 +44,7 @@ class NormalMode(Experiment):
                 lab.check.flow_table_empty(switch, why="no controller and no flows were added")
 
         with lab.step("ping without flows"):
-            lab.ping("h1", "h2", count=self.count)
+            lab.ping("h1", "h2", count=self.count, interval=self.interval_ms / 1000)
             lab.check.ping_loss("h1", "h2", percent=100,
                                 why="with no flows the switch drops every frame")
 
@@ -53,7 +55,7 @@ class NormalMode(Experiment):
                 lab.check.mac_table_empty(switch, why="a flow alone teaches the switch nothing")
 
         with lab.step("h1 ping h2"):
-            lab.ping("h1", "h2", count=self.count)
+            lab.ping("h1", "h2", count=self.count, interval=self.interval_ms / 1000)
             lab.check.ping_loss("h1", "h2", percent=0, why="NORMAL forwards like an L2 switch")
             for switch in switches:
                 self._check_learning(lab, switch, on_the_way=switch in between)

@@ -40,7 +40,7 @@ class NormalPriority(NormalMode):
             lab.check.mac_not_learned("s1", target, why=f"{target} has still sent nothing")
 
         with lab.step(f"h1 ping {target}"):
-            lab.ping("h1", target, count=self.count)
+            lab.ping("h1", target, count=self.count, interval=self.interval_ms / 1000)
             lab.trace_ping("s1", "h1", target)
             lab.check.ping_loss("h1", target, percent=0)
             if self.static_arp:

@@ -152,28 +152,25 @@ def cmd_run(args):
         raise HarnessError("--interactive runs once: leave out --repeat")
     console.print(f"[bold]{experiment.name}[/]: {experiment.summary()}")
     statuses, paths = [], []
-    # Signals stay ours until every run's result is printed: an interrupt never leaves a run
-    # whose recorded outcome differs from the exit status.
-    with Interrupts() as interrupts:
-        for number in range(1, args.repeat + 1):
-            if args.repeat > 1:
-                console.rule(f"run {number} of {args.repeat}", align="left")
-            status, path = _run_once(experiment, args, interrupts)
-            statuses.append(status)
-            paths.append(path)
-            if interrupts.received:
-                break
-        if len(paths) > 1:
-            _summarise_repeats(experiment, paths, args.results_dir)
-            print(Path(paths[-1]).parent)
+    for number in range(1, args.repeat + 1):
+        if args.repeat > 1:
+            console.rule(f"run {number} of {args.repeat}", align="left")
+        status, path = _run_once(experiment, args)
+        statuses.append(status)
+        paths.append(path)
+        if args.interrupts.received:
+            break
+    if len(paths) > 1:
+        _summarise_repeats(experiment, paths, args.results_dir)
+        print(Path(paths[-1]).parent)
     return max(statuses)
 
 
-def _run_once(experiment, args, interrupts):
+def _run_once(experiment, args):
     """Run the experiment once as `run` asked; print its checks; return (exit status, folder)."""
     from .runner import run_experiment
     result = run_experiment(experiment, datapath=args.datapath, results_dir=args.results_dir,
-                            say=console.print, wait=args.wait, flows=args.flows, interrupts=interrupts,
+                            say=console.print, wait=args.wait, flows=args.flows, interrupts=args.interrupts,
                             after_step=_pause_in_mininet_cli if args.interactive else None)
     run = load_run(result.path)
     if len(run.checks):
@@ -317,6 +314,11 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if "results_dir" in args and args.results_dir is None:
         args.results_dir = default_results_dir()
+    # Signals are the harness's own from here to the exit: while a run's steps go, the first
+    # stops them (as in any other command); from its teardown on they are only recorded, so
+    # the outcome a run records is the exit status, whenever the signal lands.
+    args.interrupts = Interrupts().install()
+    args.interrupts.raising = True
     try:
         return args.func(args)
     except HarnessError as problem:

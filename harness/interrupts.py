@@ -22,9 +22,14 @@ class Interrupts:
         self.raising = False    # raise the next one as Interrupted (only while steps run)
         self._previous = {}
 
-    def __enter__(self):
+    def install(self):
+        """Catch the signals from now on (for good: the CLI installs them once, so that a
+        signal after a run's result is printed cannot change the exit status)."""
         self._previous = {sig: signal.signal(sig, self._handle) for sig in CAUGHT}
         return self
+
+    def __enter__(self):
+        return self.install()
 
     def __exit__(self, *_exc):
         for sig, handler in self._previous.items():

@@ -44,6 +44,14 @@ class Step:
         return sum(check.passed for check in self.checks)
 
 
+def require_ping_arguments(count, interval):
+    """Raise HarnessError unless count and interval (seconds) are ones ping takes as root."""
+    if not isinstance(count, int) or count < 1:
+        raise HarnessError(f"ping count must be a whole number of at least 1, not {count!r}")
+    if not isinstance(interval, (int, float)) or not 0.01 <= interval <= 60:
+        raise HarnessError(f"ping interval must be from 0.01 to 60 seconds, not {interval!r}")
+
+
 class Lab:
     """What an experiment's `run(lab)` uses. Attributes: `network` (what is linked to what),
     `flows` (add flows, see harness.flows), `check` (the check vocabulary, see
@@ -163,15 +171,16 @@ class Lab:
         except Exception as problem:
             step.observe_problem = f"{type(problem).__name__}: {problem}"
 
-    def ping(self, src, dst, count=2, timeout=1):
-        """Ping dst's IP address from src (`src ping -c count dst`); return the parsed result.
+    def ping(self, src, dst, count=2, timeout=1, interval=1.0):
+        """Ping dst's IP address from src (`src ping -c count dst`, with `-i interval` when
+        it is not ping's default second); return the parsed result.
 
         The result (sent, received, loss, rtt_*) is kept as a row of the step's pings."""
-        if not isinstance(count, int) or count < 1:
-            raise HarnessError(f"ping count must be a whole number of at least 1, not {count!r}")
+        require_ping_arguments(count, interval)
         source, target = self.network.host(src), self.network.host(dst)
-        output = self._tools.run(["ping", "-c", count, "-W", timeout, target.IP()],
-                                host=source, check=False, timeout=count + timeout + 10)
+        spacing = [] if interval == 1 else ["-i", f"{interval:g}"]
+        output = self._tools.run(["ping", "-c", count, *spacing, "-W", timeout, target.IP()],
+                                 host=source, check=False, timeout=count * interval + timeout + 10)
         row = {"src": src, "dst": dst, **parse_ping(output)}
         self._current().pings.append(row)
         return row

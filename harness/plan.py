@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from .checks import CheckBook
 from .environment import mininet_problem
 from .errors import HarnessError
+from .lab import require_ping_arguments
 from .topology import Wiring
 
 
@@ -53,10 +54,12 @@ class Plan:
         self.steps.append((name, []))
         yield
 
-    def ping(self, src, dst, count=2, timeout=1):
+    def ping(self, src, dst, count=2, timeout=1, interval=1.0):
+        require_ping_arguments(count, interval)
         self.network.require_host(src)
         self.network.require_host(dst)
-        self.note("ping", f"{src} ping -c {count} {dst}")
+        spacing = "" if interval == 1 else f" -i {interval:g}"
+        self.note("ping", f"{src} ping -c {count}{spacing} {dst}")
 
     def trace_ping(self, switch, src, dst):
         self.network.require_switch(switch)

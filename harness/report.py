@@ -41,18 +41,19 @@ def execute(template, folder, name, parameters):
     """Execute notebooks/<template> with `parameters` into folder/<name>.ipynb and .html.
 
     Returns the HTML's path. Raises HarnessError naming the failing cell if the notebook
-    fails; the executed notebook, with the error in it, is kept for reading."""
+    fails; the executed notebook, with the error in it, is kept as <name>.failed.ipynb."""
     import papermill
     folder = Path(folder)
-    notebook = folder / f"{name}.ipynb"
+    notebook, failed = folder / f"{name}.ipynb", folder / f"{name}.failed.ipynb"
     try:
         write_atomically(notebook, lambda partial: papermill.execute_notebook(
             str(TEMPLATES / template), str(partial), parameters=parameters, kernel_name="python3",
             progress_bar=False, cwd=os.getcwd(), log_output=False,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"]))
+            extra_arguments=["--IPKernelApp.log_level=ERROR"]), failed_path=failed)
     except papermill.PapermillExecutionError as failure:
         raise HarnessError(f"the report notebook failed in cell {failure.exec_count}: "
-                           f"{failure.ename}: {failure.evalue}") from None
+                           f"{failure.ename}: {failure.evalue} (the executed notebook: {failed})") from None
+    failed.unlink(missing_ok=True)      # an earlier failure, mended since
     html = folder / f"{name}.html"
     write_text(html, _html(notebook))
     return html

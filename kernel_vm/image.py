@@ -14,7 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Everything a build reads from the checkout: a change to any of them makes a new image.
-IMAGE_INPUTS = ("setup.sh", "setup.cfg", "pyproject.toml", "kernel_vm/guest_init.sh", "kernel_vm/image.py")
+IMAGE_INPUTS = ("setup.sh", "setup.cfg", "pyproject.toml", "constraints.txt", "kernel_vm/guest_init.sh",
+                "kernel_vm/image.py")
 DEFAULT_CACHE = Path(os.environ.get("OVS_HARNESS_VM_CACHE", "/var/cache/ovs-harness/vm"))
 DEBIAN_MIRROR = os.environ.get("OVS_HARNESS_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 BASE_PACKAGES = "linux-image-amd64,ca-certificates,python3"

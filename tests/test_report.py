@@ -89,12 +89,15 @@ def test_comparison_lists_what_differs(reports):
     assert images(html) == ["Flow counters, side by side", "Pings, side by side", "Port counters, side by side"]
 
 
-def test_a_notebook_that_fails_is_one_clear_error(reports, tmp_path):
+def test_a_notebook_that_fails_is_one_clear_error_and_kept_for_reading(reports, tmp_path):
     import shutil
     broken = tmp_path / "results" / "normal_priority" / reports["passing"].name
-    shutil.copytree(reports["passing"], broken)
+    shutil.copytree(reports["passing"], broken, ignore=shutil.ignore_patterns("report.*"))
     (broken / "flows.parquet").write_text("not parquet")
     process = harness("report", broken, "--results-dir", tmp_path / "results")
     assert process.returncode == 2
     assert process.stderr.startswith("error: the report notebook failed in cell")
-    assert (broken / "report.ipynb").exists()       # kept, with the error in it, for reading
+    assert f"(the executed notebook: {broken / 'report.failed.ipynb'})" in process.stderr
+    kept = (broken / "report.failed.ipynb").read_text()
+    assert '"output_type": "error"' in kept     # the error, in the cell that raised it
+    assert not (broken / "report.ipynb").exists() and not list(broken.glob(".*partial*"))

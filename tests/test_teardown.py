@@ -109,6 +109,40 @@ def test_interrupted_run_is_marked_and_torn_down(tmp_path, results_dir, foreign_
     assert ours_on_machine() == NOTHING and foreign_survived()
 
 
+def interrupted_after(seconds, results_dir):
+    """Run normal_mode and send SIGINT to it and its process group after `seconds`, as
+    Ctrl-C on a terminal (and `timeout`) do; return the finished process."""
+    return subprocess.run(["timeout", "--preserve-status", "-s", "INT", f"{seconds:.2f}", sys.executable,
+                           "-m", "harness", "run", "normal_mode", "-p", "count=1", "--results-dir", results_dir],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_an_interrupt_at_any_moment_leaves_nothing_and_an_outcome_that_agrees(results_dir):
+    """Ctrl-C swept over a whole run in small steps, and finer over its end (the last step's
+    checks, the teardown, the last writes): whenever it lands, nothing is left, and a run
+    that has a folder prints it and records the outcome its exit status says."""
+    started = time.monotonic()
+    whole = interrupted_after(120, results_dir)
+    length = time.monotonic() - started
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    moments = [0.3 + 0.4 * step for step in range(int(length / 0.4))]
+    moments += [length - 1.0 + 0.1 * step for step in range(11)]
+    statuses = {"passed": 0, "failed": 1, "error": 2, "interrupted": 130}
+    for moment in moments:
+        process = interrupted_after(moment, results_dir)
+        said = f"at {moment:.2f} s of {length:.2f}: {process.stdout[-600:]} {process.stderr}"
+        assert ours_on_machine() == NOTHING, said
+        assert "Traceback" not in process.stdout + process.stderr, said
+        assert process.returncode in (0, 130), said
+        last = process.stdout.strip().splitlines()[-1] if process.stdout.strip() else ""
+        if (Path(last) / "metadata.json").exists():
+            assert statuses[load_run(last).metadata["outcome"]] == process.returncode, said
+        else:       # stopped before the run had a folder: nothing was recorded anywhere
+            assert process.returncode == 130 and process.stderr.strip().endswith("interrupted"), said
+    for folder in results_dir.glob("normal_mode/*"):
+        assert load_run(folder).metadata["outcome"] in ("passed", "interrupted"), folder
+
+
 def test_second_run_is_refused_while_one_is_in_progress(tmp_path, results_dir):
     first = start_blocking_run(tmp_path, results_dir)
     try:

@@ -1,0 +1,100 @@
+"""A bug in the user's own experiment file, found before anything is built: one line with
+the file, the line and Python's hint, exit 2; and a run that checks nothing is not "passed"."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import NOTHING, ROOT, TEST_EXPERIMENTS, harness, ours_on_machine
+from harness import load_run
+
+pytestmark = pytest.mark.network     # `run` needs root and OVS before it reads the experiment
+
+
+def relative(path):
+    return os.path.relpath(path, ROOT)
+
+
+@pytest.mark.parametrize("command", ["run", "describe"])
+def test_a_misspelt_check_names_the_file_the_line_and_the_fix(command, results_dir):
+    process = harness(command, TEST_EXPERIMENTS / "misspelt_check.py",
+                      *(["--results-dir", results_dir] if command == "run" else []))
+    assert process.returncode == 2, process.stdout + process.stderr
+    assert process.stderr.strip().splitlines() == [
+        f"error: {relative(TEST_EXPERIMENTS / 'misspelt_check.py')} line 13: AttributeError: "
+        "'CheckBook' object has no attribute 'ping_los'. Did you mean: 'ping_loss'?"]
+    assert "Traceback" not in process.stdout
+    assert not results_dir.exists()         # nothing was built, nothing recorded
+    assert ours_on_machine() == NOTHING
+
+
+@pytest.mark.parametrize("command", ["run", "describe"])
+def test_a_host_the_topology_does_not_have_is_found_before_building(command, results_dir):
+    process = harness(command, TEST_EXPERIMENTS / "unknown_host.py",
+                      *(["--results-dir", results_dir] if command == "run" else []))
+    assert process.returncode == 2, process.stdout + process.stderr
+    assert process.stderr.strip().splitlines() == [
+        f"error: {relative(TEST_EXPERIMENTS / 'unknown_host.py')} line 15: "
+        "no host 'h5' in this topology (hosts: h1, h2, h3)"]
+    assert not results_dir.exists()
+
+
+def test_an_error_in_the_parameter_code_is_located_too(tmp_path):
+    experiment = tmp_path / "bad_validate.py"
+    experiment.write_text(
+        "from harness import Experiment, SingleSwitch\n\n\n"
+        "class BadValidate(Experiment):\n"
+        "    \"\"\"Its validate has a bug.\"\"\"\n"
+        "    topology = SingleSwitch(hosts=3)\n\n"
+        "    def validate(self):\n"
+        "        return self.hosst > 2\n\n"
+        "    def run(self, lab):\n"
+        "        pass\n")
+    process = harness("describe", experiment)
+    assert process.returncode == 2
+    assert process.stderr.strip() == (f"error: {experiment} line 9: AttributeError: 'BadValidate' object "
+                                      "has no attribute 'hosst'")
+
+
+def test_a_run_that_states_no_check_is_not_passed(results_dir):
+    process = harness("run", TEST_EXPERIMENTS / "no_checks.py", "--results-dir", results_dir)
+    assert process.returncode == 1, process.stdout + process.stderr
+    run = load_run(process.stdout.splitlines()[-1])
+    assert run.metadata["outcome"] == "no checks"
+    assert "no checks" in process.stdout and "passed" not in process.stdout.splitlines()[-2]
+    assert ours_on_machine() == NOTHING
+
+
+def test_show_piped_into_head_ends_quietly(results_dir):
+    assert harness("run", "normal_mode", "-p", "count=1", "--results-dir", results_dir).returncode == 0
+    shown = subprocess.run(f"{sys.executable} -m harness show latest --csv checks --results-dir {results_dir} "
+                           "| head -2", shell=True, cwd=ROOT, capture_output=True, text=True)
+    assert shown.stdout.splitlines()[0].startswith("run_id,step_index,step,name")
+    assert shown.stderr == "", shown.stderr
+
+
+def test_metadata_and_transcript_are_written_after_every_step(tmp_path, results_dir):
+    """A run killed in its third step has its first two steps' metadata and transcript."""
+    ready = tmp_path / "ready"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", TEST_EXPERIMENTS / "blocking.py", "-p", "steps_before=2",
+         "--results-dir", results_dir], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "HARNESS_TEST_READY": str(ready)})
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.1)
+    finally:
+        process.kill()
+        process.communicate()
+    [folder] = [path.parent for path in results_dir.glob("*/*/metadata.json")]
+    metadata = json.loads((folder / "metadata.json").read_text())
+    assert metadata["outcome"] == "running"
+    assert [step["name"] for step in metadata["steps"]] == ["warm-up 1", "warm-up 2"]
+    assert "### step: warm-up 2" in (folder / "transcript.txt").read_text()
+    assert harness("clean").returncode == 0
+    assert ours_on_machine() == NOTHING
