@@ -69,7 +69,7 @@ def _state_lock():
 def _states():
     """Return every run state file's content, with its path under "path"."""
     states = []
-    for path in sorted(STATE_DIR.glob("*.json")):
+    for path in sorted(STATE_DIR.glob("[!.]*.json")):
         try:
             states.append({**json.loads(path.read_text()), "path": str(path)})
         except (OSError, ValueError):

@@ -331,3 +331,5 @@ def main(argv=None):
         # The reader went away (`show --csv checks | head`): stop quietly, as cat does.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    finally:
+        args.interrupts.ignore_from_now()

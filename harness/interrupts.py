@@ -28,6 +28,14 @@ class Interrupts:
         self._previous = {sig: signal.signal(sig, self._handle) for sig in CAUGHT}
         return self
 
+    def ignore_from_now(self):
+        """Ignore the signals until the process exits: the command's result is out, and its
+        exit status must be the one that goes with it. (Python puts back the default
+        handlers while it shuts down, which would make a late Ctrl-C the exit status; it
+        leaves ignored signals ignored.)"""
+        for sig in CAUGHT:
+            signal.signal(sig, signal.SIG_IGN)
+
     def __enter__(self):
         return self.install()
 

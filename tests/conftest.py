@@ -31,7 +31,7 @@ def ours_on_machine():
                                       capture_output=True, text=True, check=True).stdout)
     veths = [link["ifname"] for link in links if re.match(r"^[sh]\d+-eth\d+$", link["ifname"])]
     shells = subprocess.run(["pgrep", "-af", "mininet:"], capture_output=True, text=True).stdout
-    states = [p.name for p in Path("/run/ovs-harness").glob("*.json")]
+    states = [p.name for p in Path("/run/ovs-harness").glob("[!.]*.json")]
     return {"bridges": bridges, "veths": veths, "host shells": shells.splitlines(),
             "state files": states}
 

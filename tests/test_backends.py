@@ -4,6 +4,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -107,7 +108,7 @@ def test_controller_killed_mid_run_fails_clearly_and_leaves_nothing(tmp_path, re
     while not ready.exists():
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.1)
-    [state] = [json.loads(path.read_text()) for path in Path("/run/ovs-harness").glob("*.json")]
+    [state] = [json.loads(path.read_text()) for path in Path("/run/ovs-harness").glob("[!.]*.json")]
     os.kill(state["controller"]["pid"], signal.SIGKILL)
     go.touch()
     stdout, stderr = process.communicate(timeout=60)
@@ -136,6 +137,58 @@ def test_clean_stops_the_controller_of_a_killed_run(tmp_path, results_dir):
     assert "removed controller process" in cleaned.stdout and "removed bridge s1" in cleaned.stdout
     assert ours_on_machine() == NOTHING
     assert subprocess.run(["pgrep", "-f", "controllers.launch"], capture_output=True).stdout == b""
+
+
+def test_a_controller_killed_while_it_starts_is_found_by_clean(tmp_path, results_dir):
+    """The app's process is in the run state from the moment it is started: a SIGKILL of the
+    harness while it still waits for the app leaves nothing `clean` cannot find."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", "normal_mode", "--flows", "ryu", "--results-dir", results_dir],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    state = {}
+    while "controller" not in state:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        states = [json.loads(path.read_text()) for path in Path("/run/ovs-harness").glob("[!.]*.json")]
+        state = states[0] if states else {}
+    assert state["bridges"] == []       # the network is not being built yet
+    process.kill()
+    process.communicate(timeout=30)
+    cleaned = harness("clean")
+    assert f"removed controller process {state['controller']['pid']}" in cleaned.stdout
+    assert ours_on_machine() == NOTHING
+    assert subprocess.run(["pgrep", "-f", "controllers.launch"], capture_output=True).stdout == b""
+
+
+def test_the_control_channel_refuses_a_request_without_the_token(tmp_path, results_dir):
+    """Another local process that finds the app's control port cannot add flows through it."""
+    ready = tmp_path / "ready"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", TEST_EXPERIMENTS / "blocking.py", "--flows", "ryu",
+         "--results-dir", results_dir], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "HARNESS_TEST_READY": str(ready)})
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.1)
+        [command] = [line for line in subprocess.run(["pgrep", "-af", "controllers.launch"], capture_output=True,
+                                                     text=True).stdout.splitlines()]
+        port = int(command.split("--control-port")[1].split()[0])
+        replies = []
+        for request in ({"op": "add_flow", "dpid": 1, "table_id": 0, "priority": 9, "cookie": 0,
+                         "idle_timeout": 0, "hard_timeout": 0, "match": {}, "actions": "normal"},
+                        {"op": "ready", "token": "guessed"}):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as channel:
+                channel.sendall((json.dumps(request) + "\n").encode())
+                replies.append(json.loads(channel.makefile().readline()))
+        assert replies == [{"ok": False, "error": "not authorised"}] * 2
+        flows = subprocess.run(["ovs-ofctl", "dump-flows", "s1"], capture_output=True, text=True).stdout
+        assert "priority=9" not in flows
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=60)
+    assert ours_on_machine() == NOTHING
 
 
 def test_openflow_error_in_the_controller_log_fails_the_run(results_dir):

@@ -25,11 +25,13 @@ Every case of the README's troubleshooting table, and where it is tested:
 """
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import DATA, NOTHING, TEST_EXPERIMENTS, harness, ours_on_machine
+from conftest import DATA, NOTHING, ROOT, TEST_EXPERIMENTS, harness, ours_on_machine
 
 pytestmark = pytest.mark.network     # real Mininet and OVS, as root
 
@@ -136,3 +138,19 @@ def test_doctor_reports_this_machine():
     process = harness("doctor", env={"COLUMNS": "200"})
     assert process.returncode == 0, process.stdout
     assert "│ ok │ userspace (netdev) datapath │ works" in " ".join(process.stdout.split())
+
+
+def test_the_unit_tests_run_without_root_and_without_open_vswitch():
+    """`pytest -m "not network"`, as the README says, by a user who is not root."""
+    process = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "not network", "-p", "no:cacheprovider"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp"},
+                             preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr
+    assert " passed" in process.stdout and "deselected" in process.stdout
+
+
+def test_every_tool_runs_in_the_c_locale(monkeypatch):
+    from harness.tools import Tools
+    monkeypatch.setenv("LC_ALL", "fr_FR.UTF-8")
+    assert Tools().run(["printenv", "LC_ALL"]) == "C\n"

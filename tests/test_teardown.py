@@ -173,6 +173,37 @@ def test_clean_removes_what_a_killed_run_left_and_only_that(tmp_path, results_di
     assert "removed 0 thing(s)" in again.stdout
 
 
+def test_clean_never_removes_an_interface_someone_made_later_with_our_name(tmp_path, results_dir):
+    """After a SIGKILL, a plain `mn` (here: ip link) makes its own s2-eth1 and s2: `clean`
+    removes the dead run's bridge and marked interfaces, and not those."""
+    process = start_blocking_run(tmp_path, results_dir, "blocking.py", "-p", "hosts=3")
+    alias = Path("/sys/class/net/s1-eth1/ifalias").read_text().strip()
+    assert alias.startswith("ovs-harness:")
+    process.kill()
+    process.communicate(timeout=30)
+    subprocess.run(["ip", "link", "del", "s1-eth3"], check=True)       # ours, gone meanwhile
+    subprocess.run(["ip", "link", "add", "s1-eth3", "type", "veth", "peer", "name", "notours3"], check=True)
+    try:
+        cleaned = harness("clean")
+        assert cleaned.returncode == 0, cleaned.stderr
+        assert "removed bridge s1" in cleaned.stdout
+        assert Path("/sys/class/net/s1-eth3").exists() and Path("/sys/class/net/notours3").exists()
+    finally:
+        subprocess.run(["ip", "link", "del", "s1-eth3"], check=False)
+    assert ours_on_machine() == NOTHING
+
+
+def test_doctor_never_deletes_a_probe_bridge_that_is_not_its_own():
+    subprocess.run(["ovs-vsctl", "add-br", "ovsh-probe", "--", "set", "Bridge", "ovsh-probe",
+                    "datapath_type=netdev"], check=True)
+    try:
+        doctor = harness("doctor", env={"COLUMNS": "200"})
+        assert "ovsh-probe" in subprocess.run(["ovs-vsctl", "list-br"], capture_output=True, text=True).stdout
+        assert "userspace (netdev) datapath" in doctor.stdout and "does not work" in doctor.stdout
+    finally:
+        subprocess.run(["ovs-vsctl", "--if-exists", "del-br", "ovsh-probe"], check=True)
+
+
 def test_clean_puts_back_the_arp_table_limit_a_killed_big_run_raised(tmp_path, results_dir):
     limit = Path("/proc/sys/net/ipv4/neigh/default/gc_thresh3")
     before = limit.read_text()

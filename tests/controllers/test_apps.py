@@ -6,6 +6,8 @@ from controllers.ryu_api import ofp_event
 from os_ken.lib.packet import arp, ethernet, packet
 from os_ken.ofproto import ofproto_v1_3 as ofproto, ofproto_v1_3_parser as parser
 
+from harness.flows import flow_mod
+
 H1, H2 = "00:00:00:00:00:01", "00:00:00:00:00:02"
 
 
@@ -82,14 +84,14 @@ def test_flow_installer_sends_the_flow_then_waits_for_the_barrier(monkeypatch):
     try:
         app.switch_features_handler(ofp_event.EventOFPSwitchFeatures(Message(datapath)))
         assert datapath.sent == []      # nothing of its own: no flow, no forwarding
-        app.control_add_flow(dpid=1, priority=60000, match={"eth_dst": "00:00:00:00:00:03"},
-                             actions=[{"output": 3}])
-        app.control_add_flow(dpid=1, priority=32768, match={}, actions=[{"normal": True}])
+        app.control_add_flow(dpid=1, **flow_mod("priority=60000,dl_dst=00:00:00:00:00:03,actions=output:3"))
+        app.control_add_flow(dpid=1, **flow_mod("table=1,cookie=0x2a,idle_timeout=60,actions=NORMAL"))
     finally:
         app.close()
     to_h3, normal = datapath.sent
     assert (to_h3.priority, dict(to_h3.match.items())) == (60000, {"eth_dst": "00:00:00:00:00:03"})
     assert to_h3.instructions[0].actions[0].port == 3
     assert normal.priority == 32768 and normal.instructions[0].actions[0].port == ofproto.OFPP_NORMAL
+    assert (normal.table_id, normal.cookie, normal.idle_timeout, normal.hard_timeout) == (1, 0x2a, 60, 0)
     assert [type(msg) for msg, _reply in barriers] == [parser.OFPBarrierRequest] * 2
     assert all(reply is parser.OFPBarrierReply for _msg, reply in barriers)
