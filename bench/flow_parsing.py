@@ -19,7 +19,7 @@ from common import ROOT, describe_machine
 sys.path.insert(0, str(ROOT / "tests"))
 from harness.ovs import DATAPATH_TYPES, RUN_ID_KEY  # noqa: E402
 from harness.parsers import _REPLY_HEADER, _ofp_flow_row, parse_flows  # noqa: E402
-from harness.results import frame  # noqa: E402
+from harness.results import table_frame  # noqa: E402
 from test_flow_dumps import varied_flows  # noqa: E402
 
 BRIDGE = "ovsh-bench"
@@ -44,7 +44,7 @@ def real_dump(count):
 def with_ofpflow_only(text):
     """The baseline: every line through OVS's OFPFlow, into the same DataFrame."""
     lines = (line.strip() for line in text.splitlines())
-    return frame("flows", [_ofp_flow_row(line) for line in lines if line and not _REPLY_HEADER.match(line)])
+    return table_frame("flows", [_ofp_flow_row(line) for line in lines if line and not _REPLY_HEADER.match(line)])
 
 
 def timed(parse, text):
@@ -58,7 +58,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     args = parser.parse_args()
-    parsers = {"harness parse_flows": lambda text: frame("flows", parse_flows(text)),
+    parsers = {"harness parse_flows": lambda text: table_frame("flows", parse_flows(text)),
                "OFPFlow on every line": with_ofpflow_only}
     print(describe_machine(f"{args.repeats} runs each"))
     for size in args.sizes:

@@ -1,4 +1,3 @@
-"""OpenFlow controller apps (Ryu API on os-ken) that install an experiment's flows.
-
-Empty until the controller backend lands: today every flow is added with `ovs-ofctl`.
-"""
+"""OpenFlow controller apps (Ryu API on os-ken) for ovs-harness: `flow_installer` is the
+`--flows ryu` backend (it installs an experiment's flows as FlowMods), `learning_switch` the
+learning_switch experiment's app; both answer the harness through `harness_control`."""

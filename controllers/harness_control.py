@@ -75,13 +75,10 @@ class ControlledApp(App):
         return {}
 
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
-    def switch_features_handler(self, ev):
-        datapath = ev.msg.datapath
-        self.datapaths[datapath.id] = datapath
-        self.switch_connected(datapath)
-
-    def switch_connected(self, datapath):
-        """Called when a switch connects; apps override it to install their first flows."""
+    def remember_datapath(self, ev):
+        """Know every switch that connects, for the harness's requests. (An app's own
+        handler of the same event, under another name, runs too.)"""
+        self.datapaths[ev.msg.datapath.id] = ev.msg.datapath
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
     def error_msg_handler(self, ev):

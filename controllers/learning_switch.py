@@ -5,7 +5,7 @@ port, and for a destination it knows installs a flow (in_port, eth_src, eth_dst 
 ovs-harness asks it for its MAC table and what it did (control_mac_table, control_stats),
 to compare with OVS's own learning under NORMAL."""
 from controllers.harness_control import ControlledApp
-from controllers.ryu_api import MAIN_DISPATCHER, ethernet, ofp_event, packet, set_ev_cls
+from controllers.ryu_api import CONFIG_DISPATCHER, MAIN_DISPATCHER, ethernet, ofp_event, packet, set_ev_cls
 
 
 class LearningSwitch(ControlledApp):
@@ -17,7 +17,9 @@ class LearningSwitch(ControlledApp):
         self.packet_ins = 0
         self.flows_installed = 0
 
-    def switch_connected(self, datapath):
+    @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
+    def switch_features_handler(self, ev):
+        datapath = ev.msg.datapath
         ofproto, parser = datapath.ofproto, datapath.ofproto_parser
         self.mac_to_port.setdefault(datapath.id, {})
         # Table-miss: everything without a better flow comes to the controller, whole.

@@ -21,9 +21,9 @@ class LearningSwitch(Experiment):
         return SingleSwitch(hosts=self.hosts)
 
     def run(self, lab):
-        mac = self.topology.mac
-        to_h1 = f"in_port=2,dl_src={mac('h2')},dl_dst={mac('h1')}"
-        to_h2 = f"in_port=1,dl_src={mac('h1')},dl_dst={mac('h2')}"
+        mac, port = lab.network.mac, lab.network.port_of
+        to_h1 = f"in_port={port('h2', 's1')},dl_src={mac('h2')},dl_dst={mac('h1')}"
+        to_h2 = f"in_port={port('h1', 's1')},dl_src={mac('h1')},dl_dst={mac('h2')}"
 
         with lab.step("build"):
             lab.check.flow_actions("s1", ["CONTROLLER:65535"],

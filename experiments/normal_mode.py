@@ -7,7 +7,7 @@ with every switch in NORMAL mode: h1's broadcast ARP request teaches every switc
 is, while only the switches between h1 and h2 see h2's unicast replies and learn h2.
 """
 from harness import Experiment, Parameter
-from harness.topology import SHAPES, shaped
+from harness.topology import SHAPES, topology_of_shape
 
 
 class NormalMode(Experiment):
@@ -15,12 +15,13 @@ class NormalMode(Experiment):
 
     shape = Parameter(str, "single", "single (the blog's one switch), linear (a chain, one host "
                       "per switch) or tree", choices=SHAPES)
-    hosts = Parameter(int, 3, "hosts on the switch (single); h1 pings h2, the others stay silent",
-                      minimum=3, maximum=254)
-    switches = Parameter(int, 3, "switches in the chain, each with one host (linear)", minimum=2, maximum=64)
-    depth = Parameter(int, 2, "levels of switches (tree)", minimum=1, maximum=4)
-    fanout = Parameter(int, 2, "children of each switch (tree); h1 and h2 share the first leaf switch",
-                       minimum=2, maximum=6)
+    hosts = Parameter(int, 3, "hosts on the switch; h1 pings h2, the others stay silent",
+                      minimum=3, maximum=254, shapes="single")
+    switches = Parameter(int, 3, "switches in the chain, each with one host", minimum=2, maximum=64,
+                         shapes="linear")
+    depth = Parameter(int, 2, "levels of switches", minimum=1, maximum=4, shapes="tree")
+    fanout = Parameter(int, 2, "children of each switch; h1 and h2 share the first leaf switch",
+                       minimum=2, maximum=6, shapes="tree")
     count = Parameter(int, 2, "echo requests per ping", minimum=1, maximum=100)
     interval_ms = Parameter(int, 1000, "milliseconds between echo requests (ping -i); ARP sends the same "
                             "frames whatever it is", minimum=200, maximum=1000)
@@ -28,8 +29,8 @@ class NormalMode(Experiment):
 
     @property
     def topology(self):
-        return shaped(self.shape, hosts=self.hosts, switches=self.switches, hosts_per_switch=1,
-                      depth=self.depth, fanout=self.fanout)
+        return topology_of_shape(self.shape, hosts=self.hosts, switches=self.switches, hosts_per_switch=1,
+                                 depth=self.depth, fanout=self.fanout)
 
     def run(self, lab):
         switches = lab.network.switches()

@@ -14,15 +14,14 @@ from experiments.normal_mode import NormalMode
 class NormalPriority(NormalMode):
     """NORMAL and flow mode together: a priority flow for one host beside NORMAL."""
 
+    # The blog's steps 6 and 7 are about its one switch: the shape is not a parameter here.
+    shape, switches, depth, fanout = "single", None, None, None
     target = Parameter(str, "h3", "the host the priority flow sends frames to (h3..hN)",
                        pattern=r"h\d+")
     priority = Parameter(int, 60000, "the priority flow's priority: above NORMAL's 32768, so it wins",
                          minimum=32769, maximum=65535)
 
     def validate(self):
-        if self.shape != "single":
-            raise HarnessError("normal_priority reproduces the blog's steps 6 and 7 on its one switch: "
-                               f"shape must be single, not {self.shape!r}")
         silent = [f"h{index}" for index in range(3, self.hosts + 1)]
         if self.target not in silent:
             raise HarnessError(f"parameter target must be one of h3..h{self.hosts} "
@@ -30,8 +29,8 @@ class NormalPriority(NormalMode):
 
     def run(self, lab):
         super().run(lab)
-        target, port = self.target, self.topology.port(self.target)
-        match = f"dl_dst={self.topology.mac(target)}"
+        target, port = self.target, lab.network.port_of(self.target, "s1")
+        match = f"dl_dst={lab.network.mac(target)}"
 
         with lab.step("add priority flow"):
             lab.flows.add("s1", f"priority={self.priority},{match},actions=output:{port}")

@@ -5,71 +5,31 @@ the lab snapshots the switches and evaluates every check against that snapshot, 
 snapshots until all pass or the check timeout ends: a condition is waited on, never slept
 for, and the observed values are always those of the snapshot stored with the step.
 """
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
 from .errors import HarnessError
-
-
-@dataclass
-class Snapshot:
-    """What the switches showed at the end of a step, with the step's pings and traces.
-
-    flows, fdb and ports map a switch name to the parsed rows of `ovs-ofctl dump-flows`,
-    `ovs-appctl fdb/show` and `ovs-ofctl dump-ports`; controller_fdb and controller_stats
-    are the controller app's MAC table (per switch) and counters, for runs with one;
-    `previous` is the snapshot of the step before (None for the first), against which
-    counter deltas are taken."""
-    flows: Dict[str, List[dict]] = field(default_factory=dict)
-    fdb: Dict[str, List[dict]] = field(default_factory=dict)
-    ports: Dict[str, List[dict]] = field(default_factory=dict)
-    pings: List[dict] = field(default_factory=list)
-    traces: List[dict] = field(default_factory=list)
-    reachability: List[dict] = field(default_factory=list)
-    controller_fdb: Dict[str, List[dict]] = field(default_factory=dict)
-    controller_stats: Dict[str, int] = field(default_factory=dict)
-    previous: Optional["Snapshot"] = None
-
-    @property
-    def before(self):
-        """The previous step's snapshot, or an empty one before the first step (every count 0)."""
-        return self.previous or Snapshot()
-
-    def received(self, switch):
-        """Frames all ports of `switch` had received."""
-        return sum(port["rx_packets"] or 0 for port in self.ports.get(switch, []))
-
-    def sent(self, switch, port):
-        """Frames port number `port` of `switch` had sent (0 if it has no such port)."""
-        rows = [row for row in self.ports.get(switch, []) if row["port"] == port]
-        return rows[0]["tx_packets"] or 0 if rows else 0
-
-    def packets_of(self, switch, flow):
-        """n_packets of the flow with `flow`'s table, priority and match (0 if it has none)."""
-        same = [other for other in self.flows.get(switch, [])
-                if (other["table"], other["priority"], other["match"]) ==
-                (flow["table"], flow["priority"], flow["match"])]
-        return same[0]["n_packets"] if same else 0
+from .snapshot import Snapshot
 
 
 @dataclass
 class Check:
     """One expectation: a name, why it should hold, the expected value and how to observe it.
 
-    `expect`, when given, computes the expected value from the snapshot too (for a check
-    that compares two observations, such as frames received and frames counted)."""
+    `expected_from`, when given, computes the expected value from the snapshot too (for a
+    check that compares two observations, such as frames received and frames counted)."""
     name: str
     description: str
     expected: Any
     observe: Callable[[Snapshot], Any]
-    expect: Optional[Callable[[Snapshot], Any]] = None
+    expected_from: Optional[Callable[[Snapshot], Any]] = None
     observed: Any = None
     passed: bool = False
 
     def evaluate(self, snapshot):
         """Observe the value in `snapshot`; return whether it equals the expected one."""
-        if self.expect:
-            self.expected = self.expect(snapshot)
+        if self.expected_from:
+            self.expected = self.expected_from(snapshot)
         self.observed = self.observe(snapshot)
         self.passed = self.observed == self.expected
         return self.passed
@@ -163,7 +123,7 @@ class CheckBook:
         self._add(Check(f"{switch} flows counted every frame received",
                         why or "the flows' packet deltas add up to the frames the ports received",
                         None, counted,
-                        expect=lambda snap: snap.received(switch) - snap.before.received(switch)))
+                        expected_from=lambda snap: snap.received(switch) - snap.before.received(switch)))
 
     def trace_hits(self, switch, packet, *, priority, match="", why=""):
         """`ofproto/trace` of the packet labelled `packet` (see Lab.trace_ping) hit, first,
@@ -229,7 +189,7 @@ class CheckBook:
         def observe(snap):
             return sum(snap.sent(switch, port) - snap.before.sent(switch, port)
                        for switch, ports in host_ports.items() for port in ports)
-        self._add(Check(f"switches sent {count} frames to hosts", why or "frames delivered to hosts",
+        self._add(Check(f"{', '.join(host_ports)} sent {count} frames to hosts", why or "frames delivered to hosts",
                         count, observe))
 
     def all_reachable(self, why=""):

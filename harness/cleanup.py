@@ -16,6 +16,7 @@ import signal
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import kernel_tuning
 from .errors import HarnessError
 from .files import write_json
 from .ovs import existing_bridges
@@ -85,7 +86,7 @@ class RunState:
         self.experiment = experiment
         self.path = STATE_DIR / f"{run_id}.json"
 
-    def create(self, wait=False, say=print):
+    def create(self, wait=False, progress=print):
         """Claim the machine for this run. If another run is alive, raise HarnessError naming
         it, or with `wait`, say so and wait until it has finished."""
         busy = self._claim()
@@ -93,7 +94,7 @@ class RunState:
             raise HarnessError(f"run {busy['run_id']} of {busy['experiment']} is in progress "
                                f"(pid {busy['pid']}): wait for it to finish, or use --wait")
         if busy:
-            say(f"waiting for run {busy['run_id']} of {busy['experiment']} (pid {busy['pid']}) to finish")
+            progress(f"waiting for run {busy['run_id']} of {busy['experiment']} (pid {busy['pid']}) to finish")
             poll_until(lambda: self._claim() is None, timeout=float("inf"))
 
     def _claim(self):
@@ -153,15 +154,6 @@ def _kill_controller(record):
     return [f"controller process {record['pid']}"]
 
 
-def _restore_sysctls(previous):
-    """Put back the kernel settings a run raised ({/proc/sys path: value}); return one line each."""
-    restored = []
-    for path, value in previous.items():
-        Path(path).write_text(str(value))
-        restored.append(f"{path.removeprefix('/proc/sys/').replace('/', '.')} back to {value}")
-    return restored
-
-
 def remove_run_leftovers(state, tools):
     """Remove what the run described by `state` created and still exists.
 
@@ -170,7 +162,7 @@ def remove_run_leftovers(state, tools):
     run_id = state["run_id"]
     removed = _kill_host_processes(state.get("host_namespaces", []))
     removed += _kill_controller(state.get("controller"))
-    removed += _restore_sysctls(state.get("sysctls", {}))
+    removed += kernel_tuning.restore(state.get("sysctls", {}))
     try:
         bridges = existing_bridges(tools)
     except HarnessError:

@@ -16,7 +16,8 @@ from rich.table import Table
 from .errors import HarnessError, Interrupted
 from .files import write_atomically
 from .interrupts import Interrupts
-from .results import (COLUMNS, counter_spread, default_results_dir, find_run, frame, load_run,
+from .analysis import counter_spread
+from .results import (COLUMNS, default_results_dir, find_run, load_run, table_frame,
                       read_metadata, run_folders)
 
 EXIT_STATUS = {"passed": 0, "failed": 1, "no checks": 1, "error": 2, "interrupted": 130}
@@ -30,7 +31,9 @@ SHOWN_COLUMNS = {
     "ports": ["switch", "port_name", "rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
               "rx_drops", "tx_drops"],
 }
-console = Console(highlight=False)
+# On a terminal, tables fit its width; piped, nothing is wrapped or cut: a line is as long as
+# its content, so `grep` and scripts see whole names and paths.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 100_000)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,7 +60,9 @@ def _checks_table(checks):
         table.add_column(column, overflow="fold")
     for check in checks.itertuples(index=False):
         mark = "[green]PASS[/]" if check.passed else "[red]FAIL[/]"
-        table.add_row(check.step, check.name, check.expected, check.observed, mark)
+        # A failed check also says why it should have held: the blog's explanation.
+        name = check.name if check.passed else f"{check.name}\n[dim]why: {check.description}[/]"
+        table.add_row(check.step, name, check.expected, check.observed, mark)
     return table
 
 
@@ -88,7 +93,7 @@ def _pause_in_mininet_cli(step, rows, network):
             print()
             return self.do_quit(line)
 
-    _print_step(step.index, step.name, {name: frame(name, rows[name]) for name in SHOWN_COLUMNS})
+    _print_step(step.index, step.name, {name: table_frame(name, rows[name]) for name in SHOWN_COLUMNS})
     console.print("[bold]mininet CLI[/]: look around as in the blog (`sh ovs-ofctl dump-flows s1`, "
                   "`h1 ping h2`); `exit` goes on to the next step, `quit` or Ctrl-D ends the run")
     cli = StepCLI(network.net)
@@ -166,15 +171,22 @@ def cmd_run(args):
     return max(statuses)
 
 
+def _point_at_evidence(folder, metadata):
+    if metadata.get("evidence"):
+        console.print(f"evidence: {Path(folder) / metadata['evidence']} (switch dumps, hosts' links "
+                      "and neighbours, ovs-vswitchd's log of the run)")
+
+
 def _run_once(experiment, args):
     """Run the experiment once as `run` asked; print its checks; return (exit status, folder)."""
     from .runner import run_experiment
     result = run_experiment(experiment, datapath=args.datapath, results_dir=args.results_dir,
-                            say=console.print, wait=args.wait, flows=args.flows, interrupts=args.interrupts,
+                            progress=console.print, wait=args.wait, flows=args.flows, interrupts=args.interrupts,
                             after_step=_pause_in_mininet_cli if args.interactive else None)
     run = load_run(result.path)
     if len(run.checks):
         console.print(_checks_table(run.checks))
+    _point_at_evidence(result.path, run.metadata)
     colour = "green" if result.outcome == "passed" else "red"
     console.print(f"[{colour}]{result.outcome}[/]" + (f": {result.error.splitlines()[-1]}" if result.error else ""))
     if args.report:
@@ -225,6 +237,7 @@ def cmd_show(args):
                   f" ({meta['datapath']['type']} datapath, {meta['topology']})")
     if meta.get("error"):
         console.print(f"error: {meta['error']}")
+    _point_at_evidence(run.path, meta)
     tables = {name: getattr(run, name) for name in SHOWN_COLUMNS}
     steps = pd.concat([table[["step_index", "step"]] for table in tables.values()])
     for index, step in steps.drop_duplicates().sort_values("step_index").itertuples(index=False):
@@ -237,10 +250,10 @@ def cmd_show(args):
 def cmd_clean(args):
     from .cleanup import clean
     from .environment import root_problem
-    from .tools import Tools
+    from .tools import CommandRunner
     if root_problem():
         raise HarnessError(root_problem())
-    removed = clean(Tools())
+    removed = clean(CommandRunner())
     for line in removed:
         console.print(f"removed {line}")
     console.print(f"clean: removed {len(removed)} thing(s) left by ovs-harness runs")

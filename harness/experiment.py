@@ -29,6 +29,9 @@ class Experiment:
     name = None         # set when the experiment is found: its module's name
     topology = None
     controller_app = None   # an app module from controllers/ the experiment always runs with
+    # Warnings ovs-vswitchd may log during a run of this experiment (regular expressions);
+    # any other WARN or worse in its log fails the run (see harness.evidence).
+    expected_switch_warnings = ()
 
     def __init__(self, **values):
         """Set parameters from `values` (name -> value); raise HarnessError if one is wrong."""
@@ -38,7 +41,21 @@ class Experiment:
                 known = ", ".join(declared) or "none"
                 raise HarnessError(f"{self.name} has no parameter {name!r} (parameters: {known})")
             self.__dict__[name] = declared[name].check(value)
+        self._require_shape_fits(values)
         self.validate()
+
+    def _require_shape_fits(self, values):
+        """Raise HarnessError for a parameter given for a shape the run does not have
+        (`-p shape=linear -p hosts=10`: a chain has no `hosts`), as Mininet ties a
+        topology's arguments to it (`--topo linear,4`)."""
+        shape = getattr(self, "shape", None)
+        for name in values:
+            shapes = self.parameters()[name].shapes
+            if shapes and shape not in shapes:
+                fitting = [other for other, parameter in self.parameters().items()
+                           if parameter.shapes and shape in parameter.shapes]
+                raise HarnessError(f"parameter {name} is for shape={'|'.join(shapes)}, and this run's shape "
+                                   f"is {shape} (its parameters: {', '.join(fitting) or 'none'})")
 
     @classmethod
     def from_command_line(cls, assignments):
@@ -53,11 +70,16 @@ class Experiment:
 
     @classmethod
     def parameters(cls):
-        """Return the declared parameters, {name: Parameter}, in declaration order."""
+        """Return the declared parameters, {name: Parameter}, in declaration order. A
+        subclass that sets an inherited parameter's name to a plain value (normal_priority's
+        `shape = "single"`) fixes it: it is no longer a parameter."""
         found = {}
         for klass in reversed(cls.__mro__):
-            found.update({name: value for name, value in vars(klass).items()
-                          if isinstance(value, Parameter)})
+            for name, value in vars(klass).items():
+                if isinstance(value, Parameter):
+                    found[name] = value
+                elif name in found:
+                    del found[name]
         return found
 
     def parameter_values(self):

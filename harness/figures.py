@@ -10,7 +10,7 @@ import html
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .results import counters
+from .analysis import counters
 
 NOT_LEARNED = "-"
 

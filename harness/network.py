@@ -11,11 +11,10 @@ from functools import partial
 from pathlib import Path
 
 from .errors import HarnessError
+from .kernel_tuning import make_room_for_neighbours
 from .ovs import existing_bridges
 from .topology import Wiring
-from .waiting import wait_until
 
-NEIGHBOUR_SYSCTLS = Path("/proc/sys/net/ipv4/neigh/default")
 
 
 @contextmanager
@@ -55,7 +54,7 @@ class Network(Wiring):
         names = []
         for switch in self.topo.switches():
             names.append(switch)
-            names += [f"{switch}-eth{port}" for port in sorted(self.topo.ports[switch])]
+            names += [f"{switch}-eth{port}" for port in sorted(self._links[switch])]
         return names
 
     def _refuse_foreign_names(self):
@@ -82,7 +81,7 @@ class Network(Wiring):
         from . import mininet_nodes as nodes
         self._refuse_foreign_names()
         self.state.update(bridges=list(self.topo.switches()), interfaces=self.root_interfaces())
-        self._make_room_for_neighbours()
+        make_room_for_neighbours(len(self.topo.hosts()), self.state)
         switch = partial(nodes.HarnessSwitch, run_id=self.run_id, tools=self.tools, datapath=self.datapath,
                          controller_target=self.controller_target)
         self.net = Mininet(topo=self.topo, switch=switch, host=nodes.QuietHost, intf=nodes.QuietIntf,
@@ -100,26 +99,11 @@ class Network(Wiring):
             self.port_names[switch_name] = self._verify_ports(switch_name)
         self.build_seconds = time.monotonic() - started
 
-    def _make_room_for_neighbours(self):
-        """Let every host hold an ARP entry for every other host at once.
-
-        The kernel counts the ARP entries of all namespaces together and drops new ones past
-        gc_thresh3 ("neighbor table overflow"): Mininet raises it to 16384, which all-pairs
-        traffic among 128 or more hosts exceeds. Raise the thresholds as needed; the
-        values they had are kept in the run state, and put back at teardown (or by clean)."""
-        entries = len(self.topo.hosts()) ** 2
-        wanted = {NEIGHBOUR_SYSCTLS / "gc_thresh1": entries // 4, NEIGHBOUR_SYSCTLS / "gc_thresh2": entries // 2,
-                  NEIGHBOUR_SYSCTLS / "gc_thresh3": entries}
-        raised = {path: value for path, value in wanted.items() if value > int(path.read_text())}
-        self.state.update(sysctls={str(path): int(path.read_text()) for path in raised})
-        for path, value in raised.items():
-            path.write_text(str(value))
-
     def _verify_ports(self, switch):
         """Check OVS attached every port the topology gives `switch`, at the number asked.
 
         Returns {"1": "s1-eth1", ..., "LOCAL": "s1"}; raises HarnessError on any mismatch."""
-        expected = {f"{switch}-eth{port}": port for port in self.topo.ports[switch]}
+        expected = {f"{switch}-eth{port}": port for port in self._links[switch]}
         listing = self.tools.run(["ovs-vsctl", "--format=json", "--columns=name,ofport,error",
                                   "list", "Interface", *expected])
         attached = {row[0]: (row[1], row[2]) for row in json.loads(listing)["data"]}
@@ -147,9 +131,15 @@ class Network(Wiring):
         self.require_host(name)
         return self.net[name]
 
+    def mac(self, host):
+        return self.host(host).MAC()
+
+    def ip(self, host):
+        return self.host(host).IP()
+
     def hosts_by_mac(self):
         """Return {MAC address: host name} for every host."""
-        return {self.net[name].MAC(): name for name in self.hosts()}
+        return {self.mac(name): name for name in self.hosts()}
 
     @staticmethod
     def broadcast_address(host):
@@ -161,24 +151,6 @@ class Network(Wiring):
     def dpids(self):
         """Return {switch name: its OpenFlow datapath id}."""
         return {switch: int(self.net[switch].dpid, 16) for switch in self.switches()}
-
-    def settle(self, timeout=10.0):
-        """Wait until no host is resolving or confirming a neighbour (ARP in flight).
-
-        An unresolved entry keeps retrying and a stale one sends a confirmation probe; both
-        would add frames to the next step's counters. Returns the seconds waited."""
-        busy_states = {"INCOMPLETE", "DELAY", "PROBE"}
-
-        def quiet():
-            # Every host at once: one after another took 0.7 s a poll with 254 hosts.
-            listings = [self.net[name].popen(["ip", "-j", "neigh", "show"], text=True) for name in self.hosts()]
-            states = set()
-            for listing in listings:
-                out, _err = listing.communicate()
-                states.update(state for entry in json.loads(out or "[]") for state in entry.get("state", []))
-            return not busy_states & states
-
-        return wait_until(quiet, timeout, what="hosts to finish ARP")
 
 
 

@@ -23,9 +23,12 @@ class Parameter:
     Inside the experiment, `self.hosts` is the value of this run."""
 
     def __init__(self, type, default, description, *, minimum=None, maximum=None,
-                 choices=None, pattern=NAME_PATTERN):
+                 choices=None, pattern=NAME_PATTERN, shapes=None):
+        """shapes: for an experiment whose topology's shape is its `shape` parameter, the
+        shapes this parameter belongs to (setting it for another shape is an error)."""
         if type not in (int, bool, str):
             raise TypeError("a Parameter is an int, a bool or a str")
+        self.shapes = (shapes,) if isinstance(shapes, str) else shapes
         self.type = type
         self.description = description
         self.minimum, self.maximum = minimum, maximum

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from .checks import CheckBook
 from .environment import mininet_problem
 from .errors import HarnessError
-from .lab import require_ping_arguments
+from .traffic import require_ping_arguments
 from .topology import Wiring
 
 
@@ -22,7 +22,7 @@ class _PlannedFlows:
 
     def add(self, switch, flow):
         self._plan.network.require_switch(switch)
-        self._plan.note("flow", f"ovs-ofctl add-flow {switch} {flow}")
+        self._plan._note("flow", f"ovs-ofctl add-flow {switch} {flow}")
 
 
 class Plan:
@@ -42,9 +42,9 @@ class Plan:
         except ImportError:
             raise HarnessError(mininet_problem()) from None
         self.flows = _PlannedFlows(self)
-        self.check = CheckBook(self.network, lambda check: self.note("check", f"{check.name} ({check.description})"))
+        self.check = CheckBook(self.network, lambda check: self._note("check", f"{check.name} ({check.description})"))
 
-    def note(self, kind, text):
+    def _note(self, kind, text):
         if not self.steps:
             self.steps.append((None, []))
         self.steps[-1][1].append((kind, text))
@@ -59,26 +59,26 @@ class Plan:
         self.network.require_host(src)
         self.network.require_host(dst)
         spacing = "" if interval == 1 else f" -i {interval:g}"
-        self.note("ping", f"{src} ping -c {count}{spacing} {dst}")
+        self._note("ping", f"{src} ping -c {count}{spacing} {dst}")
 
     def trace_ping(self, switch, src, dst):
         self.network.require_switch(switch)
         self.network.port_of(src, switch)
         self.network.require_host(dst)
-        self.note("trace", f"ovs-appctl ofproto/trace {switch}: {src} > {dst} echo request and its reply")
+        self._note("trace", f"ovs-appctl ofproto/trace {switch}: {src} > {dst} echo request and its reply")
 
     def static_arp(self):
-        self.note("arp", "every host gets a permanent ARP entry for every other host")
+        self._note("arp", "every host gets a permanent ARP entry for every other host")
 
     def reachability(self, timeout_ms=1000):
-        self.note("probe", f"every host pings every other host (fping, one per source host, "
+        self._note("probe", f"every host pings every other host (fping, one per source host, "
                            f"{timeout_ms} ms for a reply)")
 
     def announce_hosts(self, timeout=10.0):
-        self.note("send", f"every host sends one broadcast frame, all at once (learned within {timeout:g} s)")
+        self._note("send", f"every host sends one broadcast frame, all at once (learned within {timeout:g} s)")
 
     def measure(self, name, value, unit=""):
-        self.note("measure", name)
+        self._note("measure", name)
         return value
 
 

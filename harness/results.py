@@ -91,7 +91,7 @@ def step_rows(run_id, step, hosts_by_mac):
     return rows
 
 
-def frame(name, rows):
+def table_frame(name, rows):
     """Return the rows of table `name` as a DataFrame with the table's columns in order."""
     return pd.DataFrame(rows, columns=COLUMNS[name])
 
@@ -108,12 +108,13 @@ def claim_results_dir(results_dir):
     if folder.exists() and any(folder.iterdir()) and not ours:
         raise HarnessError(f"--results-dir {results_dir} holds other files and no ovs-harness runs: "
                            "give a new or empty folder, or one that already holds runs")
-    _writing(folder, lambda: (folder.mkdir(parents=True, exist_ok=True), (folder / MARKER).touch()))
+    _write_or_say_why(folder, lambda: (folder.mkdir(parents=True, exist_ok=True), (folder / MARKER).touch()))
     return folder
 
 
-def _writing(folder, write):
-    """Do `write`; turn a failure to write (disk full, read-only, no permission) into one line."""
+def _write_or_say_why(folder, write):
+    """Do `write`; turn a failure to write (disk full, read-only, no permission) into one
+    line, HarnessError naming the folder."""
     try:
         return write()
     except OSError as error:
@@ -125,7 +126,7 @@ class RunFolder:
 
     def __init__(self, path):
         self.path = Path(path)
-        _writing(self.path, lambda: self.path.mkdir(parents=True, exist_ok=True))
+        _write_or_say_why(self.path, lambda: self.path.mkdir(parents=True, exist_ok=True))
         self.rows = {name: [] for name in COLUMNS}
 
     def add_step(self, run_id, step, hosts_by_mac):
@@ -138,20 +139,20 @@ class RunFolder:
 
     def write_tables(self):
         for name, rows in self.rows.items():
-            self._write_table(name, frame(name, rows))
+            self._write_table(name, table_frame(name, rows))
 
     def _write_table(self, name, table):
         """Write one table as Parquet and as CSV."""
-        _writing(self.path, lambda: write_atomically(
+        _write_or_say_why(self.path, lambda: write_atomically(
             self.path / f"{name}.parquet", lambda partial: table.to_parquet(partial, index=False)))
-        _writing(self.path, lambda: write_atomically(
+        _write_or_say_why(self.path, lambda: write_atomically(
             self.path / f"{name}.csv", lambda partial: table.to_csv(partial, index=False)))
 
     def write_metadata(self, metadata):
-        _writing(self.path, lambda: write_json(self.path / "metadata.json", metadata))
+        _write_or_say_why(self.path, lambda: write_json(self.path / "metadata.json", metadata))
 
     def write_transcript(self, text):
-        _writing(self.path, lambda: write_text(self.path / "transcript.txt", text))
+        _write_or_say_why(self.path, lambda: write_text(self.path / "transcript.txt", text))
 
 
 @dataclass
@@ -177,49 +178,6 @@ class Run:
         return path.read_text() if path.exists() else ""
 
 
-# The per-step counters a run records: table -> (columns naming the item, counter columns).
-COUNTERS = {
-    "flows": (["switch", "priority", "match", "actions"], ["n_packets", "n_bytes"]),
-    "ports": (["switch", "port_name"], ["rx_packets", "tx_packets", "rx_bytes", "tx_bytes"]),
-}
-
-
-def counters(run):
-    """Every per-step packet and byte counter of a run: a Series indexed by
-    (step_index, step, counter, item), e.g. (4, "h1 ping h2", "flows n_packets",
-    "s1 32768  NORMAL") -> 8."""
-    parts = []
-    for table, (keys, values) in COUNTERS.items():
-        frame = getattr(run, table)
-        items = frame[keys].astype(str).agg(" ".join, axis=1) if len(frame) else []
-        for value in values:
-            index = pd.MultiIndex.from_arrays(
-                [frame["step_index"], frame["step"], [f"{table} {value}"] * len(frame), items],
-                names=["step_index", "step", "counter", "item"])
-            parts.append(pd.Series(frame[value].to_numpy(), index=index, dtype="float64"))
-    return pd.concat(parts)
-
-
-def flooding(run):
-    """Frames into and out of each switch during each step (the growth of its ports'
-    rx_packets and tx_packets), and out - in: the extra copies flooding made, less what the
-    switch dropped. One row per step and switch."""
-    totals = run.ports.groupby(["step_index", "step", "switch"])[["rx_packets", "tx_packets"]].sum()
-    growth = totals.groupby(level="switch").diff().fillna(totals).astype("int64")
-    growth.columns = ["frames in", "frames out"]
-    growth["out - in"] = growth["frames out"] - growth["frames in"]
-    return growth.reset_index()
-
-
-def counter_spread(runs):
-    """How each per-step counter varied over repeated runs: one row per counter with
-    runs (how many had it), min, max and variance; sorted by step."""
-    table = pd.concat([counters(run) for run in runs], axis=1)
-    spread = pd.DataFrame({"runs": table.notna().sum(axis=1), "min": table.min(axis=1),
-                           "max": table.max(axis=1), "variance": table.var(axis=1, ddof=0)})
-    return spread.sort_index(level="step_index").reset_index()
-
-
 def read_metadata(path):
     """Return the metadata of the run in folder `path`, without reading its tables."""
     metadata_path = Path(path) / "metadata.json"
@@ -235,7 +193,7 @@ def load_run(path):
     tables = {}
     for name in COLUMNS:
         table_path = path / f"{name}.parquet"
-        tables[name] = pd.read_parquet(table_path) if table_path.exists() else frame(name, [])
+        tables[name] = pd.read_parquet(table_path) if table_path.exists() else table_frame(name, [])
     return Run(path=path, metadata=metadata, **tables)
 
 

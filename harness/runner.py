@@ -22,13 +22,14 @@ from .cleanup import RunState, remove_run_leftovers
 from .controller import Controller
 from .environment import choose_datapath, require_runnable, versions
 from .errors import HarnessError, Interrupted
+from .evidence import SwitchLog, keep_evidence
 from .experiment import check_experiment_code, experiment_code_error
 from .flows import ControllerFlows, OfctlFlows
 from .interrupts import Interrupts
 from .lab import Lab
 from .network import Network
 from .results import RunFolder, claim_results_dir, default_results_dir, new_run_id
-from .tools import Tools
+from .tools import CommandRunner
 
 FLOW_INSTALLER = "controllers.flow_installer"
 
@@ -67,23 +68,23 @@ class ExperimentRun:
 
     datapath: auto, kernel or user. flows: ofctl (ovs-ofctl add-flow) or ryu (FlowMods from
     the controller app controllers/flow_installer.py); an experiment with its own
-    `controller_app` always runs that app. say(text) is called with progress lines. wait:
+    `controller_app` always runs that app. progress(text) is called with each progress line. wait:
     wait for another run in progress instead of refusing to start. after_step(step, rows,
     network), if given, is called after each step is recorded (the interactive pause)."""
 
     def __init__(self, experiment, datapath="auto", results_dir=None, flows="ofctl", wait=False,
-                 say=print, after_step=None):
+                 progress=print, after_step=None):
         self.experiment = experiment
         self.requested_datapath = datapath
         self.results_dir = results_dir if results_dir is not None else default_results_dir()
         self.flows_backend = flows
         self.wait = wait
-        self.say = say
+        self.progress = progress
         self.after_step = after_step
-        self.tools = Tools()
+        self.tools = CommandRunner()
         self.interrupts = None
         self.datapath = self.results = None
-        self.state = self.folder = self.controller = self.network = self.lab = None
+        self.state = self.folder = self.controller = self.network = self.lab = self.switch_log = None
         self.metadata = {}
         self.folder_written = False     # metadata.json exists: the run has a folder to show
         self.outcome = "error"
@@ -120,14 +121,14 @@ class ExperimentRun:
         require_runnable()
         check_experiment_code(self.experiment)
         self.datapath = choose_datapath(self.requested_datapath)
-        self.say(str(self.datapath))
+        self.progress(str(self.datapath))
         self.results = claim_results_dir(self.results_dir)
 
     def enter(self):
         """Claim the machine for this run (its state file) and create its folder."""
         run_id = new_run_id()
         self.state = RunState(run_id, self.experiment.name)
-        self.state.create(wait=self.wait, say=self.say)
+        self.state.create(wait=self.wait, progress=self.progress)
         experiment = self.experiment
         self.metadata = {
             "experiment": experiment.name, "summary": experiment.summary(), "run_id": run_id,
@@ -136,6 +137,7 @@ class ExperimentRun:
             "flows": self.flows_backend, "versions": versions(), "started": _now(), "ended": None,
             "outcome": "running", "error": None, "pid": os.getpid(), "hosts": [], "steps": [],
         }
+        self.switch_log = SwitchLog()
         self.folder = RunFolder(self.results / experiment.name / run_id)
         self.folder.write_metadata(self.metadata)
         self.folder_written = True
@@ -169,11 +171,18 @@ class ExperimentRun:
         if problems:
             raise HarnessError(f"the controller app logged {len(problems)} error(s): "
                                f"{' | '.join(problems[:3])} (see {self.controller.log_path})")
+        warnings = self.switch_log.unexpected_warnings(self.experiment.expected_switch_warnings)
+        if warnings:
+            raise HarnessError(f"ovs-vswitchd logged {len(warnings)} warning(s) the experiment did not expect, "
+                               f"first: {warnings[0]} (its log of the run is in evidence/ovs-vswitchd.log; an "
+                               "experiment that expects a warning lists it in expected_switch_warnings)")
 
     def exit(self):
         """Tear down what the run made, in this order, each part whatever the others did:
         the network (Mininet), the controller app, whatever is left (cleanup), the state
         file; then the final metadata and transcript."""
+        if self.outcome in ("failed", "error") and self.network is not None and self.network.net is not None:
+            self._tear_down("could not keep the evidence", self._keep_evidence)
         self.tools.transcript.step = "teardown"
         if self.network is not None:
             self._tear_down("Mininet could not stop the network", self.network.stop)
@@ -191,6 +200,10 @@ class ExperimentRun:
 
     # -- helpers --------------------------------------------------------------------------
 
+    def _keep_evidence(self):
+        self.metadata["evidence"] = str(keep_evidence(self.network, self.tools, self.folder.path,
+                                                      self.switch_log).relative_to(self.folder.path))
+
     def _remove_leftovers(self):
         self.metadata["removed_after_mininet"] = remove_run_leftovers(self.state.read(), self.tools)
 
@@ -202,7 +215,7 @@ class ExperimentRun:
         except Exception as problem:
             text = f"{what}: {problem}" if what else str(problem)
             self.errors.append(f"teardown: {text}")
-            self.say(f"teardown: {text}")
+            self.progress(f"teardown: {text}")
             return False
 
     def _record_problem(self, problem):
@@ -226,14 +239,15 @@ class ExperimentRun:
         rows = self.folder.add_step(self.state.run_id, step, self.hosts_by_mac)
         self._write_progress()
         result = f"{step.passed_count}/{len(step.checks)} checks passed" if step.finished else "did not finish"
-        self.say(f"step {step.index} {step.name!r}: {result}")
+        self.progress(f"step {step.index} {step.name!r}: {result}")
         if self.after_step:
             with self.interrupts.python_default_sigint():
                 self.after_step(step, rows, self.network)
 
     def _write_progress(self, **final):
         """Write metadata.json and transcript.txt as they stand (after every step, and at
-        the end with `final`: ended, outcome)."""
+        the end with `final`: ended, outcome). A failure to write (disk full) is a
+        HarnessError; at the end, after the teardown, it is the command's error."""
         steps = self.lab.steps if self.lab else []
         self.metadata.update(
             **final, error=self.errors[0] if self.errors else None,
@@ -241,23 +255,16 @@ class ExperimentRun:
             steps=[{"index": step.index, "name": step.name, "checks": len(step.checks),
                     "passed": step.passed_count, "snapshots": step.snapshot_count,
                     "snapshot_seconds": round(step.snapshot_seconds, 4)} for step in steps])
-        try:
-            self.folder.write_transcript(self.tools.transcript.render())
-            self.folder.write_metadata(self.metadata)
-        except HarnessError as problem:
-            if final:       # the last write: say it, the run is over either way
-                self.errors.append(str(problem))
-                self.say(f"error: {problem}")
-            else:
-                raise
+        self.folder.write_transcript(self.tools.transcript.render())
+        self.folder.write_metadata(self.metadata)
 
 
-def run_experiment(experiment, datapath="auto", results_dir=None, say=print, wait=False,
+def run_experiment(experiment, datapath="auto", results_dir=None, progress=print, wait=False,
                    after_step=None, flows="ofctl", interrupts=None):
     """Run `experiment` once (see ExperimentRun); return its RunResult. `interrupts`: the
     caller's Interrupts, if it installed them around more than the run."""
     run = ExperimentRun(experiment, datapath=datapath, results_dir=results_dir, flows=flows,
-                        wait=wait, say=say, after_step=after_step)
+                        wait=wait, progress=progress, after_step=after_step)
     if interrupts is not None:
         return run.execute(interrupts)
     with Interrupts() as own:

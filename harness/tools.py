@@ -1,6 +1,6 @@
 """Running the real tools (ovs-ofctl, ovs-appctl, ovs-vsctl, ping) and keeping a transcript.
 
-Every command goes through `Tools.run` as an argument list, never a shell string, and is
+Every command goes through `CommandRunner.run` as an argument list, never a shell string, and is
 recorded with its output, so a run's transcript reads like the blog's terminal session.
 Every tool runs with LC_ALL=C, so its output is in the form the parsers read whatever the
 user's locale (Mininet's own ping parser broke under others).
@@ -58,7 +58,7 @@ class Transcript:
         return "\n".join(lines).lstrip("\n")
 
 
-class Tools:
+class CommandRunner:
     """Runs commands in the root namespace or on Mininet hosts and records them."""
 
     def __init__(self, transcript: Optional[Transcript] = None):

@@ -1,41 +1,22 @@
 """Topologies experiments declare; each builds the matching Mininet Topo when a run starts."""
-import re
 
 from .errors import HarnessError
 
 
 class SingleSwitch:
-    """One switch, s1, with hosts h1..hN on its ports 1..N (Mininet's `--topo=single,N`).
-
-    With the harness's fixed MACs, host i has MAC 00:00:00:00:00:0i and IP 10.0.0.i."""
+    """One switch, s1, with hosts h1..hN on its ports 1..N (Mininet's `--topo=single,N`):
+    host i has MAC 00:00:00:00:00:0i and IP 10.0.0.i."""
 
     def __init__(self, hosts=3):
         self.hosts = hosts
 
     @property
     def host_count(self):
-        """The number of hosts."""
         return self.hosts
 
     def build(self):
-        """Return the Mininet Topo."""
         from mininet.topo import SingleSwitchTopo
         return SingleSwitchTopo(k=self.hosts)
-
-    def _index(self, host):
-        found = re.fullmatch(r"h(\d+)", host)
-        if not found or not 1 <= int(found[1]) <= self.hosts:
-            raise HarnessError(f"no host {host!r} in a single switch with {self.hosts} hosts")
-        return int(found[1])
-
-    def port(self, host):
-        """Return the switch port `host` is on."""
-        return self._index(host)
-
-    def mac(self, host):
-        """Return `host`'s MAC address, as Mininet's autoSetMacs gives it."""
-        index = self._index(host)
-        return ":".join(f"{(index >> shift) & 0xff:02x}" for shift in range(40, -8, -8))
 
     def __str__(self):
         return f"single switch, {self.hosts} hosts"
@@ -51,11 +32,9 @@ class Linear:
 
     @property
     def host_count(self):
-        """The number of hosts."""
         return self.switches * self.hosts_per_switch
 
     def build(self):
-        """Return the Mininet Topo."""
         from mininet.topo import LinearTopo
         return LinearTopo(k=self.switches, n=self.hosts_per_switch)
 
@@ -73,11 +52,9 @@ class Tree:
 
     @property
     def host_count(self):
-        """The number of hosts."""
         return self.fanout ** self.depth
 
     def build(self):
-        """Return the Mininet Topo."""
         from mininet.topolib import TreeTopo
         return TreeTopo(depth=self.depth, fanout=self.fanout)
 
@@ -88,7 +65,7 @@ class Tree:
 SHAPES = ("single", "linear", "tree")
 
 
-def shaped(shape, *, hosts, switches, hosts_per_switch, depth, fanout):
+def topology_of_shape(shape, *, hosts, switches, hosts_per_switch, depth, fanout):
     """Return the topology of shape "single" (one switch with `hosts` hosts), "linear"
     (`switches` switches with `hosts_per_switch` hosts each) or "tree" (`depth`, `fanout`),
     for experiments whose shape is a parameter."""
@@ -100,12 +77,32 @@ def shaped(shape, *, hosts, switches, hosts_per_switch, depth, fanout):
 
 
 class Wiring:
-    """What is linked to what in a built Mininet Topo, answered without a running network:
-    the questions experiments and checks ask (the port toward a host, the switches between
-    two hosts). Network is a Wiring too, and `describe` plans on one."""
+    """The one place that answers which port, which MAC, which address, which path, for a
+    declared network (a Mininet Topo, for `describe` and the dry pass before a run) and a
+    built one alike: Network is a Wiring too, answering from what Mininet built.
+
+    Links are read from the Topo's link records (`links(withInfo=True)`, not its legacy
+    `ports` map); MACs and addresses are the ones Mininet gives hosts in the order of
+    `topo.hosts()` (autoSetMacs, 10.0.0.0/8), which Network overrides with the real ones."""
 
     def __init__(self, topo):
         self.topo = topo
+        self._links = {node: {} for node in topo.nodes()}     # node -> {port: neighbour}
+        for _node1, _node2, info in topo.links(withInfo=True):
+            self._links[info["node1"]][info["port1"]] = info["node2"]
+            self._links[info["node2"]][info["port2"]] = info["node1"]
+
+    def mac(self, host):
+        """Return `host`'s MAC address."""
+        from mininet.util import macColonHex
+        self.require_host(host)
+        return macColonHex(self.hosts().index(host) + 1)
+
+    def ip(self, host):
+        """Return `host`'s IP address."""
+        from mininet.util import ipAdd
+        self.require_host(host)
+        return ipAdd(self.hosts().index(host) + 1)
 
     def switches(self):
         """Return the switch names, in topology order."""
@@ -129,14 +126,14 @@ class Wiring:
         """Return the OpenFlow port number of `switch` that `host` is linked to."""
         self.require_switch(switch)
         self.require_host(host)
-        for port, (node, _node_port) in self.topo.ports[switch].items():
+        for port, node in self._links[switch].items():
             if node == host:
                 return port
         raise HarnessError(f"{host} is not linked to {switch}")
 
     def port_toward(self, switch, host):
         """Return the port of `switch` that frames to `host` leave by."""
-        for port, (neighbour, _neighbour_port) in sorted(self.topo.ports[switch].items()):
+        for port, neighbour in sorted(self._links[switch].items()):
             if host in self._reachable(neighbour, without=switch):
                 return port
         raise HarnessError(f"{host} cannot be reached from {switch}")
@@ -146,7 +143,7 @@ class Wiring:
         parents, todo = {src: None}, [src]
         while todo:
             node = todo.pop(0)
-            for neighbour, _port in self.topo.ports[node].values():
+            for neighbour in self._links[node].values():
                 if neighbour not in parents:
                     parents[neighbour] = node
                     todo.append(neighbour)
@@ -161,19 +158,18 @@ class Wiring:
     def host_ports(self):
         """Return {switch name: [the OpenFlow port numbers linked to a host]}."""
         hosts = set(self.hosts())
-        return {switch: sorted(port for port, (node, _node_port) in self.topo.ports[switch].items()
-                               if node in hosts)
+        return {switch: sorted(port for port, node in self._links[switch].items() if node in hosts)
                 for switch in self.switches()}
 
     def port_count(self):
         """Return the number of switch ports in the topology, links between switches included."""
-        return sum(len(self.topo.ports[switch]) for switch in self.switches())
+        return sum(len(self._links[switch]) for switch in self.switches())
 
     def _reachable(self, node, without):
         """Return the nodes reachable from `node` without passing through `without`."""
         seen, todo = {without, node}, [node]
         while todo:
-            for neighbour, _port in self.topo.ports[todo.pop()].values():
+            for neighbour in self._links[todo.pop()].values():
                 if neighbour not in seen:
                     seen.add(neighbour)
                     todo.append(neighbour)

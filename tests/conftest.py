@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,23 @@ def harness(*args, env=None, timeout=180, **kwargs):
     return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})}, **kwargs)
+
+
+def start_run_until_ready(tmp_path, *args, env=None):
+    """Start `python -m harness run ARGS` with a test experiment that creates
+    $HARNESS_TEST_READY when it is in its step (and may wait for $HARNESS_TEST_GO, which is
+    tmp_path/go); return the process once it is ready."""
+    ready = tmp_path / "ready"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "HARNESS_TEST_READY": str(ready), "HARNESS_TEST_GO": str(tmp_path / "go"), **(env or {})})
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the run never became ready"
+        time.sleep(0.1)
+    return process
 
 
 def ours_on_machine():

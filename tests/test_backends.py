@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOTHING, ROOT, TEST_EXPERIMENTS, harness, ours_on_machine
+from conftest import NOTHING, ROOT, TEST_EXPERIMENTS, harness, ours_on_machine, start_run_until_ready
 from harness import load_run
 
 pytestmark = pytest.mark.network     # real Mininet and OVS, as root
@@ -99,18 +99,11 @@ def test_first_reply_times_are_recorded_for_both(learning):
 
 
 def test_controller_killed_mid_run_fails_clearly_and_leaves_nothing(tmp_path, results_dir):
-    ready, go = tmp_path / "ready", tmp_path / "go"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", TEST_EXPERIMENTS / "controller_crash.py", "--flows", "ryu",
-         "--results-dir", results_dir], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "HARNESS_TEST_READY": str(ready), "HARNESS_TEST_GO": str(go)})
-    deadline = time.monotonic() + 60
-    while not ready.exists():
-        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-        time.sleep(0.1)
+    process = start_run_until_ready(tmp_path, TEST_EXPERIMENTS / "waits_for_go.py", "-p", "flow_first=true",
+                                    "-p", "then=add_flow", "--flows", "ryu", "--results-dir", results_dir)
     [state] = [json.loads(path.read_text()) for path in Path("/run/ovs-harness").glob("[!.]*.json")]
     os.kill(state["controller"]["pid"], signal.SIGKILL)
-    go.touch()
+    (tmp_path / "go").touch()
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 2, stdout + stderr
     said = " ".join(stdout.split())
@@ -121,15 +114,8 @@ def test_controller_killed_mid_run_fails_clearly_and_leaves_nothing(tmp_path, re
 
 
 def test_clean_stops_the_controller_of_a_killed_run(tmp_path, results_dir):
-    ready = tmp_path / "ready"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", TEST_EXPERIMENTS / "blocking.py", "--flows", "ryu",
-         "--results-dir", results_dir], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "HARNESS_TEST_READY": str(ready)})
-    deadline = time.monotonic() + 60
-    while not ready.exists():
-        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-        time.sleep(0.1)
+    process = start_run_until_ready(tmp_path, TEST_EXPERIMENTS / "blocking.py", "--flows", "ryu",
+                                    "--results-dir", results_dir)
     process.kill()
     process.communicate(timeout=30)
     assert subprocess.run(["pgrep", "-f", "controllers.launch"], capture_output=True).stdout != b""
@@ -162,16 +148,9 @@ def test_a_controller_killed_while_it_starts_is_found_by_clean(tmp_path, results
 
 def test_the_control_channel_refuses_a_request_without_the_token(tmp_path, results_dir):
     """Another local process that finds the app's control port cannot add flows through it."""
-    ready = tmp_path / "ready"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", TEST_EXPERIMENTS / "blocking.py", "--flows", "ryu",
-         "--results-dir", results_dir], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "HARNESS_TEST_READY": str(ready)})
+    process = start_run_until_ready(tmp_path, TEST_EXPERIMENTS / "blocking.py", "--flows", "ryu",
+                                    "--results-dir", results_dir)
     try:
-        deadline = time.monotonic() + 60
-        while not ready.exists():
-            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-            time.sleep(0.1)
         [command] = [line for line in subprocess.run(["pgrep", "-af", "controllers.launch"], capture_output=True,
                                                      text=True).stdout.splitlines()]
         port = int(command.split("--control-port")[1].split()[0])

@@ -2,7 +2,8 @@
 import pytest
 from mininet.topo import SingleSwitchTopo
 
-from harness.checks import CheckBook, Snapshot
+from harness.checks import CheckBook
+from harness.snapshot import Snapshot
 from harness.errors import HarnessError
 from harness.topology import Wiring
 
@@ -81,7 +82,7 @@ def ports(*received):
 BEFORE = Snapshot(flows={"s1": flows((32768, "", "NORMAL", 8))}, ports={"s1": ports(4, 4, 0)})
 AFTER = Snapshot(flows={"s1": flows((60000, "dl_dst=00:00:00:00:00:03", "output:3", 3),
                                     (32768, "", "NORMAL", 13))},
-                 ports={"s1": ports(8, 4, 4)}, previous=BEFORE)
+                 ports={"s1": ports(8, 4, 4)}, before_step=BEFORE)
 
 
 def test_flow_packets_is_the_delta_since_the_previous_step_new_flows_from_zero():
@@ -106,7 +107,7 @@ def test_flows_count_every_frame_compares_flow_deltas_with_port_rx_deltas():
     checks_book.flows_count_every_frame("s1")
     [check] = checks
     assert check.evaluate(AFTER) and (check.expected, check.observed) == (8, 8)
-    unexplained = Snapshot(flows=AFTER.flows, ports={"s1": ports(9, 4, 4)}, previous=BEFORE)
+    unexplained = Snapshot(flows=AFTER.flows, ports={"s1": ports(9, 4, 4)}, before_step=BEFORE)
     assert not check.evaluate(unexplained) and (check.expected, check.observed) == (9, 8)
 
 

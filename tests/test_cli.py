@@ -151,6 +151,6 @@ def test_the_unit_tests_run_without_root_and_without_open_vswitch():
 
 
 def test_every_tool_runs_in_the_c_locale(monkeypatch):
-    from harness.tools import Tools
+    from harness.tools import CommandRunner
     monkeypatch.setenv("LC_ALL", "fr_FR.UTF-8")
-    assert Tools().run(["printenv", "LC_ALL"]) == "C\n"
+    assert CommandRunner().run(["printenv", "LC_ALL"]) == "C\n"

@@ -4,11 +4,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
-from conftest import NOTHING, ROOT, TEST_EXPERIMENTS, harness, ours_on_machine
+from conftest import NOTHING, ROOT, TEST_EXPERIMENTS, harness, ours_on_machine, start_run_until_ready
 from harness import load_run
 
 pytestmark = pytest.mark.network     # `run` needs root and OVS before it reads the experiment
@@ -78,19 +77,10 @@ def test_show_piped_into_head_ends_quietly(results_dir):
 
 def test_metadata_and_transcript_are_written_after_every_step(tmp_path, results_dir):
     """A run killed in its third step has its first two steps' metadata and transcript."""
-    ready = tmp_path / "ready"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", TEST_EXPERIMENTS / "blocking.py", "-p", "steps_before=2",
-         "--results-dir", results_dir], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "HARNESS_TEST_READY": str(ready)})
-    try:
-        deadline = time.monotonic() + 60
-        while not ready.exists():
-            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-            time.sleep(0.1)
-    finally:
-        process.kill()
-        process.communicate()
+    process = start_run_until_ready(tmp_path, TEST_EXPERIMENTS / "blocking.py", "-p", "steps_before=2",
+                                    "--results-dir", results_dir)
+    process.kill()
+    process.communicate()
     [folder] = [path.parent for path in results_dir.glob("*/*/metadata.json")]
     metadata = json.loads((folder / "metadata.json").read_text())
     assert metadata["outcome"] == "running"

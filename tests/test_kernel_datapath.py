@@ -12,7 +12,8 @@ import pytest
 
 from conftest import harness
 from harness.figures import differences
-from harness.results import counter_spread, load_run
+from harness.analysis import counter_spread
+from harness.results import load_run
 from kernel_vm.guest import GuestError, run_in_guest
 from kernel_vm.image import build_image
 

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import NOTHING, harness, ours_on_machine
 from harness import load_run
-from harness.results import flooding
+from harness.analysis import flooding
 
 pytestmark = pytest.mark.network     # real Mininet and OVS, as root
 
@@ -76,4 +76,4 @@ def test_describe_plans_every_switch_of_the_shape_asked_for():
     for switch in ("s1", "s2", "s3"):
         assert f"ovs-ofctl add-flow {switch} action=normal" in process.stdout
         assert f"check  {switch} learned all 6 hosts" in process.stdout
-    assert "switches sent 30 frames to hosts" in process.stdout
+    assert "s1, s2, s3 sent 30 frames to hosts" in process.stdout

@@ -1,4 +1,6 @@
 """Parameters: declared once, parsed and checked before any network exists."""
+import re
+
 import pytest
 
 from harness import Experiment, Parameter, SingleSwitch
@@ -72,6 +74,7 @@ def test_default_string_pattern_refuses_shell_syntax():
 def test_seed_experiments_keep_the_blog_values_as_defaults():
     blog = {"shape": "single", "hosts": 3, "count": 2, "static_arp": False}
     assert find_experiment("normal_mode")().parameter_values().items() >= blog.items()
+    blog.pop("shape")       # normal_priority's shape is fixed: the blog's one switch
     assert find_experiment("normal_priority")().parameter_values().items() >= \
         {**blog, "target": "h3", "priority": 60000}.items()
 
@@ -80,8 +83,25 @@ def test_seed_experiments_keep_the_blog_values_as_defaults():
     (["target=h1"], "parameter target must be one of h3..h3"),
     (["hosts=5", "target=h6"], "parameter target must be one of h3..h5"),
     (["priority=32768"], "parameter priority must be from 32769 to 65535"),
-    (["shape=linear"], "normal_priority reproduces the blog's steps 6 and 7 on its one switch: shape must be single"),
+    (["shape=linear"], "normal_priority has no parameter 'shape'"),
+    (["switches=4"], "normal_priority has no parameter 'switches'"),
 ])
 def test_normal_priority_checks_its_parameters_against_each_other(assignments, message):
     with pytest.raises(HarnessError, match=message):
         find_experiment("normal_priority").from_command_line(assignments)
+
+
+@pytest.mark.parametrize("experiment, assignments, message", [
+    ("normal_mode", ["shape=linear", "hosts=10"],
+     "parameter hosts is for shape=single, and this run's shape is linear (its parameters: switches)"),
+    ("normal_mode", ["switches=4"], "parameter switches is for shape=linear, and this run's shape is single"),
+    ("mac_learning_scale", ["shape=tree", "hosts_per_switch=3"], "parameter hosts_per_switch is for shape=linear"),
+])
+def test_a_parameter_the_chosen_shape_does_not_use_is_an_error(experiment, assignments, message):
+    with pytest.raises(HarnessError, match=re.escape(message)):
+        find_experiment(experiment).from_command_line(assignments)
+
+
+def test_a_parameter_of_the_chosen_shape_is_taken():
+    experiment = find_experiment("normal_mode").from_command_line(["shape=linear", "switches=4"])
+    assert str(experiment.topology) == "linear, 4 switches, 1 host(s) each"

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from harness.checks import Check, Snapshot
+from harness.checks import Check
+from harness.snapshot import Snapshot
 from harness.errors import HarnessError
 from harness.lab import Step
 from harness.results import COLUMNS, RunFolder, as_text, find_run, load_run, new_run_id

@@ -24,8 +24,9 @@ class ReachabilityVsPingAll(Experiment):
                 started = time.monotonic()
                 lab.reachability()
                 lab.measure("harness reachability", time.monotonic() - started, "s")
-                started = time.monotonic()
-                loss = lab.network.net.pingAll(timeout=1)
-                lab.measure("Mininet pingAll", time.monotonic() - started, "s")
-                lab.measure("Mininet pingAll loss", loss, "%")
+                if not lab.planning:    # Mininet's own pingAll, outside the lab's vocabulary
+                    started = time.monotonic()
+                    loss = lab.network.net.pingAll(timeout=1)
+                    lab.measure("Mininet pingAll", time.monotonic() - started, "s")
+                    lab.measure("Mininet pingAll loss", loss, "%")
             lab.check.all_reachable()

@@ -1,4 +1,6 @@
 """The controller apps against a dummy datapath: the OpenFlow messages they send."""
+import inspect
+
 import pytest
 
 from controllers import flow_installer, learning_switch
@@ -38,12 +40,22 @@ def arp_frame(src, dst, opcode):
     return bytes(frame.data)
 
 
+def connect(app, datapath):
+    """Deliver a switch's features to every handler the app registered for them, as os-ken's
+    dispatcher does (set_ev_cls records the event in the method's `callers`)."""
+    event = ofp_event.EventOFPSwitchFeatures(Message(datapath))
+    for _name, method in inspect.getmembers(app, inspect.ismethod):
+        if ofp_event.EventOFPSwitchFeatures in getattr(method, "callers", {}):
+            method(event)
+
+
 @pytest.fixture
 def connected():
     """A learning switch app with the dummy switch connected."""
     app = learning_switch.LearningSwitch()
     datapath = DummyDatapath()
-    app.switch_features_handler(ofp_event.EventOFPSwitchFeatures(Message(datapath)))
+    connect(app, datapath)
+    assert app.datapaths == {1: datapath}
     yield app, datapath
     app.close()
 
@@ -82,7 +94,7 @@ def test_flow_installer_sends_the_flow_then_waits_for_the_barrier(monkeypatch):
     monkeypatch.setattr(flow_installer.ofctl_api, "send_msg",
                         lambda sender, msg, reply_cls=None: barriers.append((msg, reply_cls)))
     try:
-        app.switch_features_handler(ofp_event.EventOFPSwitchFeatures(Message(datapath)))
+        connect(app, datapath)
         assert datapath.sent == []      # nothing of its own: no flow, no forwarding
         app.control_add_flow(dpid=1, **flow_mod("priority=60000,dl_dst=00:00:00:00:00:03,actions=output:3"))
         app.control_add_flow(dpid=1, **flow_mod("table=1,cookie=0x2a,idle_timeout=60,actions=NORMAL"))

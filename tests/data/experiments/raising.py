@@ -11,4 +11,5 @@ class Raising(Experiment):
         with lab.step("first"):
             lab.check.flow_table_empty("s1")
         with lab.step("second"):
-            raise RuntimeError("the experiment's own bug")
+            if not lab.planning:    # a bug that shows only on a real network
+                raise RuntimeError("the experiment's own bug")

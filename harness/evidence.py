@@ -1,0 +1,73 @@
+"""What a person needs to debug a run that went wrong without running it again (as Faucet's
+test harness keeps at teardown), and the switch log as a witness (as OVS's own testsuite
+reads it when it stops ovs-vswitchd).
+
+- `keep_evidence` writes into the run folder's `evidence/`: `ovs-vsctl show`, and of every
+  switch `dump-flows`, `dump-ports`, `dump-ports-desc` and `fdb/show`, and of every host
+  `ip -d link` and `ip neigh`, taken while the network still stands.
+- `SwitchLog` reads the lines ovs-vswitchd wrote to its log during the run. A WARN or worse
+  there that neither the harness nor the experiment expected fails the run, the line quoted.
+"""
+import re
+from pathlib import Path
+
+from .files import write_text
+
+VSWITCHD_LOG = Path("/var/log/openvswitch/ovs-vswitchd.log")
+_SEVERE = re.compile(r"\|(WARN|ERR|EMER)\|")
+# What ovs-vswitchd logs as a warning in every run, and means nothing about the experiment.
+EXPECTED_EVERYWHERE = (
+    # its rate limiter saying it skipped messages (those it skipped are not ours to judge)
+    r"\|WARN\|Dropped \d+ log messages in last \d+ seconds",
+)
+
+
+class SwitchLog:
+    """The part of ovs-vswitchd's log written from now on."""
+
+    def __init__(self, path=VSWITCHD_LOG):
+        self.path = Path(path)
+        self.start = self.path.stat().st_size if self.path.exists() else 0
+
+    def lines(self):
+        """Return the lines written since this object was made (all of them, if the log was
+        rotated meanwhile); [] if there is no log."""
+        if not self.path.exists():
+            return []
+        with open(self.path, "rb") as log:
+            if self.path.stat().st_size >= self.start:
+                log.seek(self.start)
+            return log.read().decode(errors="replace").splitlines()
+
+    def unexpected_warnings(self, expected=()):
+        """Return the WARN, ERR and EMER lines written since, less those matching a pattern
+        of EXPECTED_EVERYWHERE or `expected` (regular expressions)."""
+        patterns = [re.compile(pattern) for pattern in (*EXPECTED_EVERYWHERE, *expected)]
+        return [line for line in self.lines()
+                if _SEVERE.search(line) and not any(pattern.search(line) for pattern in patterns)]
+
+
+def _safe(name):
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def keep_evidence(network, tools, folder, switch_log):
+    """Write the evidence of a failed or broken run into folder/evidence/; return its path.
+    Every command is run whatever the others did (check=False) and is in the transcript."""
+    evidence = Path(folder) / "evidence"
+    evidence.mkdir(exist_ok=True)
+    tools.transcript.step = "evidence"
+    commands = {"ovs-vsctl-show.txt": (["ovs-vsctl", "show"], None)}
+    for switch in network.switches():
+        for what in ("dump-flows", "dump-ports", "dump-ports-desc"):
+            commands[f"{_safe(switch)}.{what}.txt"] = (["ovs-ofctl", what, switch], None)
+        commands[f"{_safe(switch)}.fdb-show.txt"] = (["ovs-appctl", "fdb/show", switch], None)
+    for name in network.hosts():
+        host = network.host(name)
+        commands[f"{_safe(name)}.ip-link.txt"] = (["ip", "-d", "link"], host)
+        commands[f"{_safe(name)}.ip-neigh.txt"] = (["ip", "neigh"], host)
+    outputs = tools.run_all(list(commands.values()))
+    for file_name, output in zip(commands, outputs):
+        write_text(evidence / file_name, output)
+    write_text(evidence / "ovs-vswitchd.log", "\n".join(switch_log.lines()) + "\n")
+    return evidence

@@ -1,0 +1,86 @@
+"""Observation: what the switches show, read without changing it. A snapshot is every
+switch's flow table (`ovs-ofctl dump-flows`), MAC table (`ovs-appctl fdb/show`) and port
+counters (`ovs-ofctl dump-ports`), with the controller app's MAC table and counters for a
+run that has one; `ofproto/trace` asks a switch what it would do with a packet, without
+sending it.
+"""
+import time
+
+from .errors import HarnessError
+from .parsers import parse_fdb, parse_flows, parse_ports, parse_trace
+from .snapshot import Snapshot
+
+
+class Observer:
+    """Takes the snapshots of one network (and its controller app, if any)."""
+
+    def __init__(self, network, tools, controller=None):
+        self.network = network
+        self.tools = tools
+        self.controller = controller
+        # Frames received per switch when flow counters were last brought up to date.
+        self._received_when_counted = {switch: 0 for switch in network.switches()}
+
+    def snapshot(self, before_step=None, **step_records):
+        """Return a new Snapshot of every switch; step_records (pings, traces, reachability)
+        are the step's own rows, kept with it for the checks. Returns (snapshot, seconds
+        the snapshot took)."""
+        started = time.perf_counter()
+        snapshot = Snapshot(before_step=before_step, **{name: list(rows) for name, rows in step_records.items()})
+        for switch in self.network.switches():
+            snapshot.ports[switch] = parse_ports(self.tools.run(["ovs-ofctl", "dump-ports", switch]),
+                                                 self.network.port_names[switch])
+            snapshot.fdb[switch] = self.fdb(switch)
+        self._dump_flows(snapshot)
+        if self.controller:
+            self._observe_controller(snapshot)
+        received = {switch: snapshot.received(switch) for switch in self.network.switches()}
+        if received != self._received_when_counted:
+            self._received_when_counted = received
+            if any(snapshot.flows.values()):
+                # Packets forwarded by datapath flows reach their OpenFlow flow's n_packets
+                # only when a revalidator passes over them: wait for a pass, then read again.
+                self.tools.run(["ovs-appctl", "revalidator/wait"])
+                self._dump_flows(snapshot)
+        return snapshot, time.perf_counter() - started
+
+    def _observe_controller(self, snapshot):
+        """Add the controller app's MAC table and counters to the snapshot."""
+        self.controller.check_alive()
+        names = {dpid: switch for switch, dpid in self.network.dpids().items()}
+        for switch in self.network.switches():
+            snapshot.controller_fdb[switch] = []
+        for entry in self.controller.request("mac_table"):
+            switch = names[entry["dpid"]]
+            snapshot.controller_fdb[switch].append({
+                "port": entry["port"], "port_name": self.network.port_names[switch].get(str(entry["port"]), ""),
+                "mac": entry["mac"]})
+        snapshot.controller_stats = self.controller.request("stats")
+
+    def fdb(self, switch):
+        """Return the parsed rows of `ovs-appctl fdb/show switch`."""
+        try:
+            return parse_fdb(self.tools.run(["ovs-appctl", "fdb/show", switch]), self.network.port_names[switch])
+        except ValueError as unreadable:
+            raise HarnessError(f"{switch}: {unreadable}") from None
+
+    def _dump_flows(self, snapshot):
+        for switch in self.network.switches():
+            snapshot.flows[switch] = parse_flows(self.tools.run(["ovs-ofctl", "dump-flows", switch]))
+
+    def trace_ping(self, switch, src, dst):
+        """Trace one echo request from src to dst and its reply through `switch` with
+        `ovs-appctl ofproto/trace` (no packet is sent); return the two trace rows.
+
+        Each row names the packet ("h1 > h3 echo request"), the OpenFlow flow it hit first,
+        and the trace's full output."""
+        rows = []
+        for source, target, kind, icmp_type in ((src, dst, "echo request", 8), (dst, src, "echo reply", 0)):
+            sender, receiver = self.network.host(source), self.network.host(target)
+            packet = (f"in_port={self.network.port_of(source, switch)},icmp,"
+                      f"dl_src={sender.MAC()},dl_dst={receiver.MAC()},"
+                      f"nw_src={sender.IP()},nw_dst={receiver.IP()},icmp_type={icmp_type},icmp_code=0")
+            output = self.tools.run(["ovs-appctl", "ofproto/trace", switch, packet])
+            rows.append({"switch": switch, "packet": f"{source} > {target} {kind}", "flow": packet,
+                         **parse_trace(output), "output": output})
+        return rows
