@@ -24,6 +24,12 @@ MOST_HOSTS = 254
 class MacLearningScale(Experiment):
     """MAC learning at scale: time until NORMAL knows every host, and what flooding delivers."""
 
+    # At scale the all-pairs probe needs more datapath flows than ovs-vswitchd's dynamic
+    # limit (27,000 here on a chain of 32 switches): it says so once in a while, and handles
+    # the packets beyond the limit in its slow path, which still forwards them (the probe's
+    # check says whether every pair got through).
+    expected_switch_warnings = (r"upcall: datapath reached the dynamic limit of \d+ flows",)
+
     shape = Parameter(str, "single", "single (one switch), linear (a chain) or tree",
                       choices=SHAPES)
     hosts = Parameter(int, 16, "hosts on the switch", minimum=2, maximum=MOST_HOSTS, shapes="single")

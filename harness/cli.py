@@ -11,12 +11,13 @@ from pathlib import Path
 import pandas as pd
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import HarnessError, Interrupted
 from .files import write_atomically
-from .interrupts import Interrupts
 from .analysis import counter_spread
+from .interrupts import Interrupts
 from .results import (COLUMNS, default_results_dir, find_run, load_run, table_frame,
                       read_metadata, run_folders)
 
@@ -61,7 +62,9 @@ def _checks_table(checks):
     for check in checks.itertuples(index=False):
         mark = "[green]PASS[/]" if check.passed else "[red]FAIL[/]"
         # A failed check also says why it should have held: the blog's explanation.
-        name = check.name if check.passed else f"{check.name}\n[dim]why: {check.description}[/]"
+        name = escape(check.name)
+        if not check.passed:
+            name += f"\n[dim]why: {escape(check.description)}[/]"
         table.add_row(check.step, name, check.expected, check.observed, mark)
     return table
 
@@ -181,7 +184,8 @@ def _run_once(experiment, args):
     """Run the experiment once as `run` asked; print its checks; return (exit status, folder)."""
     from .runner import run_experiment
     result = run_experiment(experiment, datapath=args.datapath, results_dir=args.results_dir,
-                            progress=console.print, wait=args.wait, flows=args.flows, interrupts=args.interrupts,
+                            progress=console.print, wait=args.wait, flows=args.flows,
+                            interrupts=args.interrupts,
                             after_step=_pause_in_mininet_cli if args.interactive else None)
     run = load_run(result.path)
     if len(run.checks):

@@ -46,6 +46,12 @@ def header(run):
     ]
     if meta.get("error"):
         lines.append(f"- **error** `{meta['error']}`")
+    for later in meta.get("later_errors", []):
+        lines.append(f"- **then** `{later}`")
+    if meta.get("evidence"):
+        evidence = run.path / meta["evidence"]
+        files = ", ".join(sorted(path.name for path in evidence.iterdir())) if evidence.is_dir() else "missing"
+        lines.append(f"- **evidence** kept for debugging in `{evidence}`: {files}")
     return "\n".join(lines)
 
 

@@ -16,7 +16,6 @@ from .ovs import existing_bridges
 from .topology import Wiring
 
 
-
 @contextmanager
 def c_locale():
     """Run the inside with LC_ALL=C in the environment: the host shells Mininet starts then,

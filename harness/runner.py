@@ -178,9 +178,10 @@ class ExperimentRun:
                                "experiment that expects a warning lists it in expected_switch_warnings)")
 
     def exit(self):
-        """Tear down what the run made, in this order, each part whatever the others did:
-        the network (Mininet), the controller app, whatever is left (cleanup), the state
-        file; then the final metadata and transcript."""
+        """Keep the evidence of a run that failed or broke, while its network stands; then
+        tear down what the run made, in this order, each part whatever the others did: the
+        network (Mininet), the controller app, whatever is left (cleanup), the state file;
+        then write the final metadata and transcript."""
         if self.outcome in ("failed", "error") and self.network is not None and self.network.net is not None:
             self._tear_down("could not keep the evidence", self._keep_evidence)
         self.tools.transcript.step = "teardown"
@@ -191,10 +192,9 @@ class ExperimentRun:
         if self.state is not None and self.state.exists():
             if self._tear_down(None, self._remove_leftovers):
                 self.state.remove()
-        if self.interrupts.first and self.outcome != "interrupted":
-            self.outcome = "interrupted"
-            self.errors.insert(0, f"interrupted by {self.interrupts.first} as the run ended; "
-                                  "its steps had finished")
+        if self.interrupts.first and self.outcome in ("passed", "failed", "no checks"):
+            self.outcome = "interrupted"    # the exit status says so: the metadata must too
+            self.errors.insert(0, f"interrupted by {self.interrupts.first} after its steps had finished")
         if self.folder_written:
             self._write_progress(ended=_now(), outcome=self.outcome)
 

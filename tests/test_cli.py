@@ -8,7 +8,7 @@ Every case of the README's troubleshooting table, and where it is tested:
 | OVS missing / not running              | test_cli.py::test_open_vswitch_not_installed / _not_running |
 | Mininet missing                        | test_cli.py::test_mininet_not_installed                     |
 | unknown experiment, not an experiment  | test_cli.py::test_user_mistakes, test_experiment.py         |
-| a bug in the experiment's code         | test_experiment_code.py::test_a_misspelt_check_*, ::test_a_host_the_topology_* |
+| a bug in the experiment's code         | test_experiment_code.py::test_a_bug_in_the_experiment_*     |
 | a check that checks nothing            | test_checks.py::test_a_check_about_what_the_network_*, ::test_a_counter_*    |
 | wrong or hostile parameter             | test_parameters.py, test_normal_priority.py::test_hostile_* |
 | kernel datapath impossible             | test_cli.py::test_kernel_datapath_is_refused_*              |
@@ -22,6 +22,7 @@ Every case of the README's troubleshooting table, and where it is tested:
 | controller app died / logged an error  | test_backends.py::test_controller_killed_*, ::test_openflow_error_* |
 | OVS stopped mid-run                    | test_teardown.py::test_open_vswitch_stopping_mid_run_*      |
 | report notebook failed                 | test_report.py::test_a_notebook_that_fails_*                |
+| ovs-vswitchd warned                    | test_evidence.py::test_an_unexpected_switch_warning_*       |
 """
 import os
 import shutil

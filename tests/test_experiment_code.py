@@ -18,27 +18,21 @@ def relative(path):
 
 
 @pytest.mark.parametrize("command", ["run", "describe"])
-def test_a_misspelt_check_names_the_file_the_line_and_the_fix(command, results_dir):
-    process = harness(command, TEST_EXPERIMENTS / "misspelt_check.py",
+@pytest.mark.parametrize("experiment, line, what", [
+    ("misspelt_check.py", 13, "AttributeError: 'CheckBook' object has no attribute 'ping_los'. "
+                              "Did you mean: 'ping_loss'?"),
+    ("unknown_host.py", 15, "no host 'h5' in this topology (hosts: h1, h2, h3)"),
+])
+def test_a_bug_in_the_experiment_is_its_file_and_line_before_anything_is_built(command, experiment, line, what,
+                                                                                results_dir):
+    process = harness(command, TEST_EXPERIMENTS / experiment,
                       *(["--results-dir", results_dir] if command == "run" else []))
     assert process.returncode == 2, process.stdout + process.stderr
     assert process.stderr.strip().splitlines() == [
-        f"error: {relative(TEST_EXPERIMENTS / 'misspelt_check.py')} line 13: AttributeError: "
-        "'CheckBook' object has no attribute 'ping_los'. Did you mean: 'ping_loss'?"]
+        f"error: {relative(TEST_EXPERIMENTS / experiment)} line {line}: {what}"]
     assert "Traceback" not in process.stdout
     assert not results_dir.exists()         # nothing was built, nothing recorded
     assert ours_on_machine() == NOTHING
-
-
-@pytest.mark.parametrize("command", ["run", "describe"])
-def test_a_host_the_topology_does_not_have_is_found_before_building(command, results_dir):
-    process = harness(command, TEST_EXPERIMENTS / "unknown_host.py",
-                      *(["--results-dir", results_dir] if command == "run" else []))
-    assert process.returncode == 2, process.stdout + process.stderr
-    assert process.stderr.strip().splitlines() == [
-        f"error: {relative(TEST_EXPERIMENTS / 'unknown_host.py')} line 15: "
-        "no host 'h5' in this topology (hosts: h1, h2, h3)"]
-    assert not results_dir.exists()
 
 
 def test_an_error_in_the_parameter_code_is_located_too(tmp_path):

@@ -80,6 +80,9 @@ def test_failing_run_report_shows_the_failed_check(reports):
     assert "1 of 2 passed" in html
     row = re.search(r"<tr>(?:(?!</tr>).)*s1 learned h3 on port 3(?:(?!</tr>).)*</tr>", html, re.S)
     assert row and "False" in row.group(0) and "#ffcdd2" in html
+    # It points at the evidence the failed run kept.
+    assert f"<strong>evidence</strong> kept for debugging in <code>{reports['failing'] / 'evidence'}</code>" in html
+    assert "s1.dump-flows.txt" in html and "ovs-vswitchd.log" in html
 
 
 def test_comparison_lists_what_differs(reports):

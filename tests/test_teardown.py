@@ -16,9 +16,10 @@ from harness.results import find_run
 pytestmark = pytest.mark.network     # real Mininet and OVS, as root
 
 
-def start_blocking_run(tmp_path, results_dir, experiment="blocking.py", *options):
+def start_blocking_run(tmp_path, results_dir, experiment="blocking.py", *options, env=None):
     """Start a test experiment in its step (see conftest.start_run_until_ready)."""
-    process = start_run_until_ready(tmp_path, TEST_EXPERIMENTS / experiment, "--results-dir", results_dir, *options)
+    process = start_run_until_ready(tmp_path, TEST_EXPERIMENTS / experiment, "--results-dir", results_dir, *options,
+                                    env=env)
     time.sleep(0.5)     # let the ping itself start inside h1
     return process
 
@@ -95,6 +96,19 @@ def test_interrupted_run_is_marked_and_torn_down(tmp_path, results_dir, foreign_
     assert run.metadata["error"] == f"interrupted by {'SIGTERM' if sig == signal.SIGTERM else 'SIGINT'}"
     assert "mininet> h1 ping -c 600" in run.transcript
     assert ours_on_machine() == NOTHING and foreign_survived()
+
+
+def test_the_hosts_shells_run_in_the_c_locale(tmp_path, results_dir):
+    """Every command a host runs, Mininet's own among them, prints as the parsers expect."""
+    process = start_blocking_run(tmp_path, results_dir, "blocking.py", env={"LC_ALL": "de_DE.UTF-8"})
+    try:
+        shells = subprocess.run(["pgrep", "-f", "mininet:h1"], capture_output=True, text=True).stdout.split()
+        environment = Path(f"/proc/{shells[0]}/environ").read_bytes().split(b"\0")
+        assert b"LC_ALL=C" in environment and b"LC_ALL=de_DE.UTF-8" not in environment
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=60)
+    assert ours_on_machine() == NOTHING
 
 
 def interrupted_after(seconds, results_dir):
