@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import HarnessError
+from .tools import tool_environment
 
 SETUP_HINT = "run `sudo ./setup.sh` in the ovs-harness checkout"
 DATAPATHS = ("auto", "kernel", "user")
@@ -21,8 +22,10 @@ DATAPATH_LABELS = {"kernel": "kernel (system)", "user": "userspace (netdev)"}
 def _output(argv, timeout=10):
     """Return (exit status, stdout + stderr) of argv; exit status 127 if it is not installed."""
     try:
+        # Its own session, as every tool the harness runs: a Ctrl-C reaches the harness,
+        # which stops the command, and never makes a killed probe look like a broken machine.
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "LC_ALL": "C"})
+                              env=tool_environment(), start_new_session=True)
     except FileNotFoundError:
         return 127, f"{argv[0]}: not installed"
     except subprocess.TimeoutExpired:
