@@ -13,12 +13,8 @@ run it for several sizes and compare them (`report --compare`).
 import time
 
 from harness import Experiment, Parameter
-from harness.topology import SHAPES, topology_of_shape
-from harness.errors import HarnessError
+from harness.topology import MOST_HOSTS, SHAPES, topology_of_shape
 
-# The most hosts this experiment takes: the largest network it was measured with here (the
-# README's Scale section), where the reachability waves' flood budget was calibrated.
-MOST_HOSTS = 254
 
 
 class MacLearningScale(Experiment):
@@ -44,12 +40,6 @@ class MacLearningScale(Experiment):
     def topology(self):
         return topology_of_shape(self.shape, hosts=self.hosts, switches=self.switches,
                                  hosts_per_switch=self.hosts_per_switch, depth=self.depth, fanout=self.fanout)
-
-    def validate(self):
-        count = self.topology.host_count
-        if count > MOST_HOSTS:
-            raise HarnessError(f"{self.topology} has {count} hosts; at most {MOST_HOSTS} fit "
-                               "(fewer switches, hosts per switch, depth or fanout)")
 
     def run(self, lab):
         switches, hosts = lab.network.switches(), lab.network.hosts()

@@ -7,7 +7,7 @@ with every switch in NORMAL mode: h1's broadcast ARP request teaches every switc
 is, while only the switches between h1 and h2 see h2's unicast replies and learn h2.
 """
 from harness import Experiment, Parameter
-from harness.topology import SHAPES, topology_of_shape
+from harness.topology import MOST_HOSTS, SHAPES, topology_of_shape
 
 
 class NormalMode(Experiment):
@@ -16,7 +16,7 @@ class NormalMode(Experiment):
     shape = Parameter(str, "single", "single (the blog's one switch), linear (a chain, one host "
                       "per switch) or tree", choices=SHAPES)
     hosts = Parameter(int, 3, "hosts on the switch; h1 pings h2, the others stay silent",
-                      minimum=3, maximum=254, shapes="single")
+                      minimum=3, maximum=MOST_HOSTS, shapes="single")
     switches = Parameter(int, 3, "switches in the chain, each with one host", minimum=2, maximum=64,
                          shapes="linear")
     depth = Parameter(int, 2, "levels of switches", minimum=1, maximum=4, shapes="tree")

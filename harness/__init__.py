@@ -5,7 +5,15 @@ run.ports, run.pings, run.checks (DataFrames) and run.metadata (a dict).
 """
 from .experiment import Experiment
 from .parameters import Parameter
-from .results import load_run
 from .topology import Linear, SingleSwitch, Tree
 
 __all__ = ["Experiment", "Linear", "Parameter", "SingleSwitch", "Tree", "load_run"]
+
+
+def __getattr__(name):
+    """`load_run` is imported when first asked for: it brings pandas, which `python -m
+    harness` should load only inside its own start-up, where a Ctrl-C is one clean line."""
+    if name == "load_run":
+        from .results import load_run
+        return load_run
+    raise AttributeError(f"module 'harness' has no attribute {name!r}")

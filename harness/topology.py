@@ -63,17 +63,26 @@ class Tree:
 
 
 SHAPES = ("single", "linear", "tree")
+# The most hosts a topology of the experiments may have: the largest network measured here
+# (the README's Scale section), where the reachability waves' flood budget was calibrated.
+MOST_HOSTS = 254
 
 
 def topology_of_shape(shape, *, hosts, switches, hosts_per_switch, depth, fanout):
     """Return the topology of shape "single" (one switch with `hosts` hosts), "linear"
     (`switches` switches with `hosts_per_switch` hosts each) or "tree" (`depth`, `fanout`),
-    for experiments whose shape is a parameter."""
+    for experiments whose shape is a parameter. Raises HarnessError for more than
+    MOST_HOSTS hosts, so each parameter's range stays one that works with the others."""
     if shape == "linear":
-        return Linear(switches=switches, hosts_per_switch=hosts_per_switch)
-    if shape == "tree":
-        return Tree(depth=depth, fanout=fanout)
-    return SingleSwitch(hosts=hosts)
+        topology = Linear(switches=switches, hosts_per_switch=hosts_per_switch)
+    elif shape == "tree":
+        topology = Tree(depth=depth, fanout=fanout)
+    else:
+        topology = SingleSwitch(hosts=hosts)
+    if topology.host_count > MOST_HOSTS:
+        raise HarnessError(f"{topology} has {topology.host_count} hosts; at most {MOST_HOSTS} fit "
+                           "(fewer switches, hosts per switch, depth or fanout)")
+    return topology
 
 
 class Wiring:

@@ -1,5 +1,5 @@
 """Every allowed value of a parameter that changes the traffic passes the experiment's own
-checks: the edges of `count` and `interval_ms`. Before the hosts' neighbour timers were
+checks: the edges of `count` and `interval_ms`, and of the topology's shape and size. Before the hosts' neighbour timers were
 fixed, a ping longer than 15 s got extra ARP confirmations at random (count=40 counted 86
 frames where 84 are expected)."""
 import pytest
@@ -17,13 +17,22 @@ pytestmark = pytest.mark.network     # real Mininet and OVS, as root
     ("normal_priority", ["count=100", "interval_ms=200"]),
     ("learning_switch", ["count=2"]),
     ("learning_switch", ["count=100", "interval_ms=200"]),
+    # The shapes' edges: the shortest and longest chain; the smallest tree, the widest that
+    # fits (3 levels of fanout 6: 216 hosts) and the deepest (4 levels of fanout 3; fanout 4
+    # would be 256 hosts, refused); a full switch.
+    ("normal_mode", ["shape=linear", "switches=2"]),
+    ("normal_mode", ["shape=linear", "switches=64"]),
+    ("normal_mode", ["shape=tree", "depth=1", "fanout=2"]),
+    ("normal_mode", ["shape=tree", "depth=3", "fanout=6"]),
+    ("normal_mode", ["shape=tree", "depth=4", "fanout=3"]),
+    ("normal_mode", ["hosts=254"]),
 ])
-def test_the_edges_of_the_ping_parameters_pass_every_check(experiment, parameters, results_dir):
+def test_the_edges_of_the_traffic_parameters_pass_every_check(experiment, parameters, results_dir):
     process = harness("run", experiment, *(arg for value in parameters for arg in ("-p", value)),
                       "--results-dir", results_dir, timeout=300)
     assert process.returncode == 0, process.stdout + process.stderr
     run = load_run(process.stdout.splitlines()[-1])
-    count = int(parameters[0].partition("=")[2])
+    count = int(run.metadata["parameters"]["count"])
     pings = run.pings[run.pings["loss"] == 0]
     assert (pings["sent"] == count).all() and len(pings) >= 1
     assert run.checks["passed"].all()
