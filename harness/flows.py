@@ -29,14 +29,9 @@ RESERVED_PORTS = {"in_port": 0xfffffff8, "table": 0xfffffff9, "flood": 0xfffffff
 
 
 class _Flows:
-    def __init__(self, tools, switches):
+    def __init__(self, tools, network):
         self._tools = tools
-        self._switches = switches
-
-    def _check_switch(self, switch):
-        if switch not in self._switches:
-            raise HarnessError(f"no switch {switch!r} in this topology "
-                               f"(switches: {', '.join(self._switches)})")
+        self._network = network
 
 
 class OfctlFlows(_Flows):
@@ -46,7 +41,7 @@ class OfctlFlows(_Flows):
 
     def add(self, switch, flow):
         """Add `flow` (ovs-ofctl syntax, e.g. "action=normal") to `switch`."""
-        self._check_switch(switch)
+        self._network.require_switch(switch)
         self._tools.run(["ovs-ofctl", "add-flow", switch, flow])
 
 
@@ -154,16 +149,15 @@ class ControllerFlows(_Flows):
 
     name = "ryu"
 
-    def __init__(self, tools, switches, controller, dpids):
-        super().__init__(tools, switches)
+    def __init__(self, tools, network, controller):
+        super().__init__(tools, network)
         self._controller = controller
-        self._dpids = dpids     # switch name -> datapath id
 
     def add(self, switch, flow):
         """Have the app send `flow` (ovs-ofctl syntax) to `switch` as a FlowMod; returns once
         the switch has processed it (the app waits for its barrier reply)."""
-        self._check_switch(switch)
+        self._network.require_switch(switch)
         fields = flow_mod(flow)
         self._controller.check_alive()
-        self._controller.request("add_flow", dpid=self._dpids[switch], **fields)
+        self._controller.request("add_flow", dpid=self._network.dpids()[switch], **fields)
         self._tools.transcript.record("controller", ["add-flow", switch, flow], "", 0)

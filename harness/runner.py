@@ -157,9 +157,9 @@ class ExperimentRun:
         if self.controller:
             self.controller.wait_connected(self.network.dpids().values())
         if self.flows_backend == "ryu":
-            flows = ControllerFlows(self.tools, self.network.switches(), self.controller, self.network.dpids())
+            flows = ControllerFlows(self.tools, self.network, self.controller)
         else:
-            flows = OfctlFlows(self.tools, self.network.switches())
+            flows = OfctlFlows(self.tools, self.network)
         self.hosts_by_mac = self.network.hosts_by_mac()
         self.lab = Lab(self.network, self.tools, flows, self.controller, on_step_end=self._record_step)
 
@@ -225,13 +225,11 @@ class ExperimentRun:
             self.errors.append(f"interrupted by {str(problem) or 'SIGINT'}")
             if problem.__context__ is not None and not isinstance(problem.__context__, Interrupted):
                 self.errors.append(f"while handling: {problem.__context__}")
-        elif isinstance(problem, HarnessError):
+        elif isinstance(problem, Exception):
             self.outcome = "error"
             self.errors.append(experiment_code_error(problem, self.experiment))
-        elif isinstance(problem, Exception):  # the experiment's own code failed
-            self.outcome = "error"
-            self.errors.append(experiment_code_error(problem, self.experiment))
-            self.metadata["traceback"] = traceback.format_exc()
+            if not isinstance(problem, HarnessError):   # the experiment's own code failed
+                self.metadata["traceback"] = traceback.format_exc()
         else:
             raise problem
 
