@@ -143,15 +143,16 @@ def _kill_host_processes(namespaces):
     return killed
 
 
-def _kill_controller(record):
-    """Kill the run's controller app and its process group (it leads one) if it still runs."""
+def _kill_process_group(record, what):
+    """Kill the process named by `record` and its process group (the controller app and
+    the root-namespace tcpdumps lead one) if it still runs."""
     if not is_running(record):
         return []
     try:
         os.killpg(record["pid"], signal.SIGKILL)
     except OSError:
         return []
-    return [f"controller process {record['pid']}"]
+    return [f"{what} process {record['pid']}"]
 
 
 def remove_run_leftovers(state, tools):
@@ -161,7 +162,9 @@ def remove_run_leftovers(state, tools):
     vSwitch; if OVS does not answer, the run's bridges stay and HarnessError says so."""
     run_id = state["run_id"]
     removed = _kill_host_processes(state.get("host_namespaces", []))
-    removed += _kill_controller(state.get("controller"))
+    removed += _kill_process_group(state.get("controller"), "controller")
+    for record in state.get("captures", []):
+        removed += _kill_process_group(record, "tcpdump")
     removed += kernel_tuning.restore(state.get("sysctls", {}))
     try:
         bridges = existing_bridges(tools)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from rich.console import Console
 from rich.markup import escape
+from rich.rule import Rule
 from rich.table import Table
 
 from .errors import HarnessError, Interrupted
@@ -35,6 +36,15 @@ SHOWN_COLUMNS = {
 # On a terminal, tables fit its width; piped, nothing is wrapped or cut: a line is as long as
 # its content, so `grep` and scripts see whole names and paths.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 100_000)
+RULE_WIDTH = 100     # a heading line's width when the output is not a terminal
+
+
+def heading(title):
+    """Print a heading line (a rule with `title`), as wide as the terminal, or RULE_WIDTH."""
+    if sys.stdout.isatty():
+        console.rule(title, align="left")
+    else:
+        console.print(Rule(title, align="left"), width=RULE_WIDTH)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,7 +81,7 @@ def _checks_table(checks):
 
 def _print_step(index, name, tables):
     """Print one step's pings, flows, MAC table, ports and traces (DataFrames by table name)."""
-    console.rule(f"step {index}: {name}", align="left")
+    heading(f"step {index}: {name}")
     for table, columns in SHOWN_COLUMNS.items():
         if len(tables[table]):
             console.print(_table(table, tables[table], columns))
@@ -108,7 +118,7 @@ def _summarise_repeats(experiment, paths, results_dir):
     """Print how every per-step counter varied over repeated runs, and save it as CSV."""
     spread = counter_spread([load_run(path) for path in paths])
     varying = spread[spread["variance"] > 0]
-    console.rule(f"{len(paths)} runs of {experiment.name}", align="left")
+    heading(f"{len(paths)} runs of {experiment.name}")
     if varying.empty:
         console.print(f"[green]all {len(spread)} per-step counters are identical in the {len(paths)} runs[/]")
     else:
@@ -142,10 +152,10 @@ def cmd_describe(args):
     index = 0
     for step, entries in check_experiment_code(experiment).steps:
         if step is None:
-            console.rule("before the first step", align="left")
+            heading("before the first step")
         else:
             index += 1
-            console.rule(f"step {index}: {step}", align="left")
+            heading(f"step {index}: {step}")
         for kind, text in entries:
             console.print(f"  {kind:6s} {text}")
     return 0
@@ -162,7 +172,7 @@ def cmd_run(args):
     statuses, paths = [], []
     for number in range(1, args.repeat + 1):
         if args.repeat > 1:
-            console.rule(f"run {number} of {args.repeat}", align="left")
+            heading(f"run {number} of {args.repeat}")
         status, path = _run_once(experiment, args)
         statuses.append(status)
         paths.append(path)

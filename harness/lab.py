@@ -1,11 +1,12 @@
 """The lab an experiment works in: named steps, and in them traffic (harness.traffic),
-flows (harness.flows), observations (harness.observation) and checks (harness.checks) on
-one network.
+flows (harness.flows), commands and port settings, packet captures (harness.capture),
+observations (harness.observation) and checks (harness.checks) on one network.
 
 Each step ends the same way: wait until no host has ARP in flight, snapshot every switch
 (flows, MAC table, port counters), and evaluate the step's checks on that snapshot, taking
 new snapshots until they hold or CHECK_TIMEOUT has passed.
 """
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -15,9 +16,16 @@ from .checks import Check, CheckBook
 from .errors import HarnessError
 from .observation import Observer
 from .snapshot import Snapshot
-from .waiting import poll_until
+from .waiting import poll_until, wait_until
 
 CHECK_TIMEOUT = 5.0     # seconds a step's checks may take to come true
+
+
+def require_argument_list(argv):
+    """Raise HarnessError unless argv is a non-empty list of words (never a shell string)."""
+    if isinstance(argv, str) or not isinstance(argv, (list, tuple)) or not argv or \
+            not all(isinstance(word, (str, int, float)) for word in argv):
+        raise HarnessError(f"a command is a non-empty list of words, never a shell string: not {argv!r}")
 
 
 @dataclass
@@ -45,25 +53,29 @@ class Step:
 class Lab:
     """What an experiment's `run(lab)` uses. Attributes: `network` (what is linked to what),
     `flows` (add flows, see harness.flows), `check` (the check vocabulary, see
-    harness.checks), `steps` (the steps so far), `build_seconds`. harness.plan.Plan has the
-    same interface, for `describe` and the dry pass before a run."""
+    harness.checks), `steps` (the steps so far), `configuration` (every port and bridge
+    setting, and every move, as rows {step, switch, port, setting, value}), `build_seconds`.
+    harness.plan.Plan has the same interface, for `describe` and the dry pass before a run."""
 
     # False here, True on the Plan: an experiment's `run` is called once on a Plan before
     # the network is built; what it does outside the lab (a file, a wait) goes under
     # `if not lab.planning:`.
     planning = False
 
-    def __init__(self, network, tools, flows, controller=None, on_step_end=lambda step: None):
-        """flows: the flow backend; controller: the run's controller app, if it has one,
-        whose MAC table and counters are snapshotted with the switches; on_step_end(step)
-        is called after every step, to record it."""
+    def __init__(self, network, tools, flows, captures, controller=None, on_step_end=lambda step: None):
+        """flows: the flow backend; captures: the run's harness.capture.Captures;
+        controller: the run's controller app, if it has one, whose MAC table and counters
+        are snapshotted with the switches; on_step_end(step) is called after every step,
+        to record it."""
         self.network = network
         self.steps: List[Step] = []
         self.flows = flows
+        self.configuration = [{"step": None, **row} for row in network.configuration()]
         self.check = CheckBook(network, lambda check: self._current().checks.append(check),
-                               network.hosts_by_mac())
+                               lambda: list(captures.points))
         self._tools = tools
-        self._observer = Observer(network, tools, controller)
+        self._captures = captures
+        self._observer = Observer(network, tools, controller, captures)
         self._on_step_end = on_step_end
 
     @property
@@ -102,7 +114,8 @@ class Lab:
         earlier = [done.snapshot for done in self.steps[:-1] if done.snapshot is not None]
         step.snapshot, step.snapshot_seconds = self._observer.snapshot(
             before_step=earlier[-1] if earlier else None,
-            pings=step.pings, traces=step.traces, reachability=step.reachability)
+            pings=step.pings, traces=step.traces, reachability=step.reachability,
+            measurements=step.measurements)
         step.snapshot_count += 1
 
     def _observe_after_failure(self, step):
@@ -130,9 +143,76 @@ class Lab:
     def announce_hosts(self, timeout=10.0):
         """Make every host send one broadcast frame, all at once; return the seconds until
         every switch had learned every host's MAC, or None after `timeout`."""
-        return traffic.announce_hosts(self.network, self._tools,
-                                      lambda switch: {entry["mac"] for entry in self._observer.fdb(switch)},
-                                      timeout)
+        return traffic.announce(self.network, self._tools, self.network.hosts(), self._learned,
+                                self.network.switches(), timeout)
+
+    def announce(self, host, learned_by=None, timeout=5.0):
+        """Make `host` send one broadcast frame (as a hypervisor announces a VM that moved);
+        return the seconds until every switch of `learned_by` (default: all) had learned its
+        MAC in its VLAN, or None after `timeout`."""
+        return traffic.announce(self.network, self._tools, [host], self._learned,
+                                self.network.switches() if learned_by is None else list(learned_by), timeout)
+
+    def _learned(self, switch):
+        """{(MAC, VLAN)} of the entries in `switch`'s MAC table."""
+        return {(entry["mac"], entry["vlan"]) for entry in self._observer.fdb(switch)}
+
+    def wait_until_forgotten(self, switch, host, timeout):
+        """Wait until `switch` has forgotten `host`'s MAC (it aged out), polling its MAC
+        table; return the entry's idle lifetime in seconds: its age when the wait began
+        plus the time waited. Raises HarnessError if the entry is not there to begin with,
+        or still there after `timeout` seconds."""
+        self.network.require_switch(switch)
+        key = (self.network.mac(host), self.network.vlan_of(host))
+        ages = [entry["age"] for entry in self._observer.fdb(switch) if (entry["mac"], entry["vlan"]) == key]
+        if not ages:
+            raise HarnessError(f"{switch} has not learned {host}, so there is nothing to forget")
+        started = time.monotonic()
+        wait_until(lambda: key not in self._learned(switch), timeout, what=f"{switch} to forget {host}")
+        return (ages[0] or 0) + time.monotonic() - started
+
+    def run(self, node, argv, check=True, timeout=30):
+        """Run `argv` (an argument list, never a shell string) on host `node`, in its
+        namespace, or on switch `node` (in the root namespace, where OVS's tools reach every
+        bridge); return its output. It is kept in the transcript. check: a failure (non-zero
+        exit) is an error of the run."""
+        require_argument_list(argv)
+        if node in self.network.hosts():
+            return self._tools.run(argv, host=self.network.host(node), check=check, timeout=timeout)
+        self.network.require_switch(node)
+        return self._tools.run(argv, check=check, timeout=timeout)
+
+    def configure_port(self, switch, port, **settings):
+        """Set port `port` of `switch`: tag (its access VLAN), trunks (the VLANs it carries
+        tagged), vlan_mode, as the Port table's columns; None clears one."""
+        self.network.configure_port(switch, port, settings)
+        self._configured(switch, port, settings)
+
+    def configure_bridge(self, switch, other_config):
+        """Set other_config keys of bridge `switch` ({"mac-aging-time": 15}); None removes one."""
+        self.network.configure_bridge(switch, other_config)
+        self._configured(switch, None, {f"other_config:{key}": value for key, value in other_config.items()})
+
+    def move(self, host, switch, port):
+        """Move `host`'s link to OpenFlow port `port` of `switch` (a station move, a VM
+        migrating): its old port is deleted, so OVS forgets the MACs learned on it."""
+        old_switch, old_port = self.network.move(host, switch, port)
+        self._configured(switch, port, {"host": f"{host} (from {old_switch} port {old_port})"})
+
+    def _configured(self, switch, port, settings):
+        step = self.steps[-1].name if self.steps else None
+        self.configuration += [{"step": step, "switch": switch, "port": port, "setting": name, "value": value}
+                               for name, value in settings.items()]
+
+    def capture(self, node, port=None, via=None):
+        """Capture frames from now to the end of the run: at host `node` (those delivered
+        to it), or at port `port` of switch `node` (those the switch sends out of it; via:
+        "tcpdump" on its interface, or "mirror" for a port tcpdump cannot see). Returns the
+        capture point's name (the host's, or the port's interface name), which the frame
+        checks and the run's `frames` table use."""
+        point = self.network.capture_point(node, port, via)
+        self._captures.start(point, self.network.host(point.host) if point.host else None)
+        return point.name
 
     def static_arp(self):
         """Give every host a permanent ARP entry for every other host, so no ARP frame is sent."""

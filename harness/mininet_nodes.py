@@ -9,7 +9,8 @@ when a network is built, so `describe`, the unit tests and `load_run` need no Mi
 - `HarnessSwitch` creates its bridge in one checked `ovs-vsctl` transaction that marks the
   bridge as ours and never deletes a bridge of the same name (Mininet's does);
 - `MarkedLink` marks every interface it creates in the root namespace as the run's, so that
-  `clean` can tell ours from an interface someone else later made with the same name.
+  `clean` can tell ours from an interface someone else later made with the same name; it
+  carries the port settings (VLAN tag, trunks) its switch end is created with.
 """
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from mininet.node import Host, OVSSwitch
 from .cleanup import interface_mark
 from .errors import HarnessError
 from .ovs import DATAPATH_TYPES, RUN_ID_KEY
+from .topology import ovs_value
 
 # How long a host's ARP entry stays REACHABLE once confirmed. Linux draws it at random
 # between half and 1.5 times base_reachable_time (30 s by default: 15 to 45 s), then
@@ -69,8 +71,9 @@ class MarkedLink(Link):
     """A Mininet veth link whose root-namespace ends carry the run's mark (their alias),
     set right after `ip link add`, before anything else happens to them."""
 
-    def __init__(self, node1, node2, run_id=None, **params):
+    def __init__(self, node1, node2, run_id=None, port_settings=None, **params):
         self.run_id = run_id
+        self.port_settings = port_settings or {}    # for the switch end(s): see topology.Link
         super().__init__(node1, node2, **params)
 
     def makeIntfPair(self, intfname1, intfname2, addr1=None, addr2=None, node1=None, node2=None,
@@ -85,8 +88,9 @@ class MarkedLink(Link):
 class HarnessSwitch(OVSSwitch):
     """An Open vSwitch bridge created in one checked transaction and marked with its run."""
 
-    def __init__(self, name, run_id, tools, controller_target=None, **params):
+    def __init__(self, name, run_id, tools, controller_target=None, bridge_settings=None, **params):
         super().__init__(name, **params)
+        self.bridge_settings = bridge_settings or {}     # other_config, see topology.Topology
         self.run_id = run_id
         self.tools = tools
         self.controller_target = controller_target
@@ -100,7 +104,8 @@ class HarnessSwitch(OVSSwitch):
                 f"other_config:datapath-id={self.dpid}",
                 "other_config:disable-in-band=true",
                 f"other_config:dp-desc={self.name}",
-                f"external_ids:{RUN_ID_KEY}={self.run_id}"]
+                f"external_ids:{RUN_ID_KEY}={self.run_id}",
+                *(f"other_config:{key}={value}" for key, value in self.bridge_settings.items())]
         if self.controller_target:
             argv += ["--", "set-controller", self.name, self.controller_target]
         for intf in self.intfList():
@@ -108,6 +113,10 @@ class HarnessSwitch(OVSSwitch):
                 argv += ["--", "add-port", self.name, intf.name,
                          "--", "set", "Interface", intf.name,
                          f"ofport_request={self.ports[intf]}"]
+                settings = getattr(intf.link, "port_settings", {})
+                if settings:
+                    argv += ["--", "set", "Port", intf.name,
+                             *(f"{name}={ovs_value(name, value)}" for name, value in settings.items())]
         self.tools.run(argv)
         # The bridge's own internal port is a new interface of the root namespace: ours too.
         if Path("/sys/class/net", self.name).exists():

@@ -10,10 +10,12 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
+from .capture import mirror_argv
+from .cleanup import interface_mark
 from .errors import HarnessError
 from .kernel_tuning import make_room_for_neighbours
 from .ovs import existing_bridges
-from .topology import Wiring
+from .topology import Wiring, ovs_value
 
 
 @contextmanager
@@ -136,9 +138,55 @@ class Network(Wiring):
     def ip(self, host):
         return self.host(host).IP()
 
-    def hosts_by_mac(self):
-        """Return {MAC address: host name} for every host."""
-        return {self.mac(name): name for name in self.hosts()}
+    def configure_port(self, switch, port, settings):
+        """Set (a value of None: clear) the Port table's settings of `switch`'s port `port`."""
+        super().configure_port(switch, port, settings)
+        name = self.port_name(switch, port)
+        argv = ["ovs-vsctl"]
+        for setting, value in settings.items():
+            argv += ["--", "clear", "Port", name, setting] if value is None else \
+                ["--", "set", "Port", name, f"{setting}={ovs_value(setting, value)}"]
+        self.tools.run(argv)
+
+    def configure_bridge(self, switch, settings):
+        """Set (a value of None: remove) other_config keys of bridge `switch`."""
+        super().configure_bridge(switch, settings)
+        argv = ["ovs-vsctl"]
+        for key, value in settings.items():
+            argv += ["--", "remove", "Bridge", switch, "other_config", key] if value is None else \
+                ["--", "set", "Bridge", switch, f"other_config:{key}={value}"]
+        self.tools.run(argv)
+
+    def move(self, host, switch, port):
+        """Move `host`'s link to OpenFlow port `port` of `switch`, in one OVS transaction:
+        the interface leaves its old port (OVS forgets the MACs learned there) and joins the
+        new one, with its port settings. It keeps its name (s1-eth3 may then be on s2)."""
+        name = self.port_name(*self.attachment(host))
+        old_switch, old_port = super().move(host, switch, port)
+        argv = ["ovs-vsctl", "--", "del-port", old_switch, name, "--", "add-port", switch, name,
+                "--", "set", "Interface", name, f"ofport_request={port}"]
+        settings = self.port_settings(switch).get(port, {})
+        if settings:
+            argv += ["--", "set", "Port", name, *(f"{key}={ovs_value(key, value)}" for key, value in settings.items())]
+        self.tools.run(argv)
+        del self.port_names[old_switch][str(old_port)]
+        self.port_names[switch][str(port)] = name
+        ofport = self.tools.run(["ovs-vsctl", "get", "Interface", name, "ofport"]).strip()
+        if ofport != str(port):
+            raise HarnessError(f"Open vSwitch gave {name} port {ofport} of {switch}, not {port}")
+        return old_switch, old_port
+
+    def capture_point(self, node, port=None, via=None):
+        """Return the CapturePoint of host `node`, or of port `port` of switch `node`,
+        making the mirror that feeds it if one is used (see Wiring.capture_point)."""
+        point = super().capture_point(node, port, via)
+        if point.mirror:
+            self.state.update(interfaces=self.state.read()["interfaces"] + [point.interface])
+            self.tools.run(mirror_argv(point.mirror, self.port_name(node, port), point.interface))
+            self.tools.run(["ip", "link", "set", "dev", point.interface, "alias", interface_mark(self.run_id)])
+            self.tools.run(["sysctl", "-q", "-w", f"net/ipv6/conf/{point.interface}/disable_ipv6=1"])
+            self.tools.run(["ip", "link", "set", "dev", point.interface, "up"])
+        return point
 
     @staticmethod
     def broadcast_address(host):

@@ -1,11 +1,12 @@
 """Observation: what the switches show, read without changing it. A snapshot is every
 switch's flow table (`ovs-ofctl dump-flows`), MAC table (`ovs-appctl fdb/show`) and port
 counters (`ovs-ofctl dump-ports`), with the controller app's MAC table and counters for a
-run that has one; `ofproto/trace` asks a switch what it would do with a packet, without
+run that has one, and the frames of the run's packet captures; `ofproto/trace` asks a switch what it would do with a packet, without
 sending it.
 """
 import time
 
+from .capture import BROADCAST
 from .errors import HarnessError
 from .parsers import parse_fdb, parse_flows, parse_ports, parse_trace
 from .snapshot import Snapshot
@@ -14,10 +15,11 @@ from .snapshot import Snapshot
 class Observer:
     """Takes the snapshots of one network (and its controller app, if any)."""
 
-    def __init__(self, network, tools, controller=None):
+    def __init__(self, network, tools, controller=None, captures=None):
         self.network = network
         self.tools = tools
         self.controller = controller
+        self.captures = captures
         # Frames received per switch when flow counters were last brought up to date.
         self._received_when_counted = {switch: 0 for switch in network.switches()}
 
@@ -34,6 +36,8 @@ class Observer:
         self._dump_flows(snapshot)
         if self.controller:
             self._observe_controller(snapshot)
+        if self.captures:
+            snapshot.frames = self._named(self.captures.frames())
         received = {switch: snapshot.received(switch) for switch in self.network.switches()}
         if received != self._received_when_counted:
             self._received_when_counted = received
@@ -56,6 +60,16 @@ class Observer:
                 "port": entry["port"], "port_name": self.network.port_names[switch].get(str(entry["port"]), ""),
                 "mac": entry["mac"]})
         snapshot.controller_stats = self.controller.request("stats")
+
+    def _named(self, frames):
+        """Add the names of the hosts whose MACs a frame carries (src, dst; "broadcast")."""
+        for rows in frames.values():
+            for row in rows:
+                vlan = row["vlan"] or None
+                row["src"] = self.network.host_named(row["src_mac"], vlan)
+                row["dst"] = "broadcast" if row["dst_mac"] == BROADCAST else \
+                    self.network.host_named(row["dst_mac"], vlan)
+        return frames
 
     def fdb(self, switch):
         """Return the parsed rows of `ovs-appctl fdb/show switch`."""

@@ -7,11 +7,13 @@ check is written down instead of done, so the plan is always the experiment's re
 has the Lab's interface, argument for argument (tests/test_plan.py compares the two), and
 refuses what the Lab would refuse: hosts and switches the topology does not have.
 """
+import shlex
 from contextlib import contextmanager
 
 from .checks import CheckBook
 from .environment import mininet_problem
 from .errors import HarnessError
+from .lab import require_argument_list
 from .traffic import require_ping_arguments
 from .topology import Wiring
 
@@ -42,7 +44,10 @@ class Plan:
         except ImportError:
             raise HarnessError(mininet_problem()) from None
         self.flows = _PlannedFlows(self)
-        self.check = CheckBook(self.network, lambda check: self._note("check", f"{check.name} ({check.description})"))
+        self.configuration = [{"step": None, **row} for row in self.network.configuration()]
+        self._captured = []
+        self.check = CheckBook(self.network, lambda check: self._note("check", f"{check.name} ({check.description})"),
+                               lambda: list(self._captured))
 
     def _note(self, kind, text):
         if not self.steps:
@@ -80,6 +85,47 @@ class Plan:
     def measure(self, name, value, unit=""):
         self._note("measure", name)
         return value
+
+    def announce(self, host, learned_by=None, timeout=5.0):
+        self.network.require_host(host)
+        for switch in learned_by or ():
+            self.network.require_switch(switch)
+        self._note("send", f"{host} sends one broadcast frame (learned within {timeout:g} s)")
+
+    def wait_until_forgotten(self, switch, host, timeout):
+        self.network.require_switch(switch)
+        self.network.require_host(host)
+        self._note("wait", f"until {switch} forgets {host} (at most {timeout:g} s)")
+        return None
+
+    def run(self, node, argv, check=True, timeout=30):
+        require_argument_list(argv)
+        if node not in self.network.hosts():
+            self.network.require_switch(node)
+        self._note("run", f"{node}: {shlex.join(map(str, argv))}")
+        return ""
+
+    def configure_port(self, switch, port, **settings):
+        self.network.configure_port(switch, port, settings)
+        words = " ".join(f"{name}={value}" for name, value in settings.items())
+        self._note("port", f"ovs-vsctl set Port {self.network.port_name(switch, port)} {words}")
+
+    def configure_bridge(self, switch, other_config):
+        self.network.configure_bridge(switch, other_config)
+        words = " ".join(f"other_config:{key}={value}" for key, value in other_config.items())
+        self._note("bridge", f"ovs-vsctl set Bridge {switch} {words}")
+
+    def move(self, host, switch, port):
+        old_switch, old_port = self.network.move(host, switch, port)
+        self._note("move", f"{host} moves from {old_switch} port {old_port} to {switch} port {port}")
+
+    def capture(self, node, port=None, via=None):
+        point = self.network.capture_point(node, port, via)
+        if point.name in self._captured:
+            raise HarnessError(f"{point.name} is captured already")
+        self._captured.append(point.name)
+        self._note("capture", point.method)
+        return point.name
 
 
 def plan_of(experiment):

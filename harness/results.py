@@ -45,6 +45,8 @@ COLUMNS = {
     "checks": STEP_KEYS + ["name", "description", "expected", "observed", "passed"],
     "controller_fdb": STEP_KEYS + ["switch", "port", "port_name", "mac", "host"],
     "controller_stats": STEP_KEYS + ["counter", "value"],
+    "frames": STEP_KEYS + ["at", "time", "src", "dst", "src_mac", "dst_mac", "vlan", "ethertype", "kind",
+                           "ip_src", "ip_dst", "icmp_seq"],
 }
 _RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
 MARKER = ".ovs-harness-results"     # marks a folder as holding ovs-harness runs
@@ -66,21 +68,24 @@ def as_text(value):
     return str(value)
 
 
-def step_rows(run_id, step, hosts_by_mac):
-    """Return {table name: rows} for one step of a run (see harness.lab.Step)."""
+def step_rows(run_id, step, host_named):
+    """Return {table name: rows} for one step of a run (see harness.lab.Step).
+    host_named(mac, vlan) names the host a MAC address is (harness.topology.Wiring)."""
     keys = {"run_id": run_id, "step_index": step.index, "step": step.name}
     snapshot = step.snapshot
     rows = {name: [] for name in COLUMNS}
     for switch in (snapshot.flows if snapshot else {}):
         rows["flows"] += [{**keys, "switch": switch, **flow} for flow in snapshot.flows[switch]]
-        rows["fdb"] += [{**keys, "switch": switch, **entry, "host": hosts_by_mac.get(entry["mac"], "")}
+        rows["fdb"] += [{**keys, "switch": switch, **entry, "host": host_named(entry["mac"], entry["vlan"])}
                         for entry in snapshot.fdb[switch]]
         rows["ports"] += [{**keys, "switch": switch, **port} for port in snapshot.ports[switch]]
     for switch in (snapshot.controller_fdb if snapshot else {}):
-        rows["controller_fdb"] += [{**keys, "switch": switch, **entry, "host": hosts_by_mac.get(entry["mac"], "")}
+        rows["controller_fdb"] += [{**keys, "switch": switch, **entry, "host": host_named(entry["mac"])}
                                    for entry in snapshot.controller_fdb[switch]]
     rows["controller_stats"] = [{**keys, "counter": counter, "value": value}
                                 for counter, value in (snapshot.controller_stats if snapshot else {}).items()]
+    for point in (snapshot.frames if snapshot else {}):
+        rows["frames"] += [{**keys, **frame} for frame in snapshot.step_frames(point)]
     rows["pings"] = [{**keys, **ping} for ping in step.pings]
     rows["traces"] = [{**keys, **trace} for trace in step.traces]
     rows["reachability"] = [{**keys, **pair} for pair in step.reachability]
@@ -129,9 +134,9 @@ class RunFolder:
         _write_or_say_why(self.path, lambda: self.path.mkdir(parents=True, exist_ok=True))
         self.rows = {name: [] for name in COLUMNS}
 
-    def add_step(self, run_id, step, hosts_by_mac):
+    def add_step(self, run_id, step, host_named):
         """Add a finished step's rows and rewrite the tables; return the step's rows."""
-        added = step_rows(run_id, step, hosts_by_mac)
+        added = step_rows(run_id, step, host_named)
         for name, rows in added.items():
             self.rows[name] += rows
         self.write_tables()
@@ -170,6 +175,7 @@ class Run:
     checks: pd.DataFrame
     controller_fdb: pd.DataFrame
     controller_stats: pd.DataFrame
+    frames: pd.DataFrame
 
     @property
     def transcript(self):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
+from .capture import Captures
 from .cleanup import RunState, remove_run_leftovers
 from .controller import Controller
 from .environment import choose_datapath, require_runnable, versions
@@ -85,6 +86,7 @@ class ExperimentRun:
         self.interrupts = None
         self.datapath = self.results = None
         self.state = self.folder = self.controller = self.network = self.lab = self.switch_log = None
+        self.captures = None
         self.metadata = {}
         self.folder_written = False     # metadata.json exists: the run has a folder to show
         self.outcome = "error"
@@ -160,8 +162,9 @@ class ExperimentRun:
             flows = ControllerFlows(self.tools, self.network, self.controller)
         else:
             flows = OfctlFlows(self.tools, self.network)
-        self.hosts_by_mac = self.network.hosts_by_mac()
-        self.lab = Lab(self.network, self.tools, flows, self.controller, on_step_end=self._record_step)
+        self.captures = Captures(self.folder.path, self.tools, self.state)
+        self.lab = Lab(self.network, self.tools, flows, self.captures, self.controller,
+                       on_step_end=self._record_step)
 
     def steps(self):
         """Run the experiment's steps; fail the run if the controller app logged an error."""
@@ -185,6 +188,8 @@ class ExperimentRun:
         if self.outcome in ("failed", "error") and self.network is not None and self.network.net is not None:
             self._tear_down("could not keep the evidence", self._keep_evidence)
         self.tools.transcript.step = "teardown"
+        if self.captures is not None:
+            self._tear_down("the packet captures could not be stopped", self.captures.stop)
         if self.network is not None:
             self._tear_down("Mininet could not stop the network", self.network.stop)
         if self.controller is not None:
@@ -234,7 +239,7 @@ class ExperimentRun:
             raise problem
 
     def _record_step(self, step):
-        rows = self.folder.add_step(self.state.run_id, step, self.hosts_by_mac)
+        rows = self.folder.add_step(self.state.run_id, step, self.network.host_named)
         self._write_progress()
         result = f"{step.passed_count}/{len(step.checks)} checks passed" if step.finished else "did not finish"
         self.progress(f"step {step.index} {step.name!r}: {result}")
@@ -247,6 +252,8 @@ class ExperimentRun:
         the end with `final`: ended, outcome). A failure to write (disk full) is a
         HarnessError; at the end, after the teardown, it is the command's error."""
         steps = self.lab.steps if self.lab else []
+        if self.lab:
+            self.metadata.update(configuration=self.lab.configuration, captures=self.captures.metadata())
         self.metadata.update(
             **final, error=self.errors[0] if self.errors else None,
             later_errors=self.errors[1:],

@@ -11,7 +11,9 @@ class Snapshot:
     flows, fdb and ports map a switch name to the parsed rows of `ovs-ofctl dump-flows`,
     `ovs-appctl fdb/show` and `ovs-ofctl dump-ports`; controller_fdb and controller_stats
     are the controller app's MAC table (per switch) and counters, for runs with one;
-    `before_step` is the snapshot of the step before (None for the first), against which
+    frames maps a capture point (Lab.capture) to the rows of every frame it saw so far
+    (step_frames gives this step's); pings, traces, reachability and measurements are the
+    step's own rows; `before_step` is the snapshot of the step before (None for the first), against which
     counter deltas are taken."""
     flows: Dict[str, List[dict]] = field(default_factory=dict)
     fdb: Dict[str, List[dict]] = field(default_factory=dict)
@@ -19,6 +21,8 @@ class Snapshot:
     pings: List[dict] = field(default_factory=list)
     traces: List[dict] = field(default_factory=list)
     reachability: List[dict] = field(default_factory=list)
+    measurements: List[dict] = field(default_factory=list)
+    frames: Dict[str, List[dict]] = field(default_factory=dict)
     controller_fdb: Dict[str, List[dict]] = field(default_factory=dict)
     controller_stats: Dict[str, int] = field(default_factory=dict)
     before_step: Optional["Snapshot"] = None
@@ -28,6 +32,10 @@ class Snapshot:
         """What the counters were before this step: the snapshot of the step before, or an
         empty one before the first step (every count 0)."""
         return self.before_step or Snapshot()
+
+    def step_frames(self, point):
+        """The frames capture point `point` saw during this step."""
+        return self.frames.get(point, [])[len(self.before.frames.get(point, [])):]
 
     def received(self, switch):
         """Frames all ports of `switch` had received."""

@@ -1,5 +1,14 @@
-"""Topologies experiments declare; each builds the matching Mininet Topo when a run starts."""
+"""Topologies experiments declare; each builds the matching Mininet Topo when a run starts.
 
+SingleSwitch, Linear and Tree are Mininet's own shapes; Topology declares any other network
+link by link, with the OVS settings of its ports (access VLAN, trunks) and bridges
+(other_config such as mac-aging-time), which the bridges are created with.
+"""
+import re
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from .capture import CapturePoint
 from .errors import HarnessError
 
 
@@ -62,6 +71,133 @@ class Tree:
         return f"tree, depth {self.depth}, fanout {self.fanout}"
 
 
+# Port settings an experiment may give (columns of OVS's Port table, ovs-vswitchd.conf.db(5)).
+PORT_SETTINGS = ("tag", "trunks", "vlan_mode")
+VLAN_MODES = ("access", "trunk", "native-tagged", "native-untagged", "dot1q-tunnel")
+# Bridge other_config keys an experiment may set (ovs-vswitchd.conf.db(5), Bridge table);
+# datapath-id, dp-desc and disable-in-band are the harness's own. OVS ignores a key it does
+# not know, so a misspelt one is refused here rather than silently doing nothing.
+BRIDGE_OTHER_CONFIG = (
+    "mac-aging-time", "mac-table-size", "forward-bpdu", "hwaddr", "in-band-queue", "controller-queue-size",
+    "mcast-snooping-aging-time", "mcast-snooping-table-size", "mcast-snooping-disable-flood-unregistered",
+    "stp-system-id", "stp-priority", "stp-hello-time", "stp-max-age", "stp-forward-delay",
+    "rstp-address", "rstp-priority", "rstp-ageing-time", "rstp-force-protocol-version", "rstp-max-age",
+    "rstp-forward-delay", "rstp-transmit-hold-count")
+
+
+def require_port_settings(settings):
+    """Raise HarnessError unless `settings` ({name: value}) are port settings OVS takes:
+    tag (a VLAN, 1-4094), trunks (VLANs), vlan_mode."""
+    for name, value in settings.items():
+        if name not in PORT_SETTINGS:
+            raise HarnessError(f"unknown port setting {name!r} (port settings: {', '.join(PORT_SETTINGS)})")
+        vlans = [value] if name == "tag" else list(value) if name == "trunks" else []
+        if name == "trunks" and not vlans:
+            raise HarnessError("trunks must name at least one VLAN (a port without trunks carries them all)")
+        for vlan in vlans:
+            if not isinstance(vlan, int) or isinstance(vlan, bool) or not 1 <= vlan <= 4094:
+                raise HarnessError(f"{name} must be VLAN numbers from 1 to 4094, not {vlan!r}")
+        if name == "vlan_mode" and value not in VLAN_MODES:
+            raise HarnessError(f"vlan_mode must be one of {', '.join(VLAN_MODES)}, not {value!r}")
+
+
+def require_bridge_settings(settings):
+    """Raise HarnessError unless `settings` ({key: value}) are Bridge other_config keys an
+    experiment may set, with whole-number or text values."""
+    for key, value in settings.items():
+        if key not in BRIDGE_OTHER_CONFIG:
+            raise HarnessError(f"unknown bridge other_config key {key!r} (keys: {', '.join(BRIDGE_OTHER_CONFIG)})")
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise HarnessError(f"bridge setting {key} must be a number or text, not {value!r}")
+
+
+def ovs_value(name, value):
+    """Return a port setting's value as ovs-vsctl takes it (trunks=[10, 20] -> "10,20")."""
+    return ",".join(map(str, value)) if name == "trunks" else str(value)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link of a Topology between two nodes. `tag`, `trunks` and `vlan_mode` set the
+    switch end's port, as the Port table's columns of the same name (on a link between two
+    switches, both ends): `tag=10` makes an access port of VLAN 10, `trunks=(10, 20)` a
+    trunk carrying those VLANs tagged."""
+    node1: str
+    node2: str
+    tag: Optional[int] = None
+    trunks: Optional[Tuple[int, ...]] = None
+    vlan_mode: Optional[str] = None
+
+    def settings(self):
+        """Return {setting: value} of the settings given."""
+        return {name: getattr(self, name) for name in PORT_SETTINGS if getattr(self, name) is not None}
+
+
+_NODE_NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")
+
+
+class Topology:
+    """A network declared link by link, as pure data (like Mininet's Topo).
+
+    switches: the switch names; links: Link(...) or (node1, node2) pairs, in order: each
+    node's ports are numbered 1, 2, ... in the order of its links, and every node that is not
+    a switch is a host, numbered in order of first appearance (MAC 00:00:00:00:00:0i and IP
+    10.0.0.i for the i-th host, unless `macs` gives a host its MAC). bridges: {switch:
+    {other_config key: value}}, e.g. {"s1": {"mac-aging-time": 15}}."""
+
+    def __init__(self, switches, links, macs=None, bridges=None, description=""):
+        self.switch_names = list(switches)
+        self.links = [link if isinstance(link, Link) else Link(*link) for link in links]
+        self.macs = dict(macs or {})
+        self.bridges = {switch: dict(settings) for switch, settings in (bridges or {}).items()}
+        self.description = description
+        self._require_valid()
+
+    def _require_valid(self):
+        nodes = self.switch_names + [node for link in self.links for node in (link.node1, link.node2)]
+        for node in nodes:
+            if not isinstance(node, str) or not _NODE_NAME.match(node):
+                raise HarnessError(f"node name {node!r} must be a lower-case letter then up to 7 letters or digits")
+        for link in self.links:
+            require_port_settings(link.settings())
+            if link.node1 not in self.switch_names and link.node2 not in self.switch_names:
+                raise HarnessError(f"link {link.node1}-{link.node2} joins two hosts: a link needs a switch")
+        for host in self.macs:
+            if host not in self.host_names():
+                raise HarnessError(f"macs names {host!r}, which is not a host of this topology")
+        for switch, settings in self.bridges.items():
+            if switch not in self.switch_names:
+                raise HarnessError(f"bridges names {switch!r}, which is not a switch of this topology")
+            require_bridge_settings(settings)
+
+    def host_names(self):
+        names = []
+        for link in self.links:
+            for node in (link.node1, link.node2):
+                if node not in self.switch_names and node not in names:
+                    names.append(node)
+        return names
+
+    @property
+    def host_count(self):
+        return len(self.host_names())
+
+    def build(self):
+        from mininet.topo import Topo
+        topo = Topo()
+        for switch in self.switch_names:
+            topo.addSwitch(switch, bridge_settings=self.bridges.get(switch, {}))
+        for host in self.host_names():
+            topo.addHost(host, **({"mac": self.macs[host]} if host in self.macs else {}))
+        for link in self.links:
+            topo.addLink(link.node1, link.node2, port_settings=link.settings())
+        return topo
+
+    def __str__(self):
+        return self.description or (f"{len(self.switch_names)} switch(es), {self.host_count} hosts, "
+                                    f"{len(self.links)} links")
+
+
 SHAPES = ("single", "linear", "tree")
 # The most hosts a topology of the experiments may have: the largest network measured here
 # (the README's Scale section), where the reachability waves' flood budget was calibrated.
@@ -97,15 +233,130 @@ class Wiring:
     def __init__(self, topo):
         self.topo = topo
         self._links = {node: {} for node in topo.nodes()}     # node -> {port: neighbour}
+        self._port_settings = {switch: {} for switch in topo.switches()}   # switch -> {port: settings}
+        self._names = {}        # (switch, port) -> interface name, for a moved host's
+        self._mirrors = {}      # switch -> mirror capture ports made on it
         for _node1, _node2, info in topo.links(withInfo=True):
             self._links[info["node1"]][info["port1"]] = info["node2"]
             self._links[info["node2"]][info["port2"]] = info["node1"]
+            for node, port in ((info["node1"], info["port1"]), (info["node2"], info["port2"])):
+                if node in self._port_settings and info.get("port_settings"):
+                    self._port_settings[node][port] = dict(info["port_settings"])
+
+    def port_name(self, switch, port):
+        """Return the name of the interface on port `port` of `switch` (Mininet names it
+        <switch>-eth<port>; a moved host's keeps its name)."""
+        self.require_switch(switch)
+        if port not in self._links[switch]:
+            raise HarnessError(f"{switch} has no port {port!r} (ports: {', '.join(map(str, sorted(self._links[switch])))})")
+        return self._names.get((switch, port), f"{switch}-eth{port}")
+
+    def configure_port(self, switch, port, settings):
+        """Record new settings of port `port` of `switch` (a value of None clears one)."""
+        self.port_name(switch, port)
+        require_port_settings({name: value for name, value in settings.items() if value is not None})
+        current = self._port_settings[switch].setdefault(port, {})
+        current.update(settings)
+        for name in [name for name, value in current.items() if value is None]:
+            del current[name]
+
+    def configure_bridge(self, switch, settings):
+        """Check new other_config settings of bridge `switch` (a value of None removes one)."""
+        self.require_switch(switch)
+        require_bridge_settings({key: value for key, value in settings.items() if value is not None})
+
+    def configuration(self):
+        """Return the settings the topology gives ports and bridges, as rows {switch, port
+        (None for the bridge), setting, value}."""
+        rows = []
+        for switch in self.switches():
+            rows += [{"switch": switch, "port": None, "setting": f"other_config:{key}", "value": value}
+                     for key, value in self.bridge_settings(switch).items()]
+            rows += [{"switch": switch, "port": port, "setting": name, "value": value}
+                     for port, settings in sorted(self._port_settings[switch].items())
+                     for name, value in settings.items()]
+        return rows
+
+    def capture_point(self, node, port=None, via=None):
+        """Return the CapturePoint of host `node` (port None), or of port `port` of switch
+        `node`. via: "tcpdump" on the port's own interface, or "mirror" (an OVS mirror of
+        what the switch sends out of the port, for a port tcpdump cannot see, such as a
+        patch port); None chooses tcpdump for a switch port that has an interface."""
+        if port is None:
+            self.require_host(node)
+            if via is not None:
+                raise HarnessError(f"via is for switch ports; {node} is captured on its own interface")
+            switch, _ = self.attachment(node)
+            interface = f"{node}-eth{min(self._links[node])}"
+            return CapturePoint(node, interface, node, "in",
+                                f"tcpdump -Q in on {interface} in {node}'s namespace: frames delivered to {node}")
+        name = self.port_name(node, port)
+        if via not in (None, "tcpdump", "mirror"):
+            raise HarnessError(f"via must be \"tcpdump\" or \"mirror\", not {via!r}")
+        if via == "mirror":
+            self._mirrors[node] = self._mirrors.get(node, 0) + 1
+            interface = f"{node}-cap{self._mirrors[node]}"
+            return CapturePoint(name, interface, None, "in",
+                                f"OVS mirror of the frames {node} sends out of port {port} to internal port "
+                                f"{interface}, tcpdump -Q in there", mirror=node)
+        return CapturePoint(name, name, None, "out",
+                            f"tcpdump -Q out on {name}: frames {node} sends out of port {port}")
+
+    def port_settings(self, switch):
+        """Return {port number: {setting: value}} of the ports of `switch` the topology sets
+        (access VLAN, trunks)."""
+        return {port: dict(settings) for port, settings in self._port_settings[switch].items()}
+
+    def bridge_settings(self, switch):
+        """Return the other_config {key: value} the topology gives bridge `switch`."""
+        return dict(self.topo.nodeInfo(switch).get("bridge_settings", {}))
+
+    def vlan_of(self, host):
+        """Return the access VLAN of `host`'s port (its `tag`), or 0 for an untagged port."""
+        switch, port = self.attachment(host)
+        return self._port_settings[switch].get(port, {}).get("tag", 0)
+
+    def attachment(self, host):
+        """Return (switch, port) that `host` is linked to."""
+        self.require_host(host)
+        for switch in self.switches():
+            for port, node in self._links[switch].items():
+                if node == host:
+                    return switch, port
+        raise HarnessError(f"{host} is not linked to a switch")
 
     def mac(self, host):
         """Return `host`'s MAC address."""
         from mininet.util import macColonHex
         self.require_host(host)
-        return macColonHex(self.hosts().index(host) + 1)
+        return self.topo.nodeInfo(host).get("mac") or macColonHex(self.hosts().index(host) + 1)
+
+    def host_named(self, mac, vlan=None):
+        """Return the name of the host with this MAC (in this VLAN, when two hosts of
+        different VLANs share a MAC), or "" for a MAC that is no host's."""
+        hosts = [host for host in self.hosts() if self.mac(host) == mac]
+        if len(hosts) > 1 and vlan is not None:
+            hosts = [host for host in hosts if self.vlan_of(host) == vlan] or hosts
+        return "|".join(hosts)
+
+    def move(self, host, switch, port):
+        """Link `host` to port `port` of `switch` instead of where it was (see Lab.move):
+        the answers of this Wiring change accordingly. Returns (old switch, old port)."""
+        self.require_switch(switch)
+        old_switch, old_port = self.attachment(host)
+        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65279:
+            raise HarnessError(f"port must be an OpenFlow port number from 1 to 65279, not {port!r}")
+        if port in self._links[switch] and (switch, port) != (old_switch, old_port):
+            raise HarnessError(f"port {port} of {switch} is taken (by {self._links[switch][port]})")
+        del self._links[old_switch][old_port]
+        self._names[(switch, port)] = self._names.pop((old_switch, old_port), f"{old_switch}-eth{old_port}")
+        self._links[host] = {port_: (switch if node == old_switch else node)
+                             for port_, node in self._links[host].items()}
+        self._links[switch][port] = host
+        settings = self._port_settings[old_switch].pop(old_port, None)
+        if settings:
+            self._port_settings[switch][port] = settings
+        return old_switch, old_port
 
     def ip(self, host):
         """Return `host`'s IP address."""

@@ -60,21 +60,25 @@ def reachability(network, tools, timeout_ms=1000):
     return rows
 
 
-def announce_hosts(network, tools, learned_macs, timeout=10.0):
-    """Make every host send one broadcast frame, all at once: an echo request to its subnet's
-    broadcast address, which hosts do not answer (Linux ignores broadcast pings).
-    learned_macs(switch) returns the MACs a switch has learned. Returns the seconds from
-    sending until every switch had learned every host's MAC, or None if that took more than
-    `timeout`."""
-    hosts = [network.host(name) for name in network.hosts()]
-    macs = {host.MAC() for host in hosts}
+def announce(network, tools, hosts, learned, switches, timeout):
+    """Make each of `hosts` send one broadcast frame, all at once: an echo request to its
+    subnet's broadcast address, which hosts do not answer (Linux ignores broadcast pings).
+    learned(switch) returns the (MAC, VLAN) pairs a switch has learned. Returns the seconds
+    from sending until every switch of `switches` had learned every host's MAC in its VLAN,
+    or None if that took more than `timeout`."""
+    for name in hosts:
+        network.require_host(name)
+    for switch in switches:
+        network.require_switch(switch)
+    wanted = {(network.mac(name), network.vlan_of(name)) for name in hosts}
     started = time.monotonic()
-    pings = tools.start_all([(["ping", "-b", "-c", "1", "-W", "1", network.broadcast_address(host)], host)
-                             for host in hosts])
-    learned = poll_until(lambda: all(macs <= learned_macs(switch) for switch in network.switches()), timeout)
+    # -W: ping waits that long for the reply that never comes before it exits.
+    pings = tools.start_all([(["ping", "-b", "-c", "1", "-W", "0.1", network.broadcast_address(network.host(name))],
+                              network.host(name)) for name in hosts])
+    done = poll_until(lambda: all(wanted <= learned(switch) for switch in switches), timeout)
     seconds = time.monotonic() - started
     tools.finish_all(pings)
-    return seconds if learned else None
+    return seconds if done else None
 
 
 def static_arp(network, tools):

@@ -9,7 +9,8 @@ from harness.errors import HarnessError
 from harness.lab import Step
 from harness.results import COLUMNS, RunFolder, as_text, find_run, load_run, new_run_id
 
-HOSTS_BY_MAC = {"00:00:00:00:00:01": "h1"}
+def host_named(mac, vlan=None):
+    return {"00:00:00:00:00:01": "h1"}.get(mac, "")
 
 
 def finished_step():
@@ -38,7 +39,7 @@ def write_run(folder, run_id, started="2026-11-25T10:00:00+0000"):
 
 def test_a_step_becomes_one_row_per_thing_with_run_step_and_switch(tmp_path):
     run = write_run(tmp_path, "20261125-100000-abcd")
-    run.add_step("20261125-100000-abcd", finished_step(), HOSTS_BY_MAC)
+    run.add_step("20261125-100000-abcd", finished_step(), host_named)
     loaded = load_run(run.path)
     assert loaded.flows[["step", "switch", "actions", "n_packets"]].values.tolist() == \
         [["h1 ping h2", "s1", "NORMAL", 8]]
@@ -62,7 +63,7 @@ def test_a_run_without_steps_still_has_every_table_with_its_columns(tmp_path):
 
 def test_no_partial_files_are_left_in_a_run_folder(tmp_path):
     run = write_run(tmp_path, "20261125-100000-abcd")
-    run.add_step("20261125-100000-abcd", finished_step(), HOSTS_BY_MAC)
+    run.add_step("20261125-100000-abcd", finished_step(), host_named)
     run.write_transcript("mininet> sh ovs-ofctl dump-flows s1\n")
     assert not [p.name for p in run.path.iterdir() if "partial" in p.name]
     assert json.loads((run.path / "metadata.json").read_text())["run_id"] == "20261125-100000-abcd"

@@ -1,0 +1,182 @@
+"""Packet captures: where a frame did and did not arrive, proven with tcpdump.
+
+A capture point is a host (the frames delivered to it: `tcpdump -Q in` on its interface, in
+its namespace) or a switch port (the frames the switch sent out of it: `tcpdump -Q out` on
+the port's interface; or, for a port tcpdump cannot see, such as a patch port, an OVS
+mirror of the frames sent out of it to an internal capture port, `tcpdump -Q in` there).
+Each writes a pcap file in the run folder's captures/, packet by packet (-U, immediate
+mode), and its frames are read back as rows of the run's `frames` table.
+"""
+import io
+import os
+import select
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import dpkt
+
+from .cleanup import process_record
+from .errors import HarnessError
+from .tools import tool_environment
+
+BROADCAST = "ff:ff:ff:ff:ff:ff"
+SNAP_LENGTH = 128       # bytes kept of each frame: its Ethernet, VLAN, ARP, IP and ICMP headers
+READY_TIMEOUT = 10.0    # seconds tcpdump may take to start listening
+ARP_OPS = {1: "arp request", 2: "arp reply"}
+ICMP_TYPES = {8: "echo request", 0: "echo reply"}
+
+
+@dataclass
+class CapturePoint:
+    """Where frames are captured: `name` (a host's name, or the switch port's interface
+    name), the interface tcpdump listens on, the host whose namespace that is (None: the
+    root namespace), the direction it keeps, and `method`, saying all that in words."""
+    name: str
+    interface: str
+    host: Optional[str]
+    direction: str
+    method: str
+    mirror: Optional[str] = None    # the switch whose mirror feeds the interface
+
+
+def mac_text(raw):
+    return ":".join(f"{byte:02x}" for byte in raw)
+
+
+def ip_text(raw):
+    return ".".join(str(byte) for byte in raw)
+
+
+def frame_row(timestamp, raw):
+    """Decode one captured frame into a row: time, src_mac, dst_mac, vlan (0: untagged),
+    ethertype, kind ("arp request", "echo reply", ...), ip_src, ip_dst (ARP's sender and
+    target addresses, or IPv4's), icmp_seq."""
+    frame = dpkt.ethernet.Ethernet(raw)
+    tags = getattr(frame, "vlan_tags", None) or []
+    ethertype = tags[-1].type if tags else frame.type
+    row = {"time": timestamp, "src_mac": mac_text(frame.src), "dst_mac": mac_text(frame.dst),
+           "vlan": tags[0].id if tags else 0, "ethertype": f"0x{ethertype:04x}",
+           "kind": f"ethertype 0x{ethertype:04x}", "ip_src": "", "ip_dst": "", "icmp_seq": None}
+    payload = frame.data
+    if isinstance(payload, dpkt.arp.ARP):
+        row.update(kind=ARP_OPS.get(payload.op, f"arp op {payload.op}"),
+                   ip_src=ip_text(payload.spa), ip_dst=ip_text(payload.tpa))
+    elif isinstance(payload, dpkt.ip.IP):
+        row.update(ip_src=ip_text(payload.src), ip_dst=ip_text(payload.dst), kind=f"ip protocol {payload.p}")
+        if isinstance(payload.data, dpkt.icmp.ICMP):
+            icmp = payload.data
+            row["kind"] = ICMP_TYPES.get(icmp.type, f"icmp type {icmp.type}")
+            if icmp.type in ICMP_TYPES and isinstance(icmp.data, dpkt.icmp.ICMP.Echo):
+                row["icmp_seq"] = icmp.data.seq
+    return row
+
+
+def read_pcap(path):
+    """Return the rows of every whole frame in the pcap file at `path` (a frame tcpdump is
+    still writing is left for the next read)."""
+    data = Path(path).read_bytes()
+    if len(data) < 24:      # not even the file header yet
+        return []
+    rows = []
+    try:
+        for timestamp, raw in dpkt.pcap.Reader(io.BytesIO(data)):
+            rows.append(frame_row(timestamp, raw))
+    except (dpkt.NeedData, dpkt.UnpackError, ValueError):
+        pass    # the last record is incomplete
+    return rows
+
+
+class Captures:
+    """The captures of one run: started by Lab.capture, read at every snapshot, stopped
+    when the run ends. Each tcpdump is recorded in the run's state as it starts, so `clean`
+    can stop it after a SIGKILLed run."""
+
+    def __init__(self, folder, tools, state):
+        self.folder = Path(folder) / "captures"
+        self.tools = tools
+        self.state = state
+        self.points = {}        # name -> CapturePoint
+        self._processes = {}    # name -> Popen
+
+    def start(self, point, namespace_of=None):
+        """Start capturing at `point` (a CapturePoint); return when tcpdump listens.
+        namespace_of: the Mininet host to run tcpdump in, for a host's point."""
+        if point.name in self.points:
+            raise HarnessError(f"{point.name} is captured already")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        argv = ["tcpdump", "-i", point.interface, "-Q", point.direction, "-U", "--immediate-mode", "-n",
+                "-s", str(SNAP_LENGTH), "-Z", "root", "-w", str(self.pcap(point.name))]
+        try:
+            if namespace_of is not None:
+                process = namespace_of.popen(argv, env=tool_environment(), stdin=subprocess.DEVNULL)
+            else:
+                process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                           stdin=subprocess.DEVNULL, env=tool_environment(),
+                                           start_new_session=True)
+        except FileNotFoundError:
+            raise HarnessError("tcpdump is not installed: run `sudo ./setup.sh`") from None
+        self._processes[point.name] = process
+        self.points[point.name] = point
+        self.state.update(captures=[process_record(each.pid) for each in self._processes.values()])
+        self.tools.transcript.record(point.host or "sh", argv, "", 0)
+        self._wait_listening(point, process)
+
+    def _wait_listening(self, point, process):
+        """Wait until tcpdump says it is listening; raise HarnessError with what it said
+        if it exits or stays silent."""
+        said, deadline = b"", time.monotonic() + READY_TIMEOUT
+        while b"listening on" not in said:
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([process.stderr], [], [], max(0.0, remaining))
+            chunk = os.read(process.stderr.fileno(), 4096) if ready else b""
+            if not chunk:
+                process.kill()
+                process.wait()
+                reason = said.decode(errors="replace").strip().splitlines()
+                raise HarnessError(f"tcpdump could not capture at {point.name} ({point.interface}): "
+                                   f"{reason[-1] if reason else f'not listening after {READY_TIMEOUT:g} s'}")
+            said += chunk
+
+    def pcap(self, name):
+        """The pcap file of capture point `name`."""
+        return self.folder / f"{name}.pcap"
+
+    def frames(self):
+        """Return {point name: [frame rows so far]} for every capture point."""
+        return {name: [{"at": name, **row} for row in read_pcap(self.pcap(name))] for name in self.points}
+
+    def stop(self):
+        """Stop every tcpdump (it writes out what it holds) and wait for it."""
+        for process in self._processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self._processes.values():
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            for stream in (process.stdout, process.stderr):
+                if stream is not None:
+                    stream.close()
+
+    def metadata(self):
+        """{point name: how it was captured}, for the run's metadata."""
+        return {name: {"method": point.method, "pcap": f"captures/{name}.pcap"} for name, point in self.points.items()}
+
+
+def mirror_argv(switch, port_name, capture_port):
+    """ovs-vsctl argv: add internal port `capture_port` to `switch` and mirror to it every
+    frame the switch sends out of `port_name` (the Mirror table's select_dst_port). OVS
+    sends nothing else to a mirror's output port, and forwards nothing it receives there."""
+    return ["ovs-vsctl", "--", "add-port", switch, capture_port,
+            "--", "set", "Interface", capture_port, "type=internal",
+            "--", "--id=@watched", "get", "Port", port_name,
+            "--", "--id=@output", "get", "Port", capture_port,
+            "--", "--id=@mirror", "create", "Mirror", f"name={capture_port}",
+            "select_dst_port=@watched", "output_port=@output",
+            "--", "add", "Bridge", switch, "mirrors", "@mirror"]
