@@ -5,9 +5,9 @@ run.ports, run.pings, run.checks (DataFrames) and run.metadata (a dict).
 """
 from .experiment import Experiment
 from .parameters import Parameter
-from .topology import Linear, SingleSwitch, Tree
+from .topology import Linear, Link, SingleSwitch, Topology, Tree
 
-__all__ = ["Experiment", "Linear", "Parameter", "SingleSwitch", "Tree", "load_run"]
+__all__ = ["Experiment", "Linear", "Link", "Parameter", "SingleSwitch", "Topology", "Tree", "load_run"]
 
 
 def __getattr__(name):

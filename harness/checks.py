@@ -43,6 +43,10 @@ class Check:
         return self.passed
 
 
+def as_number(value):
+    return f"{value:g}" if isinstance(value, (int, float)) else repr(value)
+
+
 def _range_text(low, high):
     if high is None:
         return f"at least {low:g}"
@@ -219,6 +223,16 @@ class CheckBook:
         self.that(f"{switch} MAC table holds {entries} entries", lambda snap: len(snap.fdb[switch]),
                   expected=entries, why=why or f"{switch}'s MAC table has {entries} rows")
 
+    def mac_table_counted(self, switch, counter, count, why=""):
+        """The switch's MAC table counter (fdb/stats-show: learned, expired, evicted, moved)
+        grew by exactly `count` during this step."""
+        self._network.require_switch(switch)
+        if counter not in ("learned", "expired", "evicted", "moved"):
+            raise HarnessError(f"counter must be learned, expired, evicted or moved, not {counter!r}")
+        self.that(f"{switch} MAC table {counter} {count}",
+                  lambda snap: snap.fdb_stats[switch][counter] - snap.before.fdb_stats.get(switch, {}).get(counter, 0),
+                  expected=count, why=why or f"entries {counter} by {switch} during this step")
+
     def controller_counted(self, counter, count, why=""):
         """The controller app's `counter` (e.g. packet_ins) grew by exactly `count` in this
         step. A counter the app does not keep is an error, not a zero."""
@@ -273,15 +287,18 @@ class CheckBook:
         self.that(f"{src} ping {dst} loses {percent:g}%", observe, expected=float(percent),
                   why=why or f"{percent:g}% of {src}'s echo requests to {dst} got no reply")
 
-    def measured(self, name, between, why=""):
-        """The step's last measurement called `name` (Lab.measure) lies in `between`
-        (low, high; None for no bound). Not measured, or not a number, fails."""
+    def measured(self, name, expected=None, *, between=None, why=""):
+        """The step's last measurement called `name` (Lab.measure) equals `expected`, or lies
+        in `between` (low, high; None for no bound). Not measured fails."""
         def observe(snap):
             values = [row["value"] for row in snap.measurements if row["name"] == name]
             return values[-1] if values else None
-        low, high = between
-        self.that(f"{name} is {_range_text(low, high)}", observe, between=between,
-                  why=why or f"the measurement {name}")
+        if between is None:
+            self.that(f"{name} is {as_number(expected)}", observe, expected=float(expected),
+                      why=why or f"the measurement {name}")
+        else:
+            self.that(f"{name} is {_range_text(*between)}", observe, between=between,
+                      why=why or f"the measurement {name}")
 
     def frames_seen(self, at, count=None, *, src=None, dst=None, kind=None, vlan=None, why=""):
         """Capture point `at` (see Lab.capture) saw exactly `count` frames (None: at least

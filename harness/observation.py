@@ -1,5 +1,6 @@
 """Observation: what the switches show, read without changing it. A snapshot is every
-switch's flow table (`ovs-ofctl dump-flows`), MAC table (`ovs-appctl fdb/show`) and port
+switch's flow table (`ovs-ofctl dump-flows`), MAC table (`ovs-appctl fdb/show`, with the
+counts of fdb/stats-show) and port
 counters (`ovs-ofctl dump-ports`), with the controller app's MAC table and counters for a
 run that has one, and the frames of the run's packet captures; `ofproto/trace` asks a switch what it would do with a packet, without
 sending it.
@@ -8,7 +9,7 @@ import time
 
 from .capture import BROADCAST
 from .errors import HarnessError
-from .parsers import parse_fdb, parse_flows, parse_ports, parse_trace
+from .parsers import parse_fdb, parse_fdb_stats, parse_flows, parse_ports, parse_trace
 from .snapshot import Snapshot
 
 
@@ -33,6 +34,7 @@ class Observer:
             snapshot.ports[switch] = parse_ports(self.tools.run(["ovs-ofctl", "dump-ports", switch]),
                                                  self.network.port_names[switch])
             snapshot.fdb[switch] = self.fdb(switch)
+            snapshot.fdb_stats[switch] = self._fdb_stats(switch)
         self._dump_flows(snapshot)
         if self.controller:
             self._observe_controller(snapshot)
@@ -75,6 +77,12 @@ class Observer:
         """Return the parsed rows of `ovs-appctl fdb/show switch`."""
         try:
             return parse_fdb(self.tools.run(["ovs-appctl", "fdb/show", switch]), self.network.port_names[switch])
+        except ValueError as unreadable:
+            raise HarnessError(f"{switch}: {unreadable}") from None
+
+    def _fdb_stats(self, switch):
+        try:
+            return parse_fdb_stats(self.tools.run(["ovs-appctl", "fdb/stats-show", switch]))
         except ValueError as unreadable:
             raise HarnessError(f"{switch}: {unreadable}") from None
 

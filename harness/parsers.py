@@ -120,6 +120,29 @@ def parse_fdb(text, port_names=None):
     return entries
 
 
+_FDB_STATS = {
+    "current": re.compile(r"^\s*Current/maximum MAC entries in the table: (\d+)/\d+$"),
+    "maximum": re.compile(r"^\s*Current/maximum MAC entries in the table: \d+/(\d+)$"),
+    "learned": re.compile(r"^\s*Total number of learned MAC entries\s*: (\d+)$"),
+    "expired": re.compile(r"^\s*Total number of expired MAC entries\s*: (\d+)$"),
+    "evicted": re.compile(r"^\s*Total number of evicted MAC entries\s*: (\d+)$"),
+    "moved": re.compile(r"^\s*Total number of port moved MAC entries\s*: (\d+)$"),
+}
+
+
+def parse_fdb_stats(text):
+    """Parse `ovs-appctl fdb/stats-show BRIDGE`: return {current, maximum (the table's
+    size limit), learned, expired, evicted, moved (entries whose port changed)}, the counts
+    since the bridge was made. Raises ValueError naming a count the output lacks."""
+    stats = {}
+    for name, pattern in _FDB_STATS.items():
+        found = [int(match.group(1)) for match in map(pattern.match, text.splitlines()) if match]
+        if not found:
+            raise ValueError(f"fdb/stats-show printed no {name} count")
+        stats[name] = found[0]
+    return stats
+
+
 _PORT_HEADER = re.compile(r"^\s*port\s+\"?(?P<port>[^:\"]+)\"?:\s*(?P<rest>.*)$")
 _DIRECTION = re.compile(r"^\s*(?P<dir>rx|tx)\s+(?P<rest>.*)$")
 _COUNTER = re.compile(r"(?P<key>[a-z_]+)=(?P<value>[^,\s]+)")

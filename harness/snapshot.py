@@ -9,7 +9,8 @@ class Snapshot:
     """What the switches showed at the end of a step, with the step's pings and traces.
 
     flows, fdb and ports map a switch name to the parsed rows of `ovs-ofctl dump-flows`,
-    `ovs-appctl fdb/show` and `ovs-ofctl dump-ports`; controller_fdb and controller_stats
+    `ovs-appctl fdb/show` and `ovs-ofctl dump-ports`; fdb_stats maps it to the MAC
+    table's counts (harness.parsers.parse_fdb_stats); controller_fdb and controller_stats
     are the controller app's MAC table (per switch) and counters, for runs with one;
     frames maps a capture point (Lab.capture) to the rows of every frame it saw so far
     (step_frames gives this step's); pings, traces, reachability and measurements are the
@@ -17,6 +18,7 @@ class Snapshot:
     counter deltas are taken."""
     flows: Dict[str, List[dict]] = field(default_factory=dict)
     fdb: Dict[str, List[dict]] = field(default_factory=dict)
+    fdb_stats: Dict[str, Dict[str, int]] = field(default_factory=dict)
     ports: Dict[str, List[dict]] = field(default_factory=dict)
     pings: List[dict] = field(default_factory=list)
     traces: List[dict] = field(default_factory=list)

@@ -1,0 +1,55 @@
+"""A station move: a MAC that turns up on another port is learned there, and traffic follows.
+
+The move is a VM migrating to another hypervisor: h3's port 3 on s1 is deleted and h3 comes
+back on port 3 of s2 (Lab.move). OVS forgets every MAC learned on a port it deletes, and
+not only on that bridge: ofproto-dpif.c's bundle_destroy flushes them "in all ofprotos",
+every bridge of the same ovs-vswitchd. s1 and s2 run in one ovs-vswitchd here, so both
+forget h3 at once (two switches on two machines would not: s2's entry would point to s1
+until h3 sent a frame). The next frame to h3 is flooded, reaches h3 at its new port, and
+h3's reply teaches s2 the new port: s2's row for h3 goes from port 1 to port 3, and frames
+to h3 stop going toward s1.
+
+    h1 ─┐                      ┌─ h4
+    h2 ─┼─ s1 ── port 1 ── s2 ─┤
+    h3 ─┘                      └─ port 3: where h3 moves
+"""
+from harness import Experiment, Link, Parameter, Topology
+
+
+class StationMove(Experiment):
+    """A station move: a MAC seen on another port is learned there, and traffic follows it."""
+
+    count = Parameter(int, 3, "echo requests from h4 to h3 after the move", minimum=2, maximum=10)
+    topology = Topology(switches=["s1", "s2"],
+                        links=[Link("h1", "s1"), Link("h2", "s1"), Link("h3", "s1"), Link("s2", "s1"),
+                               Link("h4", "s2")],
+                        description="s1 (h1, h2, h3) linked to s2 (h4); h3 moves to s2")
+
+    def run(self, lab):
+        for switch in lab.network.switches():
+            lab.flows.add(switch, "action=normal")
+        lab.static_arp()
+        toward_s1 = lab.capture("s2", 1)
+        lab.capture("h3")
+
+        with lab.step("every host announces itself"):
+            lab.announce_hosts()
+            lab.check.mac_learned("s1", "h3", port=3)
+            lab.check.mac_learned("s2", "h3", port=1, why="s2 reaches h3 through s1")
+
+        with lab.step("h3 moves to port 3 of s2"):
+            lab.move("h3", "s2", 3)
+            lab.check.mac_not_learned("s1", "h3", why="deleting s1's port 3 flushed the MACs learned on it")
+            lab.check.mac_not_learned("s2", "h3", why="ovs-vswitchd flushes a deleted port's MACs from every "
+                                                      "bridge it runs, s2 included")
+
+        with lab.step("h4 ping h3 at its new port"):
+            lab.ping("h4", "h3", count=self.count, interval=0.2)
+            lab.check.ping_loss("h4", "h3", percent=0)
+            lab.check.frames_seen("h3", self.count, kind="echo request", src="h4", dst="h3",
+                                  why="the first was flooded, the others went to port 3 once h3 had replied")
+            lab.check.frames_seen(toward_s1, 1, kind="echo request", src="h4", dst="h3",
+                                  why="only the first echo request, flooded while s2 knew no port for h3, "
+                                      "went toward h3's old place")
+            lab.check.mac_learned("s2", "h3", port=3, why="h3's first reply came in by port 3")
+            lab.check.mac_not_learned("s1", "h3", why="h3's replies go straight to h4: s1 never sees h3 again")
