@@ -18,7 +18,7 @@ class MacAging(Experiment):
     """MAC aging: a silent host's entry expires after mac-aging-time, then frames to it flood again."""
 
     aging_s = Parameter(int, 15, "the bridge's mac-aging-time in seconds (OVS forces it to at least 15)",
-                        minimum=15, maximum=60)
+                        minimum=15, maximum=30)
     topology = SingleSwitch(hosts=3)
 
     def run(self, lab):

@@ -58,6 +58,6 @@ class MacTableLimit(Experiment):
                                             f"{TABLE_SIZE}th evicts one")
             lab.check.every_mac_learned("s1", ["h1", "h2", *survivors],
                                         why=f"port 3 holds the most entries, so only its entries are evicted; "
-                                            f"h1 and h2, though older, stay")
+                                            "h1 and h2, though older, stay")
             for host in evicted:
                 lab.check.mac_not_learned("s1", host, why="the least recently used entry of port 3 goes first")

@@ -11,6 +11,7 @@ import io
 import os
 import select
 import signal
+import struct
 import subprocess
 import time
 from dataclasses import dataclass
@@ -34,13 +35,15 @@ ICMP_TYPES = {8: "echo request", 0: "echo reply"}
 class CapturePoint:
     """Where frames are captured: `name` (a host's name, or the switch port's interface
     name), the interface tcpdump listens on, the host whose namespace that is (None: the
-    root namespace), the direction it keeps, and `method`, saying all that in words."""
+    root namespace), the direction it keeps, and `method`, saying all that in words; `vlan`
+    is the access VLAN of the host or port, which untagged frames seen there belong to."""
     name: str
     interface: str
     host: Optional[str]
     direction: str
     method: str
     mirror: Optional[str] = None    # the switch whose mirror feeds the interface
+    vlan: Optional[int] = None      # the VLAN of the untagged frames seen there, if known
 
 
 def mac_text(raw):
@@ -79,15 +82,30 @@ def read_pcap(path):
     """Return the rows of every whole frame in the pcap file at `path` (a frame tcpdump is
     still writing is left for the next read)."""
     data = Path(path).read_bytes()
-    if len(data) < 24:      # not even the file header yet
+    if len(data) < PCAP_HEADER:     # not even the file header yet
         return []
-    rows = []
-    try:
-        for timestamp, raw in dpkt.pcap.Reader(io.BytesIO(data)):
-            rows.append(frame_row(timestamp, raw))
-    except (dpkt.NeedData, dpkt.UnpackError, ValueError):
-        pass    # the last record is incomplete
-    return rows
+    reader = dpkt.pcap.Reader(io.BytesIO(data[:_whole_records_end(data, _byte_order(data))]))
+    return [frame_row(timestamp, raw) for timestamp, raw in reader]
+
+
+PCAP_HEADER, RECORD_HEADER = 24, 16
+
+
+def _byte_order(data):
+    """The byte order of a pcap file ("<" or ">"), from its magic number."""
+    return "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+
+
+def _whole_records_end(data, order):
+    """The offset where the last whole record of a pcap file ends: dpkt would yield a
+    record tcpdump is still writing, cut short."""
+    end = PCAP_HEADER
+    while end + RECORD_HEADER <= len(data):
+        (captured,) = struct.unpack(order + "I", data[end + 8:end + 12])
+        if end + RECORD_HEADER + captured > len(data):
+            break
+        end += RECORD_HEADER + captured
+    return end
 
 
 class Captures:

@@ -97,6 +97,26 @@ def mac_grid(run):
                         columns=_steps(run)).fillna(NOT_LEARNED)
 
 
+def frame_timeline(run):
+    """Capture point × step: the frames each capture point saw during each step, a line per
+    kind of frame ("2× echo request h1→h2", with its VLAN if tagged), in the order they came;
+    "no frame" where it saw none. Returns a styled table, or None for a run without captures."""
+    points = list(run.metadata.get("captures") or {})
+    if not points:
+        return None
+    frames = run.frames.sort_values("time")
+    src = frames["src"].where(frames["src"] != "", frames["src_mac"])
+    dst = frames["dst"].where(frames["dst"] != "", frames["dst_mac"])
+    tag = frames["vlan"].map(lambda vlan: f" (VLAN {vlan})" if vlan else "")
+    labelled = frames.assign(frame=frames["kind"] + " " + src + "→" + dst + tag)
+    counts = labelled.groupby(["at", "step", "frame"], sort=False).size().reset_index(name="count")
+    cells = counts.assign(line=counts["count"].astype(str) + "× " + counts["frame"]) \
+        .groupby(["at", "step"], sort=False)["line"].agg("\n".join).unstack("step")
+    grid = cells.reindex(index=points, columns=_steps(run)).fillna("no frame")
+    grid.index = [f"{point}\n({run.metadata['captures'][point]['method'].split(':')[0]})" for point in points]
+    return grid.style.set_properties(**{"white-space": "pre-wrap", "text-align": "left", "vertical-align": "top"})
+
+
 def pings(run, axes=None):
     """Loss (%) and RTT (ms, min/avg/max) of every ping, per step. Returns the Figure (None
     if the run pinged nothing)."""

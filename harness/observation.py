@@ -64,10 +64,11 @@ class Observer:
         snapshot.controller_stats = self.controller.request("stats")
 
     def _named(self, frames):
-        """Add the names of the hosts whose MACs a frame carries (src, dst; "broadcast")."""
-        for rows in frames.values():
+        """Add the names of the hosts whose MACs a frame carries (src, dst; "broadcast"),
+        in the frame's VLAN: its tag, or the capture point's access VLAN."""
+        for point, rows in frames.items():
             for row in rows:
-                vlan = row["vlan"] or None
+                vlan = row["vlan"] or self.captures.points[point].vlan
                 row["src"] = self.network.host_named(row["src_mac"], vlan)
                 row["dst"] = "broadcast" if row["dst_mac"] == BROADCAST else \
                     self.network.host_named(row["dst_mac"], vlan)

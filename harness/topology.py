@@ -289,8 +289,10 @@ class Wiring:
             switch, _ = self.attachment(node)
             interface = f"{node}-eth{min(self._links[node])}"
             return CapturePoint(node, interface, node, "in",
-                                f"tcpdump -Q in on {interface} in {node}'s namespace: frames delivered to {node}")
+                                f"tcpdump -Q in on {interface} in {node}'s namespace: frames delivered to {node}",
+                                vlan=self.vlan_of(node))
         name = self.port_name(node, port)
+        vlan = self._port_settings[node].get(port, {}).get("tag", 0)
         if via not in (None, "tcpdump", "mirror"):
             raise HarnessError(f"via must be \"tcpdump\" or \"mirror\", not {via!r}")
         if via == "mirror":
@@ -298,9 +300,9 @@ class Wiring:
             interface = f"{node}-cap{self._mirrors[node]}"
             return CapturePoint(name, interface, None, "in",
                                 f"OVS mirror of the frames {node} sends out of port {port} to internal port "
-                                f"{interface}, tcpdump -Q in there", mirror=node)
+                                f"{interface}, tcpdump -Q in there", mirror=node, vlan=vlan)
         return CapturePoint(name, name, None, "out",
-                            f"tcpdump -Q out on {name}: frames {node} sends out of port {port}")
+                            f"tcpdump -Q out on {name}: frames {node} sends out of port {port}", vlan=vlan)
 
     def port_settings(self, switch):
         """Return {port number: {setting: value}} of the ports of `switch` the topology sets

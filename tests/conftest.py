@@ -12,6 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 TEST_EXPERIMENTS = DATA / "experiments"
+# NORMAL at its edges: each runs on the userspace datapath here and on both in the kernel VM.
+EDGE_EXPERIMENTS = ["unknown_unicast_flood", "vlan_normal", "mac_aging", "mac_table_limit", "station_move"]
 
 
 def harness(*args, env=None, timeout=180, **kwargs):
@@ -48,13 +50,17 @@ def ours_on_machine():
     links = json.loads(subprocess.run(["ip", "-j", "link", "show", "type", "veth"],
                                       capture_output=True, text=True, check=True).stdout)
     veths = [link["ifname"] for link in links if re.match(r"^[sh]\d+-eth\d+$", link["ifname"])]
+    every_link = json.loads(subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True,
+                                           check=True).stdout)
+    capture_ports = [link["ifname"] for link in every_link if re.match(r"^s\d+-cap\d+$", link["ifname"])]
     shells = subprocess.run(["pgrep", "-af", "mininet:"], capture_output=True, text=True).stdout
+    captures = subprocess.run(["pgrep", "-af", "^tcpdump .*/captures/"], capture_output=True, text=True).stdout
     states = [p.name for p in Path("/run/ovs-harness").glob("[!.]*.json")]
-    return {"bridges": bridges, "veths": veths, "host shells": shells.splitlines(),
-            "state files": states}
+    return {"bridges": bridges, "veths": veths, "capture ports": capture_ports, "host shells": shells.splitlines(),
+            "tcpdumps": captures.splitlines(), "state files": states}
 
 
-NOTHING = {"bridges": [], "veths": [], "host shells": [], "state files": []}
+NOTHING = {"bridges": [], "veths": [], "capture ports": [], "host shells": [], "tcpdumps": [], "state files": []}
 
 
 @pytest.fixture

@@ -4,13 +4,13 @@ Vagrant VM is. The VM boots once for the module; the runs' folders come back thr
 exchange folder and are asserted here.
 
 The first run builds the image (about two minutes, cached by kernel_vm.image); the boot and
-the runs under software emulation take about three.
+the runs under software emulation take a few minutes.
 """
 import subprocess
 
 import pytest
 
-from conftest import harness
+from conftest import EDGE_EXPERIMENTS, harness
 from harness.figures import differences
 from harness.analysis import counter_spread
 from harness.results import load_run
@@ -38,6 +38,8 @@ GUEST_COMMANDS = {
     "normal_priority kernel": run_in("kernel", "normal_priority", "--datapath", "kernel", "--repeat", "2"),
     "normal_mode kernel ryu": run_in("kernel-ryu", "normal_mode", "--datapath", "kernel", "--flows", "ryu"),
     "normal_mode user": run_in("user", "normal_mode", "--datapath", "user"),
+    **{f"{experiment} {datapath}": run_in(datapath, experiment, "--datapath", datapath)
+       for experiment in EDGE_EXPERIMENTS for datapath in ("kernel", "user")},
     "bridges left": ["ovs-vsctl", "list-br"],
     "veths left": ["ip", "-brief", "link", "show", "type", "veth"],
 }
@@ -124,6 +126,20 @@ def test_kernel_and_userspace_datapaths_agree(guest):
     assert user.metadata["datapath"]["type"] == "user"
     differing = differences([kernel, user])
     assert differing["item"].tolist() == ["datapath"], differing.to_string()
+
+
+@pytest.mark.parametrize("experiment", EDGE_EXPERIMENTS)
+def test_normal_edges_behave_alike_on_both_datapaths(guest, experiment):
+    """Each NORMAL edge experiment passes on both datapaths, and nothing its checks observe or
+    its counters count differs but the datapath (and mac_aging's measured lifetime, which
+    is a time)."""
+    finished(guest, f"{experiment} kernel")
+    finished(guest, f"{experiment} user")
+    [kernel], [user] = runs_of(guest, "kernel", experiment), runs_of(guest, "user", experiment)
+    assert (kernel.metadata["outcome"], user.metadata["outcome"]) == ("passed", "passed")
+    differing = differences([kernel, user])
+    timed = differing["item"].str.contains("lifetime")
+    assert differing[~timed]["item"].tolist() == ["datapath"], differing.to_string()
 
 
 def test_comparison_report_of_the_two_datapaths(guest, results_dir):
