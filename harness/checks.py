@@ -62,6 +62,14 @@ def _in_range(low, high):
     return accept
 
 
+def require_new_name(name, names, step):
+    """Raise HarnessError if a check called `name` is among `names`, those of step `step`:
+    two rows of the checks table that read the same could not be told apart."""
+    if name in names:
+        raise HarnessError(f"step {step!r} has two checks named {name!r}: give one a name of its own "
+                           "(lab.check.that's name, or what the check is about)")
+
+
 def select_flows(flows, priority=None, match=None, actions=None):
     """Return the flows whose priority, match and actions equal those given (None: any)."""
     return [flow for flow in flows
@@ -305,7 +313,7 @@ class CheckBook:
         one) matching src, dst (a host's name, a MAC, or "broadcast"), kind ("arp request",
         "arp reply", "echo request", "echo reply", ... as in the frames table) and vlan
         (0: untagged), during this step."""
-        label, observe = self._frames(at, src, dst, kind, vlan)
+        label, observe = self._frames(at, src, dst, kind, vlan, plural=count != 1)
         if count is None:
             self.that(f"{at} saw {label}", observe, between=(1, None), why=why or f"{label} reached {at}")
         else:
@@ -315,10 +323,10 @@ class CheckBook:
     def frames_not_seen(self, at, *, src=None, dst=None, kind=None, vlan=None, why=""):
         """Capture point `at` saw no frame matching src, dst, kind and vlan (as for
         frames_seen) during this step."""
-        label, observe = self._frames(at, src, dst, kind, vlan)
+        label, observe = self._frames(at, src, dst, kind, vlan, plural=False)
         self.that(f"{at} saw no {label}", observe, expected=0, why=why or f"no {label} reached {at}")
 
-    def _frames(self, at, src, dst, kind, vlan):
+    def _frames(self, at, src, dst, kind, vlan, plural):
         """Return (a label of the frames, observe: their number at `at` in the step)."""
         if at not in self._captured():
             started = ", ".join(self._captured()) or "none"
@@ -327,7 +335,7 @@ class CheckBook:
         macs = {"src_mac": self._mac(src), "dst_mac": self._mac(dst)}
         if vlan is not None and (not isinstance(vlan, int) or not 0 <= vlan <= 4094):
             raise HarnessError(f"vlan must be a VLAN number from 0 (untagged) to 4094, not {vlan!r}")
-        words = [kind or "frame(s)", f"from {src}" if src else "", f"to {dst}" if dst else "",
+        words = [(kind or "frame") + ("s" if plural else ""), f"from {src}" if src else "", f"to {dst}" if dst else "",
                  f"in VLAN {vlan}" if vlan else "untagged" if vlan == 0 else ""]
         label = " ".join(word for word in words if word)
 

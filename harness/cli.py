@@ -12,6 +12,7 @@ import pandas as pd
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress
 from rich.rule import Rule
 from rich.table import Table
 
@@ -184,6 +185,38 @@ def cmd_run(args):
     return max(statuses)
 
 
+class Meter:
+    """How far a long action has got: a rich progress bar on a terminal, shown only while
+    the action lasts; nothing when the output is piped, where the run's progress lines say
+    when each phase starts and ends."""
+
+    def __init__(self):
+        self._bar = Progress(console=console, transient=True) if console.is_terminal else None
+        self._task = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._finish()
+
+    def __call__(self, what, done, total):
+        if self._bar is None:
+            return
+        if self._task is None:
+            self._bar.start()
+            self._task = self._bar.add_task(what, total=total)
+        self._bar.update(self._task, completed=done, description=what)
+        if done >= total:
+            self._finish()
+
+    def _finish(self):
+        if self._task is not None:
+            self._bar.remove_task(self._task)
+            self._bar.stop()
+            self._task = None
+
+
 def _point_at_evidence(folder, metadata):
     if metadata.get("evidence"):
         console.print(f"evidence: {Path(folder) / metadata['evidence']} (switch dumps, hosts' links "
@@ -193,10 +226,11 @@ def _point_at_evidence(folder, metadata):
 def _run_once(experiment, args):
     """Run the experiment once as `run` asked; print its checks; return (exit status, folder)."""
     from .runner import run_experiment
-    result = run_experiment(experiment, datapath=args.datapath, results_dir=args.results_dir,
-                            progress=console.print, wait=args.wait, flows=args.flows,
-                            interrupts=args.interrupts,
-                            after_step=_pause_in_mininet_cli if args.interactive else None)
+    with Meter() as meter:
+        result = run_experiment(experiment, datapath=args.datapath, results_dir=args.results_dir,
+                                progress=console.print, wait=args.wait, flows=args.flows,
+                                interrupts=args.interrupts, meter=meter,
+                                after_step=_pause_in_mininet_cli if args.interactive else None)
     run = load_run(result.path)
     if len(run.checks):
         console.print(_checks_table(run.checks))

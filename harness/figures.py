@@ -6,19 +6,70 @@ Figures are closed before they are returned, so a notebook shows each exactly on
 value of its cell.
 """
 import html
+import textwrap
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from .analysis import counters
 
 NOT_LEARNED = "-"
+MOST_LINES = 12     # more lines than this in one plot: no legend, it would hide the plot
+LABEL_WIDTH = 16    # characters per line of a step's label on an x axis
 
 
 def run_label(run):
-    """A short name for a run in comparisons: experiment, run id and datapath."""
+    """A short name for a run: experiment, run id and datapath."""
     meta = run.metadata
     return f"{meta['experiment']} {meta['run_id']} ({meta['datapath']['type']})"
+
+
+def _facts(run):
+    """{what: value} of a run that a comparison may tell runs apart by."""
+    meta = run.metadata
+    return {"experiment": meta["experiment"], "datapath": meta["datapath"]["type"], "flows": meta.get("flows"),
+            **{name: value for name, value in meta.get("parameters", {}).items()}}
+
+
+def distinguishing_labels(runs):
+    """A label per run naming only what differs between the runs (`static_arp=true`,
+    `kernel`); the run id where nothing but the run differs."""
+    facts = [_facts(run) for run in runs]
+    differing = [name for name in facts[0] if len({str(fact.get(name)) for fact in facts}) > 1]
+    labels = []
+    for run, fact in zip(runs, facts):
+        words = [str(fact[name]) if name in ("experiment", "datapath", "flows") else f"{name}={fact[name]}"
+                 for name in differing]
+        labels.append(", ".join(words) or run.metadata["run_id"])
+    return labels
+
+
+def _step_axis(ax, steps, positions=None):
+    """One tick per step on the x axis, each labelled with its step's name, wrapped."""
+    ax.set_xticks(list(positions if positions is not None else range(len(steps))))
+    ax.set_xticklabels([textwrap.fill(step, LABEL_WIDTH) for step in steps], fontsize="small")
+
+
+def _count_axis(ax):
+    """Whole numbers only on the y axis: packets come whole."""
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _lines(ax, table, steps):
+    """Plot each column of `table` (index: steps) as a line over the steps. Lines drawn later
+    are thinner, so equal counts stay visible as a line inside a line."""
+    count = len(table.columns)
+    for order, column in enumerate(table.columns):
+        ax.plot(range(len(steps)), table[column].to_numpy(), marker="o", label=column,
+                linewidth=1 + 2.5 * (count - order) / count, markersize=4 + 5 * (count - order) / count)
+    _step_axis(ax, steps)
+    _count_axis(ax)
+    if count <= MOST_LINES:
+        ax.legend(fontsize="small")
+    else:
+        ax.text(0.01, 0.98, f"{count} lines (no legend: see the table)", transform=ax.transAxes,
+                va="top", fontsize="small")
 
 
 def _steps(run):
@@ -55,10 +106,19 @@ def header(run):
     return "\n".join(lines)
 
 
+def table(frame, index=False):
+    """A DataFrame as a report shows it: text columns aligned left, numbers right, the
+    index hidden unless it names the rows."""
+    text = [column for column in frame.columns if not pd.api.types.is_numeric_dtype(frame[column])
+            or pd.api.types.is_bool_dtype(frame[column])]
+    styled = frame.style if index else frame.style.hide(axis="index")
+    return styled.set_properties(subset=text, **{"text-align": "left"}) \
+        .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
+
+
 def checks_table(run):
     """The checks, with failed ones in red and passed ones in green."""
-    table = run.checks[["step", "name", "expected", "observed", "passed", "description"]]
-    return table.style.hide(axis="index").map(
+    return table(run.checks[["step", "name", "expected", "observed", "passed", "description"]]).map(
         lambda passed: f"background-color: {'#c8e6c9' if passed else '#ffcdd2'}", subset=["passed"])
 
 
@@ -80,12 +140,25 @@ def flow_counters(run, ax=None):
         return None
     flows = run.flows.assign(flow=run.flows.apply(_flow_name, axis=1))
     table = flows.pivot_table(index="step", columns="flow", values="n_packets", aggfunc="sum")
-    table = table.reindex([step for step in _steps(run) if step in table.index])
+    steps = [step for step in _steps(run) if step in table.index]
     figure, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(8, 3.5))
-    table.plot(ax=ax, marker="o")
-    ax.set(title=f"flow counters: {run_label(run)}", xlabel="after step", ylabel="n_packets")
-    ax.legend(fontsize="small")
+    _lines(ax, table.reindex(steps), steps)
+    ax.set(title="flow counters", xlabel="after step", ylabel="n_packets")
     return _finished(figure)
+
+
+def step_deltas(run, table="flows"):
+    """What each step added to each counter of `table` (flows or ports): a table of item
+    × step (see Run.deltas)."""
+    deltas = run.deltas(table)
+    if deltas.empty:
+        return deltas
+    if table == "flows":
+        item, value = deltas.apply(_flow_name, axis=1), "n_packets"
+    else:
+        item, value = deltas["switch"] + " " + _port_names(deltas), "rx_packets"
+    grid = deltas.assign(item=item).pivot_table(index="item", columns="step", values=value, aggfunc="sum")
+    return grid.reindex(columns=[step for step in _steps(run) if step in grid.columns]).astype("Int64")
 
 
 def mac_grid(run):
@@ -122,29 +195,41 @@ def pings(run, axes=None):
     if the run pinged nothing)."""
     if run.pings.empty:
         return None
-    rows = run.pings.assign(ping=run.pings["step"] + "\n" + run.pings["src"] + "→" + run.pings["dst"])
-    figure, (loss, rtt) = (axes[0].figure, axes) if axes is not None else plt.subplots(1, 2, figsize=(9, 3))
-    loss.bar(rows["ping"], rows["loss"], color="#e57373")
+    labels = [textwrap.fill(f"{step}: {src}→{dst}", LABEL_WIDTH)
+              for step, src, dst in zip(run.pings["step"], run.pings["src"], run.pings["dst"])]
+    positions = range(len(labels))
+    figure, (loss, rtt) = (axes[0].figure, axes) if axes is not None else plt.subplots(1, 2, figsize=(9, 3.5))
+    loss.bar(positions, run.pings["loss"], color="#e57373")
     loss.set(title="ping loss", ylabel="%", ylim=(0, 105))
-    error = [rows["rtt_avg"] - rows["rtt_min"], rows["rtt_max"] - rows["rtt_avg"]]
-    rtt.bar(rows["ping"], rows["rtt_avg"].fillna(0), yerr=error, color="#64b5f6", capsize=4)
+    if not run.pings["loss"].any():
+        loss.text(0.5, 0.5, "no loss: every echo request was answered", transform=loss.transAxes,
+                  ha="center", va="center")
+    error = [run.pings["rtt_avg"] - run.pings["rtt_min"], run.pings["rtt_max"] - run.pings["rtt_avg"]]
+    rtt.bar(positions, run.pings["rtt_avg"].fillna(0), yerr=error, color="#64b5f6", capsize=4)
     rtt.set(title="ping round trip (avg, min–max)", ylabel="ms")
     for ax in (loss, rtt):
-        ax.tick_params(axis="x", labelsize="small")
+        ax.set_xticks(list(positions))
+        ax.set_xticklabels(labels, fontsize="small")
     return _finished(figure)
 
 
+def _port_names(ports):
+    """The ports' interface names, "LOCAL" for the bridge's own port."""
+    return ports["port_name"].where(ports["port"] != -1, "LOCAL")
+
+
 def port_counters(run, axes=None):
-    """Received and sent packets of every port after every step. Returns the Figure."""
-    names = run.ports["port_name"].where(run.ports["port"] != -1, "LOCAL")
-    ports = run.ports.assign(port_label=run.ports["switch"] + " " + names)
-    figure, axes = (axes[0].figure, axes) if axes is not None else plt.subplots(1, 2, figsize=(9, 3), sharey=True)
+    """Received and sent packets of every port after every step (of every switch, summed,
+    when there are more ports than a legend can name). Returns the Figure."""
+    ports = run.ports.assign(port_label=run.ports["switch"] + " " + _port_names(run.ports))
+    if ports["port_label"].nunique() > MOST_LINES:
+        ports = ports.assign(port_label=ports["switch"] + " (all ports)")
+    steps = [step for step in _steps(run) if step in set(ports["step"])]
+    figure, axes = (axes[0].figure, axes) if axes is not None else plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
     for ax, column in zip(axes, ("rx_packets", "tx_packets")):
         table = ports.pivot_table(index="step", columns="port_label", values=column, aggfunc="sum")
-        table.reindex([step for step in _steps(run) if step in table.index]).plot(ax=ax, marker="o")
+        _lines(ax, table.reindex(steps), steps)
         ax.set(title=column.replace("_", " "), xlabel="after step")
-        ax.legend(fontsize="x-small")
-        ax.tick_params(axis="x", labelsize="small", labelrotation=15)
     return _finished(figure)
 
 
@@ -155,17 +240,18 @@ def transcript_html(run):
 
 
 def side_by_side(runs, plot, panels=1):
-    """The same plot for each run, one column per run, rows sharing their y axis.
+    """The same plot for each run, one column per run, rows sharing their y axis, each
+    column titled with what tells its run apart.
 
     plot is flow_counters (one panel), pings or port_counters (two panels each)."""
     figure, axes = plt.subplots(panels, len(runs), figsize=(6 * len(runs), 3.5 * panels),
                                 sharey="row", squeeze=False)
-    for column, run in enumerate(runs):
+    for column, (run, label) in enumerate(zip(runs, distinguishing_labels(runs))):
         if panels == 1:
             plot(run, ax=axes[0, column])
         else:
             plot(run, axes=axes[:, column])
-        axes[0, column].set_title(f"{axes[0, column].get_title()}\n{run_label(run)}", fontsize="small")
+        axes[0, column].set_title(f"{label}\n{axes[0, column].get_title()}", fontsize="small")
     return _finished(figure)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from . import traffic
-from .checks import Check, CheckBook
+from .checks import Check, CheckBook, require_new_name
 from .errors import HarnessError
 from .observation import Observer
 from .snapshot import Snapshot
@@ -62,26 +62,34 @@ class Lab:
     # `if not lab.planning:`.
     planning = False
 
-    def __init__(self, network, tools, flows, captures, controller=None, on_step_end=lambda step: None):
+    def __init__(self, network, tools, flows, captures, controller=None, on_step_end=lambda step: None,
+                 progress=lambda text: None, meter=lambda what, done, total: None):
         """flows: the flow backend; captures: the run's harness.capture.Captures;
         controller: the run's controller app, if it has one, whose MAC table and counters
         are snapshotted with the switches; on_step_end(step) is called after every step,
-        to record it."""
+        to record it; progress(text) and meter(what, done, total) tell the user how a long
+        action is going."""
         self.network = network
         self.steps: List[Step] = []
         self.flows = flows
         self.configuration = [{"step": None, **row} for row in network.configuration()]
-        self.check = CheckBook(network, lambda check: self._current().checks.append(check),
-                               lambda: list(captures.points))
+        self.check = CheckBook(network, self._add_check, lambda: list(captures.points))
         self._tools = tools
         self._captures = captures
         self._observer = Observer(network, tools, controller, captures)
         self._on_step_end = on_step_end
+        self._progress = progress
+        self._meter = meter
 
     @property
     def build_seconds(self):
         """The seconds the network took to build, start and verify."""
         return self.network.build_seconds
+
+    def _add_check(self, check):
+        step = self._current()
+        require_new_name(check.name, [each.name for each in step.checks], step.name)
+        step.checks.append(check)
 
     def _current(self):
         if not self.steps:
@@ -136,7 +144,12 @@ class Lab:
     def reachability(self, timeout_ms=1000):
         """Ping every host from every other host, like Mininet's pingAll (see
         harness.traffic.reachability); return the rows {src, dst, reachable}, kept with the step."""
-        rows = traffic.reachability(self.network, self._tools, timeout_ms)
+        what = f"all-pairs probe of {len(self.network.hosts())} hosts"
+        self._progress(f"{what}: started")
+        started = time.monotonic()
+        rows = traffic.reachability(self.network, self._tools, timeout_ms,
+                                    on_wave=lambda done, total: self._meter(what, done, total))
+        self._progress(f"{what}: {time.monotonic() - started:.1f} s")
         self._current().reachability.extend(rows)
         return rows
 

@@ -10,7 +10,7 @@ refuses what the Lab would refuse: hosts and switches the topology does not have
 import shlex
 from contextlib import contextmanager
 
-from .checks import CheckBook
+from .checks import CheckBook, require_new_name
 from .environment import mininet_problem
 from .errors import HarnessError
 from .lab import require_argument_list
@@ -46,8 +46,13 @@ class Plan:
         self.flows = _PlannedFlows(self)
         self.configuration = [{"step": None, **row} for row in self.network.configuration()]
         self._captured = []
-        self.check = CheckBook(self.network, lambda check: self._note("check", f"{check.name} ({check.description})"),
-                               lambda: list(self._captured))
+        self._check_names = []      # those of the current step
+        self.check = CheckBook(self.network, self._add_check, lambda: list(self._captured))
+
+    def _add_check(self, check):
+        require_new_name(check.name, self._check_names, self.steps[-1][0] if self.steps else None)
+        self._check_names.append(check.name)
+        self._note("check", f"{check.name} ({check.description})")
 
     def _note(self, kind, text):
         if not self.steps:
@@ -57,6 +62,7 @@ class Plan:
     @contextmanager
     def step(self, name):
         self.steps.append((name, []))
+        self._check_names = []
         yield
 
     def ping(self, src, dst, count=2, timeout=1, interval=1.0):

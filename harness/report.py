@@ -27,12 +27,14 @@ def _describe_images(notebook):
 
 def _html(notebook_path):
     """Export an executed notebook to HTML that needs no network: images are embedded and
-    nothing is loaded from a CDN (no MathJax, no require.js, no Mermaid)."""
+    nothing is loaded from a CDN (no MathJax, no require.js, no Mermaid). The page shows
+    what the code made, not the code: that stays in the .ipynb beside it."""
     import nbformat
     from nbconvert import HTMLExporter
     notebook = nbformat.read(notebook_path, as_version=4)
     _describe_images(notebook)
-    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES / "templates")])
+    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES / "templates")],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _resources = exporter.from_notebook_node(notebook)
     return body
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .analysis import COUNTERS
 from .errors import HarnessError
 from .files import write_atomically, write_json, write_text
 
@@ -176,6 +177,18 @@ class Run:
     controller_fdb: pd.DataFrame
     controller_stats: pd.DataFrame
     frames: pd.DataFrame
+
+    def deltas(self, table):
+        """The rows of `table` ("flows" or "ports") in step order, each counter replaced by
+        what its step added to it (the first step: its count from zero), as whole numbers.
+        Counters are cumulative in the tables themselves."""
+        if table not in COUNTERS:
+            raise HarnessError(f"deltas are for {' and '.join(COUNTERS)}, not {table!r}")
+        keys, values = COUNTERS[table]
+        rows = getattr(self, table).sort_values("step_index", kind="stable").reset_index(drop=True)
+        counts = rows[values].fillna(0)
+        grown = counts.groupby([rows[key] for key in keys], sort=False).diff().fillna(counts)
+        return rows.assign(**{value: grown[value].astype("int64") for value in values})
 
     @property
     def transcript(self):

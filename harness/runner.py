@@ -71,10 +71,12 @@ class ExperimentRun:
     the controller app controllers/flow_installer.py); an experiment with its own
     `controller_app` always runs that app. progress(text) is called with each progress line. wait:
     wait for another run in progress instead of refusing to start. after_step(step, rows,
-    network), if given, is called after each step is recorded (the interactive pause)."""
+    network), if given, is called after each step is recorded (the interactive pause).
+    meter(what, done, total), if given, is told how far a long action has got (the all-pairs
+    probe's waves), for a progress bar."""
 
     def __init__(self, experiment, datapath="auto", results_dir=None, flows="ofctl", wait=False,
-                 progress=print, after_step=None):
+                 progress=print, after_step=None, meter=None):
         self.experiment = experiment
         self.requested_datapath = datapath
         self.results_dir = results_dir if results_dir is not None else default_results_dir()
@@ -82,6 +84,7 @@ class ExperimentRun:
         self.wait = wait
         self.progress = progress
         self.after_step = after_step
+        self.meter = meter or (lambda what, done, total: None)
         self.tools = CommandRunner()
         self.interrupts = None
         self.datapath = self.results = None
@@ -154,7 +157,11 @@ class ExperimentRun:
         self.network = Network(self.experiment.topology.build(), self.datapath.kind, self.state.run_id,
                                self.tools, self.state,
                                controller_target=self.controller.target if self.controller else None)
+        switches = len(self.network.switches())
+        self.progress(f"building the network: {len(self.network.hosts())} hosts, "
+                      f"{switches} switch{'es' if switches > 1 else ''}")
         self.network.start()
+        self.progress(f"network up in {self.network.build_seconds:.1f} s")
         self.metadata.update(hosts=self.network.hosts(), build_seconds=round(self.network.build_seconds, 3))
         if self.controller:
             self.controller.wait_connected(self.network.dpids().values())
@@ -164,7 +171,7 @@ class ExperimentRun:
             flows = OfctlFlows(self.tools, self.network)
         self.captures = Captures(self.folder.path, self.tools, self.state)
         self.lab = Lab(self.network, self.tools, flows, self.captures, self.controller,
-                       on_step_end=self._record_step)
+                       on_step_end=self._record_step, progress=self.progress, meter=self.meter)
 
     def steps(self):
         """Run the experiment's steps; fail the run if the controller app logged an error."""
@@ -265,11 +272,11 @@ class ExperimentRun:
 
 
 def run_experiment(experiment, datapath="auto", results_dir=None, progress=print, wait=False,
-                   after_step=None, flows="ofctl", interrupts=None):
+                   after_step=None, flows="ofctl", interrupts=None, meter=None):
     """Run `experiment` once (see ExperimentRun); return its RunResult. `interrupts`: the
     caller's Interrupts, if it installed them around more than the run."""
     run = ExperimentRun(experiment, datapath=datapath, results_dir=results_dir, flows=flows,
-                        wait=wait, progress=progress, after_step=after_step)
+                        wait=wait, progress=progress, after_step=after_step, meter=meter)
     if interrupts is not None:
         return run.execute(interrupts)
     with Interrupts() as own:

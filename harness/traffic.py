@@ -36,9 +36,10 @@ def ping(network, tools, src, dst, count=2, timeout=1, interval=1.0):
     return {"src": src, "dst": dst, **parse_ping(output)}
 
 
-def reachability(network, tools, timeout_ms=1000):
+def reachability(network, tools, timeout_ms=1000, on_wave=lambda done, total: None):
     """Ping every host from every other host, like Mininet's pingAll, with one `fping` per
     source host and many sources at once; return the rows {src, dst, reachable}.
+    on_wave(done, total) is called after each wave of sources.
 
     Sources go in waves: each source's first echo requests start ARP broadcasts, one per
     destination, that every switch handles and sends out of every port, and a wave must stay
@@ -49,7 +50,8 @@ def reachability(network, tools, timeout_ms=1000):
     broadcast_cost = network.port_count() + SWITCH_COST * len(network.switches())
     wave = max(1, FLOOD_BUDGET // max(1, (len(hosts) - 1) * broadcast_cost))
     rows = []
-    for first in range(0, len(hosts), wave):
+    waves = range(0, len(hosts), wave)
+    for done, first in enumerate(waves, start=1):
         sources = hosts[first:first + wave]
         commands = [(["fping", "-c", "1", "-t", timeout_ms, "-q", *(ips[dst] for dst in hosts if dst != src)],
                      network.host(src)) for src in sources]
@@ -57,6 +59,7 @@ def reachability(network, tools, timeout_ms=1000):
             answered = parse_fping(output)
             rows += [{"src": src, "dst": dst, "reachable": answered.get(ips[dst], (0, 0))[1] > 0}
                      for dst in hosts if dst != src]
+        on_wave(done, len(waves))
     return rows
 
 

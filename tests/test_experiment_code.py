@@ -22,6 +22,9 @@ def relative(path):
     ("misspelt_check.py", 13, "AttributeError: 'CheckBook' object has no attribute 'ping_los'. "
                               "Did you mean: 'ping_loss'?"),
     ("unknown_host.py", 15, "no host 'h5' in this topology (hosts: h1, h2, h3)"),
+    ("bad_vlan.py", 6, "tag must be VLAN numbers from 1 to 4094, not 4095"),
+    ("uncaptured_frames.py", 11, "'h2' is not captured (capture points so far: none); start it with "
+                                 "lab.capture before checking its frames"),
 ])
 def test_a_bug_in_the_experiment_is_its_file_and_line_before_anything_is_built(command, experiment, line, what,
                                                                                 results_dir):
