@@ -57,7 +57,7 @@ class MacTableLimit(Experiment):
                                         why=f"{2 + len(remote)} MACs for {TABLE_SIZE} entries: each MAC past the "
                                             f"{TABLE_SIZE}th evicts one")
             lab.check.every_mac_learned("s1", ["h1", "h2", *survivors],
-                                        why=f"port 3 holds the most entries, so only its entries are evicted; "
+                                        why="port 3 holds the most entries, so only its entries are evicted; "
                                             "h1 and h2, though older, stay")
             for host in evicted:
                 lab.check.mac_not_learned("s1", host, why="the least recently used entry of port 3 goes first")

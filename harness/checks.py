@@ -259,9 +259,11 @@ class CheckBook:
             raise HarnessError(f"every_mac_learned({switch!r}, ...) was given no hosts: it would check nothing")
         for host in hosts:
             self._network.require_host(host)
-        self.that(f"{switch} learned all {len(hosts)} hosts",
-                  lambda snap: [host for host in hosts if host not in self._learned_hosts(snap, switch)],
-                  expected=[], why=why or f"every host's MAC is in {switch}'s table")
+        def observe(snap):
+            learned = self._learned_hosts(snap, switch)
+            return [host for host in hosts if host not in learned]
+        self.that(f"{switch} learned all {len(hosts)} hosts", observe, expected=[],
+                  why=why or f"every host's MAC is in {switch}'s table")
 
     def frames_to_hosts(self, host_ports, count, why=""):
         """The switches sent exactly `count` frames to hosts in this step: the tx_packets

@@ -88,7 +88,7 @@ def _print_step(index, name, tables):
             console.print(_table(table, tables[table], columns))
 
 
-def _pause_in_mininet_cli(step, rows, network):
+def pause_in_mininet_cli(step, rows, network):
     """Show the step's snapshot, then open Mininet's CLI until the user types exit (next
     step) or quit / Ctrl-D (end the run, tearing everything down)."""
     from mininet.cli import CLI
@@ -230,7 +230,7 @@ def _run_once(experiment, args):
         result = run_experiment(experiment, datapath=args.datapath, results_dir=args.results_dir,
                                 progress=console.print, wait=args.wait, flows=args.flows,
                                 interrupts=args.interrupts, meter=meter,
-                                after_step=_pause_in_mininet_cli if args.interactive else None)
+                                after_step=pause_in_mininet_cli if args.interactive else None)
     run = load_run(result.path)
     if len(run.checks):
         console.print(_checks_table(run.checks))

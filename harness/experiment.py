@@ -202,19 +202,25 @@ def _located(error, files):
     return f"{_shown(frames[-1].filename)} line {frames[-1].lineno}: {what}"
 
 
-def experiment_from_command_line(name_or_path, assignments):
-    """Return the experiment `name_or_path` with its parameters set from ["name=value", ...];
-    a bug in the experiment's own parameter code (its validate, its topology) is one line
-    with its file and line, as HarnessError."""
-    cls = find_experiment(name_or_path)
+def built_experiment(cls, make):
+    """Return make(), an instance of experiment class `cls` with its parameters set; a bug
+    in the experiment's own parameter code (its validate, its topology) is one line with
+    its file and line, as HarnessError."""
     try:
-        experiment = cls.from_command_line(assignments)
+        experiment = make()
         str(experiment.topology)
     except HarnessError:
         raise
     except Exception as error:
         raise HarnessError(experiment_code_error(error, cls)) from None
     return experiment
+
+
+def experiment_from_command_line(name_or_path, assignments):
+    """Return the experiment `name_or_path` with its parameters set from ["name=value", ...]
+    (see built_experiment)."""
+    cls = find_experiment(name_or_path)
+    return built_experiment(cls, lambda: cls.from_command_line(assignments))
 
 
 def check_experiment_code(experiment):

@@ -39,8 +39,8 @@ def distinguishing_labels(runs):
     differing = [name for name in facts[0] if len({str(fact.get(name)) for fact in facts}) > 1]
     labels = []
     for run, fact in zip(runs, facts):
-        words = [str(fact[name]) if name in ("experiment", "datapath", "flows") else f"{name}={fact[name]}"
-                 for name in differing]
+        words = [str(fact.get(name)) if name in ("experiment", "datapath", "flows")
+                 else f"{name}={fact.get(name, '(none)')}" for name in differing]
         labels.append(", ".join(words) or run.metadata["run_id"])
     return labels
 
@@ -161,13 +161,33 @@ def step_deltas(run, table="flows"):
     return grid.reindex(columns=[step for step in _steps(run) if step in grid.columns]).astype("Int64")
 
 
+MOST_GRID_HOSTS = 32     # more hosts than this: the MAC table is summarised, not gridded
+
+
+def mac_learning(run):
+    """The MAC learning table as a reader can take it in: the host × step grid (mac_grid)
+    for up to MOST_GRID_HOSTS hosts; for more, per step and switch, how many hosts it had
+    learned and which it had not (the outliers, the first few named)."""
+    hosts = run.metadata.get("hosts") or sorted(set(run.fdb["host"]) - {""})
+    if len(hosts) <= MOST_GRID_HOSTS:
+        return mac_grid(run)
+    rows = []
+    for (index, step, switch), ports in run.ports.groupby(["step_index", "step", "switch"], sort=True):
+        entries = run.fdb[(run.fdb["step_index"] == index) & (run.fdb["switch"] == switch)]
+        missing = [host for host in hosts if host not in set(entries["host"])]
+        named = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        rows.append({"step": step, "switch": switch, "learned": f"{len(hosts) - len(missing)} of {len(hosts)}",
+                     "not learned": named or "none"})
+    return pd.DataFrame(rows).set_index(["step", "switch"])
+
+
 def mac_grid(run):
     """Host × step: the switch port each host's MAC was learned on after each step, or "-"."""
     hosts = run.fdb[run.fdb["host"] != ""]
     learned = hosts.assign(where=hosts["switch"] + " port " + hosts["port"].astype(str))
     grid = learned.pivot_table(index="host", columns="step", values="where", aggfunc="first")
     return grid.reindex(index=run.metadata.get("hosts") or sorted(grid.index),
-                        columns=_steps(run)).fillna(NOT_LEARNED)
+                        columns=_steps(run)).astype(object).fillna(NOT_LEARNED)
 
 
 def frame_timeline(run):

@@ -99,6 +99,7 @@ class Lab:
     @contextmanager
     def step(self, name):
         """Run the body as the step called `name`, then snapshot and check it."""
+        __tracebackhide__ = True    # for the pytest plugin: a failed step shows the test's line
         step = Step(index=len(self.steps) + 1, name=name)
         self.steps.append(step)
         self._tools.transcript.step = name

@@ -56,7 +56,12 @@ class QuietHost(Host):
     - a stale neighbour is confirmed after 1 s instead of 5 s (the same frames, sooner, so a
       step settles in about a second);
     - a confirmed neighbour stays reachable for REACHABLE_MS, so it is never confirmed again
-      at a random moment of a long ping."""
+      at a random moment of a long ping.
+    on_configured(), if given, is called when the host is configured (a build's progress)."""
+
+    def __init__(self, name, on_configured=None, **params):
+        self.on_configured = on_configured
+        super().__init__(name, **params)
 
     def config(self, **params):
         result = super().config(**params)
@@ -64,6 +69,8 @@ class QuietHost(Host):
             if intf != "lo":
                 sysctl(self, f"net/ipv4/neigh/{intf}/delay_first_probe_time", 1)
                 sysctl(self, f"net/ipv4/neigh/{intf}/base_reachable_time_ms", REACHABLE_MS)
+        if self.on_configured:
+            self.on_configured()
         return result
 
 

@@ -37,10 +37,13 @@ class Network(Wiring):
     """A Mininet network for one run: `start` it, and `stop` it in a `finally`. As a Wiring,
     it also says what is linked to what."""
 
-    def __init__(self, topo, datapath, run_id, tools, state, controller_target=None):
+    def __init__(self, topo, datapath, run_id, tools, state, controller_target=None,
+                 meter=lambda what, done, total: None):
         """topo: a Mininet Topo; datapath: "kernel" or "user"; state: the run's RunState;
-        controller_target: the OpenFlow controller every switch connects to, if any."""
+        controller_target: the OpenFlow controller every switch connects to, if any;
+        meter(what, done, total) is told how many hosts are configured, for a progress bar."""
         super().__init__(topo)
+        self.meter = meter
         self.datapath = datapath
         self.controller_target = controller_target
         self.run_id = run_id
@@ -85,7 +88,13 @@ class Network(Wiring):
         make_room_for_neighbours(len(self.topo.hosts()), self.state)
         switch = partial(nodes.HarnessSwitch, run_id=self.run_id, tools=self.tools, datapath=self.datapath,
                          controller_target=self.controller_target)
-        self.net = Mininet(topo=self.topo, switch=switch, host=nodes.QuietHost, intf=nodes.QuietIntf,
+        configured = []
+
+        def one_more_configured():
+            configured.append(True)
+            self.meter("configuring hosts", len(configured), len(self.hosts()))
+        host = partial(nodes.QuietHost, on_configured=one_more_configured)
+        self.net = Mininet(topo=self.topo, switch=switch, host=host, intf=nodes.QuietIntf,
                            link=partial(nodes.MarkedLink, run_id=self.run_id),
                            controller=None, autoSetMacs=True, build=False)
         try:

@@ -156,7 +156,8 @@ class ExperimentRun:
             self.controller.start()
         self.network = Network(self.experiment.topology.build(), self.datapath.kind, self.state.run_id,
                                self.tools, self.state,
-                               controller_target=self.controller.target if self.controller else None)
+                               controller_target=self.controller.target if self.controller else None,
+                               meter=self.meter)
         switches = len(self.network.switches())
         self.progress(f"building the network: {len(self.network.hosts())} hosts, "
                       f"{switches} switch{'es' if switches > 1 else ''}")
@@ -174,9 +175,15 @@ class ExperimentRun:
                        on_step_end=self._record_step, progress=self.progress, meter=self.meter)
 
     def steps(self):
-        """Run the experiment's steps; fail the run if the controller app logged an error."""
+        """Run the experiment's steps; fail the run if the controller app or ovs-vswitchd
+        logged an error the experiment did not expect."""
         self.experiment.run(self.lab)
         self.outcome = outcome_of(self.lab.steps)
+        self.require_quiet_logs()
+
+    def require_quiet_logs(self):
+        """Raise HarnessError if the controller app logged an error, or ovs-vswitchd a
+        warning the experiment did not expect (see harness.evidence)."""
         problems = self.controller.problems() if self.controller else []
         if problems:
             raise HarnessError(f"the controller app logged {len(problems)} error(s): "
@@ -246,6 +253,7 @@ class ExperimentRun:
             raise problem
 
     def _record_step(self, step):
+        __tracebackhide__ = True    # for the pytest plugin: a failed step shows the test's line
         rows = self.folder.add_step(self.state.run_id, step, self.network.host_named)
         self._write_progress()
         result = f"{step.passed_count}/{len(step.checks)} checks passed" if step.finished else "did not finish"

@@ -236,12 +236,17 @@ class Wiring:
         self._port_settings = {switch: {} for switch in topo.switches()}   # switch -> {port: settings}
         self._names = {}        # (switch, port) -> interface name, for a moved host's
         self._mirrors = {}      # switch -> mirror capture ports made on it
+        # Asked for every row of every snapshot: kept, not recomputed (Topo.hosts() sorts).
+        self._host_names, self._switch_names = list(topo.hosts()), list(topo.switches())
+        self._host_set, self._switch_set = set(self._host_names), set(self._switch_names)
+        self._hosts_of_mac = None       # MAC -> [host names], made when first asked
         for _node1, _node2, info in topo.links(withInfo=True):
             self._links[info["node1"]][info["port1"]] = info["node2"]
             self._links[info["node2"]][info["port2"]] = info["node1"]
             for node, port in ((info["node1"], info["port1"]), (info["node2"], info["port2"])):
                 if node in self._port_settings and info.get("port_settings"):
                     self._port_settings[node][port] = dict(info["port_settings"])
+        self._attach_hosts()
 
     def port_name(self, switch, port):
         """Return the name of the interface on port `port` of `switch` (Mininet names it
@@ -321,11 +326,14 @@ class Wiring:
     def attachment(self, host):
         """Return (switch, port) that `host` is linked to."""
         self.require_host(host)
-        for switch in self.switches():
-            for port, node in self._links[switch].items():
-                if node == host:
-                    return switch, port
-        raise HarnessError(f"{host} is not linked to a switch")
+        if host not in self._attachments:
+            raise HarnessError(f"{host} is not linked to a switch")
+        return self._attachments[host]
+
+    def _attach_hosts(self):
+        """Note which (switch, port) each host is linked to (again, after a move)."""
+        self._attachments = {node: (switch, port) for switch in self._switch_names
+                             for port, node in self._links[switch].items() if node in self._host_set}
 
     def mac(self, host):
         """Return `host`'s MAC address."""
@@ -336,7 +344,11 @@ class Wiring:
     def host_named(self, mac, vlan=None):
         """Return the name of the host with this MAC (in this VLAN, when two hosts of
         different VLANs share a MAC), or "" for a MAC that is no host's."""
-        hosts = [host for host in self.hosts() if self.mac(host) == mac]
+        if self._hosts_of_mac is None:
+            self._hosts_of_mac = {}
+            for host in self._host_names:
+                self._hosts_of_mac.setdefault(self.mac(host), []).append(host)
+        hosts = self._hosts_of_mac.get(mac, [])
         if len(hosts) > 1 and vlan is not None:
             hosts = [host for host in hosts if self.vlan_of(host) == vlan] or hosts
         return "|".join(hosts)
@@ -355,6 +367,7 @@ class Wiring:
         self._links[host] = {port_: (switch if node == old_switch else node)
                              for port_, node in self._links[host].items()}
         self._links[switch][port] = host
+        self._attach_hosts()
         settings = self._port_settings[old_switch].pop(old_port, None)
         if settings:
             self._port_settings[switch][port] = settings
@@ -368,20 +381,20 @@ class Wiring:
 
     def switches(self):
         """Return the switch names, in topology order."""
-        return list(self.topo.switches())
+        return list(self._switch_names)
 
     def hosts(self):
         """Return the host names, in topology order."""
-        return list(self.topo.hosts())
+        return list(self._host_names)
 
     def require_host(self, name):
         """Raise HarnessError unless the topology has a host called `name`."""
-        if name not in self.topo.hosts():
+        if name not in self._host_set:
             raise HarnessError(f"no host {name!r} in this topology (hosts: {_listed(self.hosts())})")
 
     def require_switch(self, name):
         """Raise HarnessError unless the topology has a switch called `name`."""
-        if name not in self.topo.switches():
+        if name not in self._switch_set:
             raise HarnessError(f"no switch {name!r} in this topology (switches: {_listed(self.switches())})")
 
     def port_of(self, host, switch):

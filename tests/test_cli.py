@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA, NOTHING, ROOT, TEST_EXPERIMENTS, harness, ours_on_machine
+from harness.experiment import experiment_names
 
 pytestmark = pytest.mark.network     # real Mininet and OVS, as root
 
@@ -53,7 +54,7 @@ def test_list_names_each_experiment_with_its_summary():
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (["run", "no_such_thing"], ["unknown experiment 'no_such_thing'", "known: learning_switch, mac_learning_scale, normal_mode, normal_priority"]),
+    (["run", "no_such_thing"], ["unknown experiment 'no_such_thing'", f"known: {', '.join(experiment_names())}"]),
     (["run", TEST_EXPERIMENTS / "no_experiment.py"], ["does not define an experiment"]),
     (["run", TEST_EXPERIMENTS / "syntax_error.py"], ["line 4: syntax error"]),
     (["run", "normal_mode", "--datapath", "dpdk"], ["invalid choice: 'dpdk'"]),

@@ -87,3 +87,18 @@ def test_two_checks_of_one_step_cannot_share_a_name():
             plan.check.mac_learned("s1", "h1", port=1, why="again")
     with plan.step("once more"):
         plan.check.mac_learned("s1", "h1", port=1)      # another step: its own names
+
+
+def test_a_large_runs_mac_table_is_summarised_with_its_outliers_named():
+    run = made_up_run()
+    hosts = [f"h{index}" for index in range(1, 41)]
+    run.metadata["hosts"] = hosts
+    learned = [{"run_id": "r", "step_index": 2, "step": STEPS[1], "switch": "s1", "port": index, "port_name": "",
+                "vlan": 0, "mac": f"00:00:00:00:00:{index:02x}", "host": host, "age": 0}
+               for index, host in enumerate(hosts[:38], start=1)]
+    run.fdb = table_frame("fdb", learned)
+    summary = figures.mac_learning(run)
+    assert summary.loc[(STEPS[1], "s1")].tolist() == ["38 of 40", "h39, h40"]
+    assert summary.loc[(STEPS[0], "s1"), "not learned"] == "h1, h2, h3, h4, h5, h6, h7, h8 and 32 more"
+    run.metadata["hosts"] = hosts[:3]
+    assert figures.mac_learning(run).index.tolist() == hosts[:3]       # a grid again

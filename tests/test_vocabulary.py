@@ -161,3 +161,21 @@ def test_fdb_stats_are_read_and_a_missing_count_is_an_error():
                                      "moved": 1}
     with pytest.raises(ValueError, match="no evicted count"):
         parse_fdb_stats(text.replace("evicted", "thrown out"))
+
+
+def test_the_api_names_a_class_after_itself_and_refuses_what_is_not_an_experiment():
+    from harness import Experiment
+    from harness.api import configured, experiment_class
+
+    class BlogStepSeven(Experiment):
+        """Made up."""
+        topology = SingleSwitch(hosts=2)
+
+        def run(self, lab):
+            pass
+    assert experiment_class(BlogStepSeven).name == "blog_step_seven"
+    assert experiment_class("normal_mode").name == "normal_mode"
+    with pytest.raises(HarnessError, match="not an experiment: 42"):
+        experiment_class(42)
+    with pytest.raises(HarnessError, match="has no parameter 'hosts'"):
+        configured(BlogStepSeven, {"hosts": 3})
