@@ -68,6 +68,21 @@ def results_dir(tmp_path):
     return tmp_path / "results"
 
 
+@pytest.fixture(scope="session")
+def edge_runs(tmp_path_factory):
+    """Each NORMAL edge experiment run once with its defaults on the userspace datapath, for
+    the tests of test_normal_edges.py and the datapath comparison of test_kernel_datapath.py:
+    {experiment: (CompletedProcess, Run or None)}."""
+    from harness import load_run
+    results = tmp_path_factory.mktemp("edge-runs")
+    runs = {}
+    for experiment in EDGE_EXPERIMENTS:
+        process = harness("run", experiment, "--datapath", "user", "--results-dir", results, timeout=300)
+        folder = Path(process.stdout.splitlines()[-1]) if process.stdout.strip() else None
+        runs[experiment] = (process, load_run(folder) if folder and (folder / "metadata.json").exists() else None)
+    return runs
+
+
 @pytest.hookimpl(trylast=True)     # after -m has deselected what it deselects
 def pytest_collection_modifyitems(config, items):
     """Tests marked `network` build real networks on real OVS, as root; the others (parsers,

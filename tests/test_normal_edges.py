@@ -25,8 +25,11 @@ def run_passes(results_dir, experiment, *parameters):
 
 
 @pytest.mark.parametrize("experiment", EDGE_EXPERIMENTS)
-def test_each_edge_experiment_passes_with_its_defaults(experiment, results_dir):
-    run = run_passes(results_dir, experiment)
+def test_each_edge_experiment_passes_with_its_defaults(experiment, edge_runs):
+    process, run = edge_runs[experiment]
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert run.checks.passed.all() and len(run.checks) > 0
+    assert ours_on_machine() == NOTHING
     for point, capture in run.metadata["captures"].items():
         assert (run.path / capture["pcap"]).exists() and capture["method"]
 
@@ -45,8 +48,8 @@ def test_the_edges_of_their_parameters_pass(experiment, parameters, results_dir)
     run_passes(results_dir, experiment, *parameters)
 
 
-def test_the_trunk_carries_each_vlan_tagged_and_the_fdb_says_which_vlan(results_dir):
-    run = run_passes(results_dir, "vlan_normal")
+def test_the_trunk_carries_each_vlan_tagged_and_the_fdb_says_which_vlan(edge_runs):
+    _process, run = edge_runs["vlan_normal"]
     trunk = run.frames[run.frames["at"] == "s1-eth3"]
     assert set(zip(trunk.src, trunk.vlan)) >= {("h1", 10), ("h3", 20)}
     assert set(trunk.vlan) <= {10, 20}

@@ -48,6 +48,10 @@ def test_run_passes_prints_its_checks_and_ends_with_the_run_folder(runs):
     assert process.returncode == 0, process.stdout + process.stderr
     lines = process.stdout.splitlines()
     assert any(line.startswith("datapath: ") for line in lines)
+    # Piped: the phases as plain lines, no progress bar, headings 100 columns wide at most.
+    assert "building the network: 3 hosts, 1 switch" in lines
+    assert any(line.startswith("network up in ") for line in lines)
+    assert all(len(line) <= 200 for line in lines if "─" in line) and "\x1b[" not in process.stdout
     assert "passed" in lines[-2]
     assert Path(lines[-1]) == run.path and (run.path / "metadata.json").exists()
     assert "Traceback" not in process.stderr

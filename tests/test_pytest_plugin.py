@@ -10,12 +10,15 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pexpect
 import pytest
 
 from harness import SingleSwitch, run
 from harness.errors import HarnessError
 
 pytestmark = pytest.mark.network     # real Mininet and OVS, as root
+
+PROMPT = "mininet> "
 
 USER_TESTS = '''
 import os
@@ -154,3 +157,18 @@ def test_the_priority_flow_carries_h1s_requests_to_h3(ovs_lab):
         lab.ping("h1", "h3", count=2)
         lab.check.ping_loss("h1", "h3", percent=0)
         lab.check.flow_packets("s1", 3, priority=60000, why="2 echo requests and h1's ARP reply")
+
+
+def test_interactive_on_failure_opens_the_mininet_cli_after_the_failed_step(user_project):
+    child = pexpect.spawn(sys.executable, ["-m", "pytest", "-p", "no:cacheprovider", "-q", "-s", "-k", "WrongCount",
+                                           "--ovs-interactive-on-failure"],
+                          cwd=str(user_project), encoding="utf-8", timeout=120, dimensions=(50, 200))
+    child.expect("step 2: h1 ping h3")      # only the step whose check failed stops
+    child.expect(PROMPT)
+    child.sendline("sh ovs-ofctl dump-flows s1")
+    child.expect("priority=60000")
+    child.expect(PROMPT)
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1 and "1 failed" in child.before
