@@ -17,6 +17,7 @@ from .analysis import counters
 NOT_LEARNED = "-"
 MOST_LINES = 12     # more lines than this in one plot: no legend, it would hide the plot
 LABEL_WIDTH = 16    # characters per line of a step's label on an x axis
+MOST_TRANSCRIPT_CHARS = 200_000     # of the transcript a report shows (a 254-host run's is 5 MB)
 
 
 def run_label(run):
@@ -156,7 +157,7 @@ def step_deltas(run, table="flows"):
     if table == "flows":
         item, value = deltas.apply(_flow_name, axis=1), "n_packets"
     else:
-        item, value = deltas["switch"] + " " + _port_names(deltas), "rx_packets"
+        item, value = _port_labels(deltas), "rx_packets"
     grid = deltas.assign(item=item).pivot_table(index="item", columns="step", values=value, aggfunc="sum")
     return grid.reindex(columns=[step for step in _steps(run) if step in grid.columns]).astype("Int64")
 
@@ -233,17 +234,19 @@ def pings(run, axes=None):
     return _finished(figure)
 
 
-def _port_names(ports):
-    """The ports' interface names, "LOCAL" for the bridge's own port."""
-    return ports["port_name"].where(ports["port"] != -1, "LOCAL")
+def _port_labels(ports):
+    """A label per port row: "s1 s1-eth1" ("s1 LOCAL" for the bridge's own port), or, when
+    there are more ports than MOST_LINES, "s1 (all ports)": a reader follows a dozen lines
+    or rows, not 255."""
+    names = ports["port_name"].where(ports["port"] != -1, "LOCAL")
+    labels = ports["switch"] + " " + names
+    return ports["switch"] + " (all ports)" if labels.nunique() > MOST_LINES else labels
 
 
 def port_counters(run, axes=None):
     """Received and sent packets of every port after every step (of every switch, summed,
     when there are more ports than a legend can name). Returns the Figure."""
-    ports = run.ports.assign(port_label=run.ports["switch"] + " " + _port_names(run.ports))
-    if ports["port_label"].nunique() > MOST_LINES:
-        ports = ports.assign(port_label=ports["switch"] + " (all ports)")
+    ports = run.ports.assign(port_label=_port_labels(run.ports))
     steps = [step for step in _steps(run) if step in set(ports["step"])]
     figure, axes = (axes[0].figure, axes) if axes is not None else plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
     for ax, column in zip(axes, ("rx_packets", "tx_packets")):
@@ -254,9 +257,14 @@ def port_counters(run, axes=None):
 
 
 def transcript_html(run):
-    """The transcript, folded: a <details> block that opens on click."""
+    """The transcript, folded: a <details> block that opens on click. A long one (a big run's
+    probes) is cut at MOST_TRANSCRIPT_CHARS, saying where the whole one is."""
+    text = run.transcript
+    cut = "" if len(text) <= MOST_TRANSCRIPT_CHARS else (
+        f"\n... {len(text) - MOST_TRANSCRIPT_CHARS} more characters: the whole transcript is "
+        f"{run.path / 'transcript.txt'}")
     return ("<details><summary><b>transcript</b>: every command sent to a switch or host</summary>"
-            f"<pre>{html.escape(run.transcript)}</pre></details>")
+            f"<pre>{html.escape(text[:MOST_TRANSCRIPT_CHARS] + cut)}</pre></details>")
 
 
 def side_by_side(runs, plot, panels=1):

@@ -1,6 +1,7 @@
 """The report's plots and tables as a reader meets them, on a made-up run: every step its
 own labelled tick, whole-number axes, "no loss" said rather than drawn, per-step deltas in
 step order, runs told apart by what differs, and one name per check in a step."""
+import pandas as pd
 import pytest
 
 from harness import SingleSwitch, figures
@@ -102,3 +103,15 @@ def test_a_large_runs_mac_table_is_summarised_with_its_outliers_named():
     assert summary.loc[(STEPS[0], "s1"), "not learned"] == "h1, h2, h3, h4, h5, h6, h7, h8 and 32 more"
     run.metadata["hosts"] = hosts[:3]
     assert figures.mac_learning(run).index.tolist() == hosts[:3]       # a grid again
+
+
+def test_a_large_runs_ports_are_summed_per_switch_and_its_transcript_cut(tmp_path):
+    run = made_up_run()
+    many = pd.concat([run.ports.assign(port=port, port_name=f"s1-eth{port}") for port in range(1, 20)])
+    run.ports = many.reset_index(drop=True)
+    assert figures.step_deltas(run, "ports").index.tolist() == ["s1 (all ports)"]
+    assert [line.get_label() for line in figures.port_counters(run).axes[0].get_lines()] == ["s1 (all ports)"]
+    (tmp_path / "transcript.txt").write_text("x" * (figures.MOST_TRANSCRIPT_CHARS + 5))
+    run.path = tmp_path
+    assert f"... 5 more characters: the whole transcript is {tmp_path / 'transcript.txt'}" in \
+        figures.transcript_html(run)
