@@ -41,7 +41,7 @@ def test_each_edge_experiment_passes_with_its_defaults(experiment, edge_runs):
     ("mac_aging", ["aging_s=30"]),
     ("mac_table_limit", ["remote_hosts=9"]),
     ("mac_table_limit", ["remote_hosts=40"]),
-    ("station_move", ["count=2"]),
+    ("station_move", ["count=1"]),
     ("station_move", ["count=10"]),
 ])
 def test_the_edges_of_their_parameters_pass(experiment, parameters, results_dir):
