@@ -129,8 +129,8 @@ class CheckBook:
         table = snapshot.fdb if by == "switch" else snapshot.controller_fdb
         learned = {}
         for row in table[switch]:
-            for host in self._network.host_named(row["mac"], row.get("vlan")).split("|"):
-                if host and (by == "controller" or row.get("vlan", 0) == self._network.vlan_of(host)):
+            for host in self._network.hosts_with_mac(row["mac"], row.get("vlan")):
+                if by == "controller" or row.get("vlan", 0) == self._network.vlan_of(host):
                     learned[host] = row["port"]
         return learned
 

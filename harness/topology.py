@@ -342,8 +342,13 @@ class Wiring:
         return self.topo.nodeInfo(host).get("mac") or macColonHex(self.hosts().index(host) + 1)
 
     def host_named(self, mac, vlan=None):
-        """Return the name of the host with this MAC (in this VLAN, when two hosts of
-        different VLANs share a MAC), or "" for a MAC that is no host's."""
+        """Return the name of the host with this MAC (see hosts_with_mac), "h1|h3" when the
+        VLAN does not tell two apart, or "" for a MAC that is no host's."""
+        return "|".join(self.hosts_with_mac(mac, vlan))
+
+    def hosts_with_mac(self, mac, vlan=None):
+        """Return the hosts with this MAC: those of VLAN `vlan` when hosts of different VLANs
+        share it (all of them if none is in that VLAN); [] for a MAC that is no host's."""
         if self._hosts_of_mac is None:
             self._hosts_of_mac = {}
             for host in self._host_names:
@@ -351,7 +356,7 @@ class Wiring:
         hosts = self._hosts_of_mac.get(mac, [])
         if len(hosts) > 1 and vlan is not None:
             hosts = [host for host in hosts if self.vlan_of(host) == vlan] or hosts
-        return "|".join(hosts)
+        return hosts
 
     def move(self, host, switch, port):
         """Link `host` to port `port` of `switch` instead of where it was (see Lab.move):
