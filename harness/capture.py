@@ -29,6 +29,7 @@ SNAP_LENGTH = 128       # bytes kept of each frame: its Ethernet, VLAN, ARP, IP 
 READY_TIMEOUT = 10.0    # seconds tcpdump may take to start listening
 ARP_OPS = {1: "arp request", 2: "arp reply"}
 ICMP_TYPES = {8: "echo request", 0: "echo reply"}
+TCP_FLAGS = ((dpkt.tcp.TH_SYN, "syn"), (dpkt.tcp.TH_RST, "rst"), (dpkt.tcp.TH_FIN, "fin"), (dpkt.tcp.TH_ACK, "ack"))
 
 
 @dataclass
@@ -56,14 +57,14 @@ def ip_text(raw):
 
 def frame_row(timestamp, raw):
     """Decode one captured frame into a row: time, src_mac, dst_mac, vlan (0: untagged),
-    ethertype, kind ("arp request", "echo reply", ...), ip_src, ip_dst (ARP's sender and
-    target addresses, or IPv4's), icmp_seq."""
+    ethertype, kind ("arp request", "echo reply", "tcp syn", ...), ip_src, ip_dst (ARP's
+    sender and target addresses, or IPv4's), icmp_seq, dst_port (TCP's and UDP's)."""
     frame = dpkt.ethernet.Ethernet(raw)
     tags = getattr(frame, "vlan_tags", None) or []
     ethertype = tags[-1].type if tags else frame.type
     row = {"time": timestamp, "src_mac": mac_text(frame.src), "dst_mac": mac_text(frame.dst),
            "vlan": tags[0].id if tags else 0, "ethertype": f"0x{ethertype:04x}",
-           "kind": f"ethertype 0x{ethertype:04x}", "ip_src": "", "ip_dst": "", "icmp_seq": None}
+           "kind": f"ethertype 0x{ethertype:04x}", "ip_src": "", "ip_dst": "", "icmp_seq": None, "dst_port": None}
     payload = frame.data
     if isinstance(payload, dpkt.arp.ARP):
         row.update(kind=ARP_OPS.get(payload.op, f"arp op {payload.op}"),
@@ -75,6 +76,10 @@ def frame_row(timestamp, raw):
             row["kind"] = ICMP_TYPES.get(icmp.type, f"icmp type {icmp.type}")
             if icmp.type in ICMP_TYPES and isinstance(icmp.data, dpkt.icmp.ICMP.Echo):
                 row["icmp_seq"] = icmp.data.seq
+        elif isinstance(payload.data, (dpkt.tcp.TCP, dpkt.udp.UDP)):
+            row["dst_port"] = payload.data.dport
+            row["kind"] = "udp" if isinstance(payload.data, dpkt.udp.UDP) else \
+                " ".join(["tcp", *(name for flag, name in TCP_FLAGS if payload.data.flags & flag)])
     return row
 
 

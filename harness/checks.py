@@ -33,6 +33,8 @@ class Check:
     accept: Optional[Callable[[Any], bool]] = None
     observed: Any = None
     passed: bool = False
+    hop: str = ""           # for a check that a packet crossed a hop (CheckBook.crossed)
+    direction: str = ""     # "request" or "reply", with hop
 
     def evaluate(self, snapshot):
         """Observe the value in `snapshot`; return whether it is the expected one."""
@@ -309,6 +311,47 @@ class CheckBook:
         else:
             self.that(f"{name} is {_range_text(*between)}", observe, between=between,
                       why=why or f"the measurement {name}")
+
+    def moved(self, counter, by, *, name=None, why=""):
+        """`counter` (harness.counters) moved by exactly `by` during the step."""
+        self._require_counter(counter)
+        self.that(name or f"{counter.label} moved by {by}", counter.moved, expected=by, why=why)
+
+    def crossed(self, hop, packets, *, request=None, reply=None, why=""):
+        """`packets` echo requests crossed hop `hop` ("1 VM > br-int") one way, as `request`
+        (a counter, harness.counters) counts, and `packets` replies the other way, as
+        `reply` counts: one check per counter given, with its hop and direction, which the
+        report's hop table shows."""
+        if request is None and reply is None:
+            raise HarnessError(f"hop {hop!r}: give the counter of its request, of its reply, or both")
+        for direction, counter in (("request", request), ("reply", reply)):
+            if counter is not None:
+                self._require_counter(counter)
+                self._add(Check(f"hop {hop} {direction}: {counter.label}", why or f"{packets} {direction}s cross {hop}",
+                                packets, counter.moved, hop=hop, direction=direction))
+
+    def _require_counter(self, counter):
+        from .counters import Counter
+        if not isinstance(counter, Counter):
+            raise HarnessError(f"not a counter of harness.counters: {counter!r}")
+        if counter.bridge:
+            self._network.require_bridge(counter.bridge)
+        if counter.node and counter.node not in self._network.firewalls():
+            raise HarnessError(f"{counter.label}: {counter.node} has no iptables rules of the experiment's "
+                               "(lab.iptables), so its counters are not observed")
+
+    def trace_shows(self, packet, *words, why=""):
+        """The trace of `packet` (the name given to lab.trace) this step shows every one of
+        `words` in its output (an action such as "set_tunnel:0x1", "strip_vlan")."""
+        if not words:
+            raise HarnessError(f"trace_shows {packet!r}: name what its output must show")
+
+        def observe(snap):
+            traces = [trace for trace in snap.traces if trace["packet"] == packet]
+            if not traces:
+                raise HarnessError(f"no trace of {packet!r} in this step (lab.trace names it)")
+            return [word for word in words if word in traces[-1]["output"]]
+        self.that(f"trace of {packet} shows {', '.join(words)}", observe, expected=list(words), why=why)
 
     def frames_seen(self, at, count=None, *, src=None, dst=None, kind=None, vlan=None, why=""):
         """Capture point `at` (see Lab.capture) saw exactly `count` frames (None: at least

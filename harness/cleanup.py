@@ -1,7 +1,8 @@
 """What a run leaves on the machine, and removing it.
 
 Before a run creates anything it writes a state file naming what it will create (bridges,
-root-namespace interfaces, the controller app's process, then the host shells' namespaces).
+root-namespace interfaces, the controller app's process, then the host shells' namespaces,
+the OVS nodes' directories and then their daemons).
 What it creates also carries the run's mark, so a name alone never decides: bridges have
 the run id in their OVSDB external_ids, every root-namespace interface has the alias
 `ovs-harness:<run id>`, processes are known by pid *and* start time. `clean` removes what
@@ -12,6 +13,7 @@ one with the name ours had (a later `mn` making its own s1-eth1), is never touch
 import fcntl
 import json
 import os
+import shutil
 import signal
 from contextlib import contextmanager
 from pathlib import Path
@@ -155,6 +157,25 @@ def _kill_process_group(record, what):
     return [f"{what} process {record['pid']}"]
 
 
+def remove_ovs_node(entry):
+    """Kill the daemons of an OVS node's state entry ({"directory", "daemons": [records]},
+    see harness.ovs_node) that still run, and remove its directory (only one under
+    STATE_DIR, and the run's directory with it once empty); return one line per thing
+    removed."""
+    removed = []
+    for record in entry.get("daemons", []):
+        if is_running(record):
+            os.kill(record["pid"], signal.SIGKILL)
+            removed.append(f"OVS node daemon process {record['pid']}")
+    directory = Path(entry.get("directory") or "/")
+    if directory.parent.parent == STATE_DIR and directory.is_dir():
+        shutil.rmtree(directory, ignore_errors=True)
+        removed.append(f"OVS node directory {directory}")
+    if directory.parent.parent == STATE_DIR and directory.parent.is_dir() and not any(directory.parent.iterdir()):
+        directory.parent.rmdir()
+    return removed
+
+
 def remove_run_leftovers(state, tools):
     """Remove what the run described by `state` created and still exists.
 
@@ -165,6 +186,8 @@ def remove_run_leftovers(state, tools):
     removed += _kill_process_group(state.get("controller"), "controller")
     for record in state.get("captures", []):
         removed += _kill_process_group(record, "tcpdump")
+    for entry in state.get("ovs_nodes", []):
+        removed += remove_ovs_node(entry)
     removed += kernel_tuning.restore(state.get("sysctls", {}))
     try:
         bridges = existing_bridges(tools)

@@ -2,11 +2,13 @@
 test harness keeps at teardown), and the switch log as a witness (as OVS's own testsuite
 reads it when it stops ovs-vswitchd).
 
-- `keep_evidence` writes into the run folder's `evidence/`: `ovs-vsctl show`, and of every
-  switch `dump-flows`, `dump-ports`, `dump-ports-desc` and `fdb/show`, and of every host
-  `ip -d link` and `ip neigh`, taken while the network still stands.
-- `SwitchLog` reads the lines ovs-vswitchd wrote to its log during the run. A WARN or worse
-  there that neither the harness nor the experiment expected fails the run, the line quoted.
+- `keep_evidence` writes into the run folder's `evidence/`: `ovs-vsctl show` (and each OVS
+  node's), and of every bridge `dump-flows`, `dump-ports`, `dump-ports-desc` and `fdb/show`,
+  of every host `ip -d link` and `ip neigh`, and `iptables-save -c` of every host with rules
+  of the experiment's, taken while the network still stands.
+- `SwitchLog` reads the lines ovs-vswitchd wrote to its log during the run (an OVS node's
+  daemons log into the run folder from their start). A WARN or worse there that neither the
+  harness nor the experiment expected fails the run, the line quoted.
 """
 import re
 from pathlib import Path
@@ -25,9 +27,10 @@ EXPECTED_EVERYWHERE = (
 class SwitchLog:
     """The part of ovs-vswitchd's log written from now on."""
 
-    def __init__(self, path=VSWITCHD_LOG):
+    def __init__(self, path=VSWITCHD_LOG, whole=False):
+        """whole: the log is the run's own (an OVS node's): read it from its start."""
         self.path = Path(path)
-        self.start = self.path.stat().st_size if self.path.exists() else 0
+        self.start = self.path.stat().st_size if self.path.exists() and not whole else 0
 
     def lines(self):
         """Return the lines written since this object was made (all of them, if the log was
@@ -58,14 +61,18 @@ def keep_evidence(network, tools, folder, switch_log):
     evidence.mkdir(exist_ok=True)
     tools.transcript.step = "evidence"
     commands = {"ovs-vsctl-show.txt": (["ovs-vsctl", "show"], None)}
-    for switch in network.switches():
+    for node, ovs in network.ovs.items():
+        commands[f"{_safe(node)}.ovs-vsctl-show.txt"] = (ovs.vsctl("show"), None)
+    for bridge in network.bridges():
         for what in ("dump-flows", "dump-ports", "dump-ports-desc"):
-            commands[f"{_safe(switch)}.{what}.txt"] = (["ovs-ofctl", what, switch], None)
-        commands[f"{_safe(switch)}.fdb-show.txt"] = (["ovs-appctl", "fdb/show", switch], None)
+            commands[f"{_safe(bridge)}.{what}.txt"] = (network.ofctl(bridge, what), None)
+        commands[f"{_safe(bridge)}.fdb-show.txt"] = (network.appctl("fdb/show", bridge), None)
     for name in network.hosts():
         host = network.host(name)
         commands[f"{_safe(name)}.ip-link.txt"] = (["ip", "-d", "link"], host)
         commands[f"{_safe(name)}.ip-neigh.txt"] = (["ip", "neigh"], host)
+    for name in network.firewalls():
+        commands[f"{_safe(name)}.iptables-save.txt"] = (["iptables-save", "-c"], network.host(name))
     outputs = tools.run_all(list(commands.values()))
     for file_name, output in zip(commands, outputs):
         write_text(evidence / file_name, output)

@@ -139,18 +139,25 @@ def find_experiment(name_or_path):
                                "or the name of an experiment (see `python -m harness list`)")
         if not path.is_file():
             raise HarnessError(f"no experiment file {name_or_path}")
-        try:
-            module = _load_file(path.resolve())
-        except SyntaxError as error:
-            raise HarnessError(f"{name_or_path} line {error.lineno}: syntax error: {error.msg}") from None
-        except Exception as error:
-            raise HarnessError(_located(error, {str(path.resolve())})) from None
-        return _experiment_in(module, name_or_path)
+        return _experiment_in(_import_located(lambda: _load_file(path.resolve()), path), name_or_path)
     known = experiment_names()
     if name_or_path not in known:
         raise HarnessError(f"unknown experiment {name_or_path!r}; known: {', '.join(known)} "
                            "(or give the path of a .py file)")
-    return _experiment_in(importlib.import_module(f"experiments.{name_or_path}"), name_or_path)
+    path = Path(__file__).resolve().parent.parent / "experiments" / f"{name_or_path}.py"
+    return _experiment_in(_import_located(lambda: importlib.import_module(f"experiments.{name_or_path}"), path),
+                          name_or_path)
+
+
+def _import_located(load, path):
+    """Return the module load() imports from experiment file `path`; an error in its code
+    is a HarnessError naming the file and line."""
+    try:
+        return load()
+    except SyntaxError as error:
+        raise HarnessError(f"{_shown(str(path))} line {error.lineno}: syntax error: {error.msg}") from None
+    except Exception as error:
+        raise HarnessError(_located(error, {str(path.resolve())})) from None
 
 
 def _hint(error):
@@ -223,12 +230,13 @@ def experiment_from_command_line(name_or_path, assignments):
     return built_experiment(cls, lambda: cls.from_command_line(assignments))
 
 
-def check_experiment_code(experiment):
+def check_experiment_code(experiment, datapath=None):
     """Plan the experiment's steps on its topology, as `describe` does, without building
     anything; raise HarnessError (file, line, what, Python's hint) if its code fails there:
-    a misspelt check, a host the topology does not have, an action given wrong arguments."""
-    from .plan import plan_of
+    a misspelt check, a host the topology does not have, an action given wrong arguments.
+    datapath: the run's ("user" or "kernel"); None: describe's default."""
+    from .plan import DEFAULT_DATAPATH, plan_of
     try:
-        return plan_of(experiment)
+        return plan_of(experiment, datapath or DEFAULT_DATAPATH)
     except Exception as error:
         raise HarnessError(experiment_code_error(error, experiment)) from None

@@ -123,6 +123,36 @@ def checks_table(run):
         lambda passed: f"background-color: {'#c8e6c9' if passed else '#ffcdd2'}", subset=["passed"])
 
 
+def hops(run):
+    """The journey of a packet, hop by hop (the checks stated with lab.check.crossed): per
+    step and hop, in the order stated, the counter that saw the request and the reply, how
+    many each counted against how many were expected. Empty if the run has no hop."""
+    crossed = run.checks[run.checks["hop"].fillna("") != ""] if "hop" in run.checks else run.checks.iloc[0:0]
+    rows = {}
+    for check in crossed.itertuples(index=False):
+        row = rows.setdefault((check.step, check.hop), {"step": check.step, "hop": check.hop})
+        counter = check.name.partition(": ")[2]
+        row[f"{check.direction}: counter"] = counter
+        row[f"{check.direction}: counted"] = f"{check.observed} of {check.expected}" + ("" if check.passed else " ✗")
+    columns = ["step", "hop"] + [f"{direction}: {what}" for direction in ("request", "reply")
+                                 for what in ("counter", "counted")]
+    return pd.DataFrame(list(rows.values()), columns=columns).fillna("")
+
+
+def iptables_deltas(run):
+    """What each step added to each iptables rule's packet counter, for the rules that
+    counted something: a table of (node, table, chain, rule) × step."""
+    rules = run.iptables
+    if rules.empty:
+        return rules
+    keys = ["node", "table", "chain", "rule"]
+    ordered = rules.sort_values("step_index", kind="stable")
+    grown = ordered.groupby(keys, sort=False)["packets"].diff().fillna(ordered["packets"])
+    grid = ordered.assign(packets=grown).pivot_table(index=keys, columns="step", values="packets", aggfunc="sum")
+    grid = grid.reindex(columns=[step for step in _steps(run) if step in grid.columns]).astype("Int64")
+    return grid[grid.sum(axis=1) > 0]
+
+
 def _flow_name(flow):
     match = f"priority={flow['priority']}" + (f",{flow['match']}" if flow["match"] else "")
     return f"{flow['switch']} {match} → {flow['actions']}"

@@ -40,9 +40,10 @@ class OfctlFlows(_Flows):
     name = "ofctl"
 
     def add(self, switch, flow):
-        """Add `flow` (ovs-ofctl syntax, e.g. "action=normal") to `switch`."""
-        self._network.require_switch(switch)
-        self._tools.run(["ovs-ofctl", "add-flow", switch, flow])
+        """Add `flow` (ovs-ofctl syntax, e.g. "action=normal") to `switch`, or to an OVS
+        node's bridge ("node/bridge")."""
+        self._network.require_bridge(switch)
+        self._tools.run(self._network.ofctl(switch, "add-flow", flow))
 
 
 def _split_flow(flow):

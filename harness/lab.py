@@ -54,7 +54,8 @@ class Lab:
     """What an experiment's `run(lab)` uses. Attributes: `network` (what is linked to what),
     `flows` (add flows, see harness.flows), `check` (the check vocabulary, see
     harness.checks), `steps` (the steps so far), `configuration` (every port and bridge
-    setting, and every move, as rows {step, switch, port, setting, value}), `build_seconds`.
+    setting, and every move, as rows {step, switch, port, setting, value}), `build_seconds`,
+    `datapath` ("user" or "kernel", for an expectation that depends on it).
     harness.plan.Plan has the same interface, for `describe` and the dry pass before a run."""
 
     # False here, True on the Plan: an experiment's `run` is called once on a Plan before
@@ -80,6 +81,11 @@ class Lab:
         self._on_step_end = on_step_end
         self._progress = progress
         self._meter = meter
+
+    @property
+    def datapath(self):
+        """The run's datapath: "user" (netdev) or "kernel" (system)."""
+        return self.network.datapath
 
     @property
     def build_seconds(self):
@@ -219,6 +225,66 @@ class Lab:
         step = self.steps[-1].name if self.steps else None
         self.configuration += [{"step": step, "switch": switch, "port": port, "setting": name, "value": value}
                                for name, value in settings.items()]
+
+    def add_bridge(self, node, bridge, fail_mode="secure"):
+        """Make bridge `bridge` on OVS node `node` (a host with an Open vSwitch of its own,
+        Topology(ovs_nodes=...)); return its name, "node/bridge", by which flows, ports,
+        traces, counters and the run's tables know it. fail_mode "secure": it forwards by its
+        flows only (Neutron's bridges); "standalone": as NORMAL while it has no flows."""
+        name = self.network.add_node_bridge(node, bridge, fail_mode)
+        self._configured(name, None, {"fail_mode": fail_mode})
+        return name
+
+    def add_port(self, bridge, port, *, tag=None, type=None, options=None, ofport=None):
+        """Add port `port` to OVS node bridge `bridge` ("node/bridge"): the node's interface
+        of that name (type None: a veth end, say), or an interface OVS makes: type "internal",
+        or a tunnel, "gre", "vxlan" or "geneve" (options={"remote_ip": ..., "key": "flow"});
+        patch ports are made in pairs by lab.patch; tag: its access VLAN;
+        ofport: the OpenFlow port number it must get. Returns its OpenFlow port number."""
+        number = self.network.add_port(bridge, port, tag, type, options, ofport)
+        settings = {"port": port, "tag": tag, "type": type, **{f"options:{key}": value for key, value in (options or {}).items()}}
+        self._configured(bridge, number, {key: value for key, value in settings.items() if value is not None})
+        return number
+
+    def patch(self, bridge1, port1, bridge2, port2, *, ofport1=None, ofport2=None):
+        """Join two bridges of one OVS node with a pair of patch ports, `port1` on `bridge1`
+        and `port2` on `bridge2` (Neutron's patch-tun and patch-int), made in one transaction;
+        ofport1/ofport2: the OpenFlow port numbers they must get. Returns the two numbers."""
+        numbers = self.network.patch(bridge1, port1, bridge2, port2, ofport1, ofport2)
+        for bridge, port, number, peer in ((bridge1, port1, numbers[0], port2), (bridge2, port2, numbers[1], port1)):
+            self._configured(bridge, number, {"port": port, "type": "patch", "options:peer": peer})
+        return numbers
+
+    def linux_bridge(self, node, name, ports):
+        """Make Linux bridge `name` in host `node` with interfaces `ports` (Neutron's qbr...)."""
+        self.network.linux_bridge(node, name, ports)
+        self._configured(node, None, {"linux bridge": f"{name}: {', '.join(ports)}"})
+
+    def veth(self, node, name1, name2):
+        """Make the veth pair `name1`-`name2` in host `node` (Neutron's qvb.../qvo...), up."""
+        self.network.veth(node, name1, name2)
+        self._configured(node, None, {"veth": f"{name1}-{name2}"})
+
+    def address(self, node, interface, address):
+        """Give `interface` of host `node` the address `address` ("172.16.0.11/24"), and bring it up."""
+        self.network.address(node, interface, address)
+        self._configured(node, None, {"address": f"{interface} {address}"})
+
+    def iptables(self, node, rule, table="filter"):
+        """Add an iptables rule in host `node`: `rule` is iptables's arguments after the table
+        (["-A", "FORWARD", "-j", "DROP"], or ["-N", "chain"]). From now on every snapshot
+        holds the node's iptables counters and conntrack entries (harness.counters reads them)."""
+        self.network.firewall(node, rule, table)
+        self._configured(node, None, {f"iptables -t {table}": " ".join(map(str, rule))})
+
+    def trace(self, bridge, flow, packet):
+        """Ask `bridge` what it would do with `flow` (`ovs-appctl ofproto/trace` syntax; no
+        packet is sent); `packet` names the trace ("vma > ext echo request") for its row of
+        the run's traces table and for lab.check.trace_shows. Returns the row."""
+        self.network.require_bridge(bridge)
+        row = self._observer.trace(bridge, flow, packet)
+        self._current().traces.append(row)
+        return row
 
     def capture(self, node, port=None, via=None):
         """Capture frames from now to the end of the run: at host `node` (those delivered

@@ -57,21 +57,33 @@ class QuietHost(Host):
       step settles in about a second);
     - a confirmed neighbour stays reachable for REACHABLE_MS, so it is never confirmed again
       at a random moment of a long ping.
-    on_configured(), if given, is called when the host is configured (a build's progress)."""
+    on_configured(), if given, is called when the host is configured (a build's progress).
+    An OVS node (ovs_node=True, see harness.ovs_node) makes devices of its own later (its
+    bridges' internal ports, Linux bridges, veths): they get no IPv6 from its namespace's
+    defaults, and the ARP timing when they are given an address (Network.address)."""
 
-    def __init__(self, name, on_configured=None, **params):
+    def __init__(self, name, on_configured=None, ovs_node=False, **params):
         self.on_configured = on_configured
+        self.ovs_node = ovs_node
         super().__init__(name, **params)
 
     def config(self, **params):
         result = super().config(**params)
         for intf in self.intfNames():
             if intf != "lo":
-                sysctl(self, f"net/ipv4/neigh/{intf}/delay_first_probe_time", 1)
-                sysctl(self, f"net/ipv4/neigh/{intf}/base_reachable_time_ms", REACHABLE_MS)
+                self.quiet_arp(intf)
+        if self.ovs_node:
+            for intf in ("default", "all"):
+                sysctl(self, f"net/ipv6/conf/{intf}/disable_ipv6", 1)
         if self.on_configured:
             self.on_configured()
         return result
+
+    def quiet_arp(self, intf):
+        """Give interface `intf` the ARP timing above (a namespace other than the root one
+        has no neigh/default to inherit it from, so an interface made later needs it too)."""
+        sysctl(self, f"net/ipv4/neigh/{intf}/delay_first_probe_time", 1)
+        sysctl(self, f"net/ipv4/neigh/{intf}/base_reachable_time_ms", REACHABLE_MS)
 
 
 class MarkedLink(Link):

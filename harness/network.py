@@ -14,8 +14,19 @@ from .capture import mirror_argv
 from .cleanup import interface_mark
 from .errors import HarnessError
 from .kernel_tuning import make_room_for_neighbours
-from .ovs import existing_bridges
+from .ovs import DATAPATH_TYPES, existing_bridges
+from .ovs_node import OvsNode
 from .topology import Wiring, ovs_value
+
+
+def _port_argv(bridge, port, tag, type, options, ofport):
+    """ovs-vsctl's arguments adding `port` to OVS node bridge `bridge` ("node/bridge")."""
+    interface = ([f"type={type}"] if type else []) + \
+        [f"options:{key}={value}" for key, value in (options or {}).items()] + \
+        ([f"ofport_request={ofport}"] if ofport else [])
+    return ["--", "add-port", bridge.partition("/")[2], port,
+            *(["--", "set", "Interface", port, *interface] if interface else []),
+            *(["--", "set", "Port", port, f"tag={tag}"] if tag is not None else [])]
 
 
 @contextmanager
@@ -38,11 +49,14 @@ class Network(Wiring):
     it also says what is linked to what."""
 
     def __init__(self, topo, datapath, run_id, tools, state, controller_target=None,
-                 meter=lambda what, done, total: None):
+                 meter=lambda what, done, total: None, node_logs=None):
         """topo: a Mininet Topo; datapath: "kernel" or "user"; state: the run's RunState;
         controller_target: the OpenFlow controller every switch connects to, if any;
-        meter(what, done, total) is told how many hosts are configured, for a progress bar."""
+        meter(what, done, total) is told how many hosts are configured, for a progress bar;
+        node_logs: the folder where each OVS node's daemons log (node_logs/<node>/)."""
         super().__init__(topo)
+        self.node_logs = node_logs
+        self.ovs = {}           # OVS node name -> its OvsNode, once started
         self.meter = meter
         self.datapath = datapath
         self.controller_target = controller_target
@@ -105,6 +119,9 @@ class Network(Wiring):
                 {"inode": os.stat(f"/proc/{host.pid}/ns/net").st_ino, "interfaces": host.intfNames()}
                 for host in self.net.hosts if host.shell])
         self.net.start()
+        for node in self.ovs_nodes():
+            self.ovs[node] = OvsNode(self.net[node], self.run_id, self.tools, self.state, self.node_logs / node)
+            self.ovs[node].start()
         for switch_name in self.topo.switches():
             self.port_names[switch_name] = self._verify_ports(switch_name)
         self.build_seconds = time.monotonic() - started
@@ -131,7 +148,16 @@ class Network(Wiring):
         return names
 
     def stop(self):
-        """Tear the network down with Mininet (what it leaves, cleanup removes)."""
+        """Stop the OVS nodes' daemons, then tear the network down with Mininet (what it
+        leaves, cleanup removes)."""
+        problems = []
+        for node in list(self.ovs):
+            try:
+                self.ovs.pop(node).stop()
+            except HarnessError as problem:
+                problems.append(str(problem))
+        if problems:
+            raise HarnessError("; ".join(problems))
         if self.net is not None:
             self.net.stop()
             self.net = None
@@ -196,6 +222,83 @@ class Network(Wiring):
             self.tools.run(["sysctl", "-q", "-w", f"net/ipv6/conf/{point.interface}/disable_ipv6=1"])
             self.tools.run(["ip", "link", "set", "dev", point.interface, "up"])
         return point
+
+    # -- OVS nodes' bridges, Linux plumbing and firewalls (see Lab.add_bridge and after) --------
+
+    def ofctl(self, bridge, command, *args):
+        """The argv of `ovs-ofctl command` on `bridge`: a switch, or an OVS node's "node/bridge"."""
+        node, _, name = bridge.rpartition("/")
+        return self.ovs[node].ofctl(command, name, *args) if node else ["ovs-ofctl", command, bridge, *args]
+
+    def appctl(self, command, bridge, *args):
+        """The argv of `ovs-appctl command bridge args` for the ovs-vswitchd that has `bridge`."""
+        node, _, name = bridge.rpartition("/")
+        return self.ovs[node].appctl(command, name, *args) if node else ["ovs-appctl", command, bridge, *args]
+
+    def vswitchds(self):
+        """The argv prefix of ovs-appctl for every ovs-vswitchd with bridges of this run."""
+        return ([["ovs-appctl"]] if self.switches() else []) + \
+            [self.ovs[node].appctl() for node in sorted({self._node_bridges[bridge] for bridge in self.node_bridges()})]
+
+    def add_node_bridge(self, node, bridge, fail_mode="secure"):
+        name = super().add_node_bridge(node, bridge, fail_mode)
+        self.tools.run(self.ovs[node].vsctl(
+            "--", "add-br", bridge, "--", "set", "Bridge", bridge, f"fail_mode={fail_mode}",
+            f"datapath_type={DATAPATH_TYPES[self.datapath]}", "other_config:disable-in-band=true"))
+        self.port_names[name] = {"LOCAL": bridge}
+        return name
+
+    def add_port(self, bridge, port, tag=None, type=None, options=None, ofport=None):
+        super().add_port(bridge, port, tag, type, options, ofport)
+        node = self._node_bridges[bridge]
+        self.tools.run(self.ovs[node].vsctl(*_port_argv(bridge, port, tag, type, options, ofport)))
+        return self._attached(bridge, port, ofport)
+
+    def patch(self, bridge1, port1, bridge2, port2, ofport1=None, ofport2=None):
+        super().patch(bridge1, port1, bridge2, port2, ofport1, ofport2)
+        node = self._node_bridges[bridge1]
+        self.tools.run(self.ovs[node].vsctl(
+            *_port_argv(bridge1, port1, None, "patch", {"peer": port2}, ofport1),
+            *_port_argv(bridge2, port2, None, "patch", {"peer": port1}, ofport2)))
+        return self._attached(bridge1, port1, ofport1), self._attached(bridge2, port2, ofport2)
+
+    def _attached(self, bridge, port, ofport):
+        """Check OVS attached `port` to `bridge` (at OpenFlow port `ofport`, if given) and
+        note its name; return its OpenFlow port number."""
+        listing = json.loads(self.tools.run(self.ovs[self._node_bridges[bridge]].vsctl(
+            "--format=json", "--columns=ofport,error", "list", "Interface", port)))
+        number, error = listing["data"][0]
+        if not isinstance(number, int) or number < 1 or (ofport and number != ofport) or isinstance(error, str):
+            raise HarnessError(f"Open vSwitch did not attach {port} to {bridge} as asked "
+                               f"({error if isinstance(error, str) else f'OpenFlow port {number}'})")
+        self.port_names[bridge][str(number)] = port
+        return number
+
+    def linux_bridge(self, node, name, ports):
+        super().linux_bridge(node, name, ports)
+        host = self.host(node)
+        self.tools.run(["ip", "link", "add", name, "type", "bridge"], host=host)
+        for port in ports:
+            self.tools.run(["ip", "link", "set", port, "master", name, "up"], host=host)
+        self.tools.run(["ip", "link", "set", name, "up"], host=host)
+
+    def veth(self, node, name1, name2):
+        super().veth(node, name1, name2)
+        host = self.host(node)
+        self.tools.run(["ip", "link", "add", name1, "type", "veth", "peer", "name", name2], host=host)
+        for name in (name1, name2):
+            self.tools.run(["ip", "link", "set", name, "up"], host=host)
+
+    def address(self, node, interface, address):
+        super().address(node, interface, address)
+        host = self.host(node)
+        host.quiet_arp(interface)
+        self.tools.run(["ip", "address", "add", address, "dev", interface], host=host)
+        self.tools.run(["ip", "link", "set", interface, "up"], host=host)
+
+    def firewall(self, node, rule, table="filter"):
+        super().firewall(node, rule, table)
+        self.tools.run(["iptables", "-w", "-t", table, *rule], host=self.host(node))
 
     @staticmethod
     def broadcast_address(host):

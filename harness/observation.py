@@ -1,15 +1,17 @@
 """Observation: what the switches show, read without changing it. A snapshot is every
-switch's flow table (`ovs-ofctl dump-flows`), MAC table (`ovs-appctl fdb/show`, with the
-counts of fdb/stats-show) and port
-counters (`ovs-ofctl dump-ports`), with the controller app's MAC table and counters for a
-run that has one, and the frames of the run's packet captures; `ofproto/trace` asks a switch what it would do with a packet, without
-sending it.
+bridge's flow table (`ovs-ofctl dump-flows`), MAC table (`ovs-appctl fdb/show`, with the
+counts of fdb/stats-show) and port counters (`ovs-ofctl dump-ports`), the switches' and the
+OVS nodes' bridges alike; the iptables counters (`iptables-save -c`) and conntrack entries
+(`conntrack -L`) of every host with rules of the experiment's; the controller app's MAC table
+and counters for a run that has one; and the frames of the run's packet captures.
+`ofproto/trace` asks a bridge what it would do with a packet, without sending it.
 """
 import time
 
 from .capture import BROADCAST
 from .errors import HarnessError
-from .parsers import parse_fdb, parse_fdb_stats, parse_flows, parse_ports, parse_trace
+from .parsers import (parse_conntrack, parse_fdb, parse_fdb_stats, parse_flows, parse_iptables_save,
+                      parse_ports, parse_trace)
 from .snapshot import Snapshot
 
 
@@ -21,8 +23,8 @@ class Observer:
         self.tools = tools
         self.controller = controller
         self.captures = captures
-        # Frames received per switch when flow counters were last brought up to date.
-        self._received_when_counted = {switch: 0 for switch in network.switches()}
+        # Frames received per bridge when flow counters were last brought up to date.
+        self._received_when_counted = {}
 
     def snapshot(self, before_step=None, **step_records):
         """Return a new Snapshot of every switch; step_records (pings, traces, reachability)
@@ -30,24 +32,33 @@ class Observer:
         the snapshot took)."""
         started = time.perf_counter()
         snapshot = Snapshot(before_step=before_step, **{name: list(rows) for name, rows in step_records.items()})
-        for switch in self.network.switches():
-            snapshot.ports[switch] = parse_ports(self.tools.run(["ovs-ofctl", "dump-ports", switch]),
-                                                 self.network.port_names[switch])
-            snapshot.fdb[switch] = self.fdb(switch)
-            snapshot.fdb_stats[switch] = self._fdb_stats(switch)
+        bridges = self.network.bridges()
+        self._dump_ports(snapshot)
+        for bridge in bridges:
+            snapshot.fdb[bridge] = self.fdb(bridge)
+            snapshot.fdb_stats[bridge] = self._fdb_stats(bridge)
         self._dump_flows(snapshot)
+        for node in self.network.firewalls():
+            host = self.network.host(node)
+            snapshot.iptables[node] = parse_iptables_save(self.tools.run(["iptables-save", "-c"], host=host))
+            snapshot.conntrack[node] = parse_conntrack(self.tools.run(["conntrack", "-L"], host=host))
         if self.controller:
             self._observe_controller(snapshot)
         if self.captures:
             snapshot.frames = self._named(self.captures.frames())
-        received = {switch: snapshot.received(switch) for switch in self.network.switches()}
+        received = {bridge: snapshot.received(bridge) for bridge in bridges}
         if received != self._received_when_counted:
             self._received_when_counted = received
             if any(snapshot.flows.values()):
                 # Packets forwarded by datapath flows reach their OpenFlow flow's n_packets
                 # only when a revalidator passes over them: wait for a pass, then read again.
-                self.tools.run(["ovs-appctl", "revalidator/wait"])
+                for appctl in self.network.vswitchds():
+                    self.tools.run([*appctl, "revalidator/wait"])
                 self._dump_flows(snapshot)
+                if self.network.node_bridges():
+                    # A tunnel port's counters are made from the stats of the flows that
+                    # used it, pushed by the same revalidator pass.
+                    self._dump_ports(snapshot)
         return snapshot, time.perf_counter() - started
 
     def _observe_controller(self, snapshot):
@@ -74,22 +85,33 @@ class Observer:
                     self.network.host_named(row["dst_mac"], vlan)
         return frames
 
-    def fdb(self, switch):
-        """Return the parsed rows of `ovs-appctl fdb/show switch`."""
+    def fdb(self, bridge):
+        """Return the parsed rows of `ovs-appctl fdb/show bridge`."""
         try:
-            return parse_fdb(self.tools.run(["ovs-appctl", "fdb/show", switch]), self.network.port_names[switch])
+            return parse_fdb(self.tools.run(self.network.appctl("fdb/show", bridge)), self.network.port_names[bridge])
         except ValueError as unreadable:
-            raise HarnessError(f"{switch}: {unreadable}") from None
+            raise HarnessError(f"{bridge}: {unreadable}") from None
 
-    def _fdb_stats(self, switch):
+    def _fdb_stats(self, bridge):
         try:
-            return parse_fdb_stats(self.tools.run(["ovs-appctl", "fdb/stats-show", switch]))
+            return parse_fdb_stats(self.tools.run(self.network.appctl("fdb/stats-show", bridge)))
         except ValueError as unreadable:
-            raise HarnessError(f"{switch}: {unreadable}") from None
+            raise HarnessError(f"{bridge}: {unreadable}") from None
+
+    def _dump_ports(self, snapshot):
+        for bridge in self.network.bridges():
+            snapshot.ports[bridge] = parse_ports(self.tools.run(self.network.ofctl(bridge, "dump-ports")),
+                                                 self.network.port_names[bridge])
 
     def _dump_flows(self, snapshot):
-        for switch in self.network.switches():
-            snapshot.flows[switch] = parse_flows(self.tools.run(["ovs-ofctl", "dump-flows", switch]))
+        for bridge in self.network.bridges():
+            snapshot.flows[bridge] = parse_flows(self.tools.run(self.network.ofctl(bridge, "dump-flows")))
+
+    def trace(self, bridge, flow, packet):
+        """Ask `bridge` what it would do with `flow` (ovs-appctl ofproto/trace syntax; no
+        packet is sent); return the trace row, `packet` naming it ("vma > ext echo request")."""
+        output = self.tools.run(self.network.appctl("ofproto/trace", bridge, flow))
+        return {"switch": bridge, "packet": packet, "flow": flow, **parse_trace(output), "output": output}
 
     def trace_ping(self, switch, src, dst):
         """Trace one echo request from src to dst and its reply through `switch` with
@@ -103,7 +125,5 @@ class Observer:
             packet = (f"in_port={self.network.port_of(source, switch)},icmp,"
                       f"dl_src={sender.MAC()},dl_dst={receiver.MAC()},"
                       f"nw_src={sender.IP()},nw_dst={receiver.IP()},icmp_type={icmp_type},icmp_code=0")
-            output = self.tools.run(["ovs-appctl", "ofproto/trace", switch, packet])
-            rows.append({"switch": switch, "packet": f"{source} > {target} {kind}", "flow": packet,
-                         **parse_trace(output), "output": output})
+            rows.append(self.trace(switch, packet, f"{source} > {target} {kind}"))
         return rows

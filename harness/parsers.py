@@ -240,3 +240,55 @@ def parse_fping(text):
     Returns {address: (sent, received)}."""
     return {line["address"]: (int(line["sent"]), int(line["received"]))
             for line in map(_FPING_SUMMARY.match, text.splitlines()) if line}
+
+
+_IPTABLES_RULE = re.compile(r"^\[(?P<packets>\d+):(?P<bytes>\d+)\] -A (?P<chain>\S+) ?(?P<rule>.*)$")
+
+
+def parse_iptables_save(text):
+    """Parse `iptables-save -c` output.
+
+    Returns one row per rule, in order: table, chain, rule (the words after `-A CHAIN`, as
+    iptables-save writes them back), packets, bytes. Raises ValueError, quoting the line,
+    for a line that is none of iptables-save's."""
+    rows, table = [], None
+    for line in text.splitlines():
+        if not line or line.startswith("#") or line.startswith(":") or line == "COMMIT":
+            continue
+        if line.startswith("*"):
+            table = line[1:]
+            continue
+        rule = _IPTABLES_RULE.match(line)
+        if not rule or table is None:
+            raise ValueError(f"iptables-save line not understood: {line!r}")
+        rows.append({"table": table, "chain": rule["chain"], "rule": rule["rule"],
+                     "packets": int(rule["packets"]), "bytes": int(rule["bytes"])})
+    return rows
+
+
+def parse_conntrack(text):
+    """Parse `conntrack -L` output (its summary line, on stderr, is not read).
+
+    Returns one row per connection: protocol, state (TCP's, else ""), src, dst, sport, dport
+    (TCP and UDP), id (ICMP), the reply direction's reply_src and reply_dst (what NAT made
+    of them), and unreplied (no reply seen yet)."""
+    rows = []
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) < 3 or "=" not in line:
+            continue
+        row = {"protocol": words[0], "state": "", "src": "", "dst": "", "sport": "", "dport": "", "id": "",
+               "reply_src": "", "reply_dst": "", "unreplied": "[UNREPLIED]" in words}
+        sources = 0
+        for word in words[3:]:      # after protocol, its number and the timeout
+            key, equals, value = word.partition("=")
+            if not equals:
+                row["state"] = row["state"] or ("" if word.startswith("[") else word)
+                continue
+            sources += key == "src"
+            if sources == 1 and key in row and not row[key]:
+                row[key] = value
+            elif sources == 2 and key in ("src", "dst") and not row[f"reply_{key}"]:
+                row[f"reply_{key}"] = value
+        rows.append(row)
+    return rows

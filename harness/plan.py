@@ -18,12 +18,15 @@ from .traffic import require_ping_arguments
 from .topology import Wiring
 
 
+DEFAULT_DATAPATH = "user"     # what `describe` plans for: the datapath a machine without the module has
+
+
 class _PlannedFlows:
     def __init__(self, plan):
         self._plan = plan
 
     def add(self, switch, flow):
-        self._plan.network.require_switch(switch)
+        self._plan.network.require_bridge(switch)
         self._plan._note("flow", f"ovs-ofctl add-flow {switch} {flow}")
 
 
@@ -37,8 +40,9 @@ class Plan:
     build_seconds = None    # known once a network is built
     planning = True         # see Lab.planning
 
-    def __init__(self, topology):
+    def __init__(self, topology, datapath=DEFAULT_DATAPATH):
         self.steps = []
+        self._datapath = datapath
         try:
             self.network = Wiring(topology.build())
         except ImportError:
@@ -48,6 +52,10 @@ class Plan:
         self._captured = []
         self._check_names = []      # those of the current step
         self.check = CheckBook(self.network, self._add_check, lambda: list(self._captured))
+
+    @property
+    def datapath(self):
+        return self._datapath
 
     def _add_check(self, check):
         require_new_name(check.name, self._check_names, self.steps[-1][0] if self.steps else None)
@@ -125,6 +133,43 @@ class Plan:
         old_switch, old_port = self.network.move(host, switch, port)
         self._note("move", f"{host} moves from {old_switch} port {old_port} to {switch} port {port}")
 
+    def add_bridge(self, node, bridge, fail_mode="secure"):
+        name = self.network.add_node_bridge(node, bridge, fail_mode)
+        self._note("bridge", f"{name} (fail_mode={fail_mode})")
+        return name
+
+    def add_port(self, bridge, port, *, tag=None, type=None, options=None, ofport=None):
+        self.network.add_port(bridge, port, tag, type, options, ofport)
+        details = [f"port {ofport}" if ofport else "", f"tag={tag}" if tag is not None else "",
+                   f"type={type}" if type else "", *(f"options:{key}={value}" for key, value in (options or {}).items())]
+        self._note("port", f"{bridge} {port} {' '.join(word for word in details if word)}".rstrip())
+        return ofport
+
+    def patch(self, bridge1, port1, bridge2, port2, *, ofport1=None, ofport2=None):
+        self.network.patch(bridge1, port1, bridge2, port2, ofport1, ofport2)
+        self._note("patch", f"{bridge1} {port1} <-> {bridge2} {port2}")
+        return ofport1, ofport2
+
+    def linux_bridge(self, node, name, ports):
+        self.network.linux_bridge(node, name, ports)
+        self._note("linux bridge", f"{node}: {name} with {', '.join(ports)}")
+
+    def veth(self, node, name1, name2):
+        self.network.veth(node, name1, name2)
+        self._note("veth", f"{node}: {name1}-{name2}")
+
+    def address(self, node, interface, address):
+        self.network.address(node, interface, address)
+        self._note("address", f"{node}: {interface} {address}")
+
+    def iptables(self, node, rule, table="filter"):
+        self.network.firewall(node, rule, table)
+        self._note("iptables", f"{node}: iptables -t {table} {shlex.join(map(str, rule))}")
+
+    def trace(self, bridge, flow, packet):
+        self.network.require_bridge(bridge)
+        self._note("trace", f"ovs-appctl ofproto/trace {bridge} {flow}")
+
     def capture(self, node, port=None, via=None):
         point = self.network.capture_point(node, port, via)
         if point.name in self._captured:
@@ -134,8 +179,9 @@ class Plan:
         return point.name
 
 
-def plan_of(experiment):
-    """Return the Plan of `experiment` (an Experiment with its parameters set)."""
-    plan = Plan(experiment.topology)
+def plan_of(experiment, datapath=DEFAULT_DATAPATH):
+    """Return the Plan of `experiment` (an Experiment with its parameters set), on `datapath`
+    ("user" or "kernel": the run's, or the one a machine without the kernel module has)."""
+    plan = Plan(experiment.topology, datapath)
     experiment.run(plan)
     return plan

@@ -43,11 +43,14 @@ COLUMNS = {
                            "datapath_actions", "output"],
     "reachability": STEP_KEYS + ["src", "dst", "reachable"],
     "measurements": STEP_KEYS + ["name", "value", "unit"],
-    "checks": STEP_KEYS + ["name", "description", "expected", "observed", "passed"],
+    "checks": STEP_KEYS + ["name", "description", "expected", "observed", "passed", "hop", "direction"],
+    "iptables": STEP_KEYS + ["node", "table", "chain", "rule", "packets", "bytes"],
+    "conntrack": STEP_KEYS + ["node", "protocol", "state", "src", "dst", "sport", "dport", "id",
+                              "reply_src", "reply_dst", "unreplied"],
     "controller_fdb": STEP_KEYS + ["switch", "port", "port_name", "mac", "host"],
     "controller_stats": STEP_KEYS + ["counter", "value"],
     "frames": STEP_KEYS + ["at", "time", "src", "dst", "src_mac", "dst_mac", "vlan", "ethertype", "kind",
-                           "ip_src", "ip_dst", "icmp_seq"],
+                           "ip_src", "ip_dst", "icmp_seq", "dst_port"],
 }
 _RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
 MARKER = ".ovs-harness-results"     # marks a folder as holding ovs-harness runs
@@ -85,6 +88,9 @@ def step_rows(run_id, step, host_named):
                                    for entry in snapshot.controller_fdb[switch]]
     rows["controller_stats"] = [{**keys, "counter": counter, "value": value}
                                 for counter, value in (snapshot.controller_stats if snapshot else {}).items()]
+    for name in ("iptables", "conntrack"):
+        for node, entries in (getattr(snapshot, name) if snapshot else {}).items():
+            rows[name] += [{**keys, "node": node, **entry} for entry in entries]
     for point in (snapshot.frames if snapshot else {}):
         rows["frames"] += [{**keys, **frame} for frame in snapshot.step_frames(point)]
     rows["pings"] = [{**keys, **ping} for ping in step.pings]
@@ -93,7 +99,8 @@ def step_rows(run_id, step, host_named):
     rows["measurements"] = [{**keys, **measurement} for measurement in step.measurements]
     rows["checks"] = [{**keys, "name": check.name, "description": check.description,
                        "expected": as_text(check.expected), "observed": as_text(check.observed),
-                       "passed": check.passed} for check in step.checks]
+                       "passed": check.passed, "hop": check.hop, "direction": check.direction}
+                      for check in step.checks]
     return rows
 
 
@@ -177,6 +184,8 @@ class Run:
     controller_fdb: pd.DataFrame
     controller_stats: pd.DataFrame
     frames: pd.DataFrame
+    iptables: pd.DataFrame
+    conntrack: pd.DataFrame
 
     def deltas(self, table):
         """The rows of `table` ("flows" or "ports") in step order, each counter replaced by

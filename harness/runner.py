@@ -124,8 +124,13 @@ class ExperimentRun:
         """Check the machine and the experiment's code (its steps are planned on the
         topology, as `describe` does), choose the datapath and the results folder."""
         require_runnable()
-        check_experiment_code(self.experiment)
+        nodes = getattr(self.experiment.topology, "ovs_nodes", [])
+        if self.flows_backend == "ryu" and nodes:
+            raise HarnessError(f"--flows ryu: the bridges of {self.experiment.name}'s OVS nodes ({', '.join(nodes)}) "
+                               "run in their own namespaces, out of the controller app's reach; their flows are "
+                               "installed with ovs-ofctl (leave --flows out)")
         self.datapath = choose_datapath(self.requested_datapath)
+        check_experiment_code(self.experiment, self.datapath.kind)
         self.progress(str(self.datapath))
         self.results = claim_results_dir(self.results_dir)
 
@@ -157,7 +162,7 @@ class ExperimentRun:
         self.network = Network(self.experiment.topology.build(), self.datapath.kind, self.state.run_id,
                                self.tools, self.state,
                                controller_target=self.controller.target if self.controller else None,
-                               meter=self.meter)
+                               meter=self.meter, node_logs=self.folder.path / "nodes")
         switches = len(self.network.switches())
         self.progress(f"building the network: {len(self.network.hosts())} hosts, "
                       f"{switches} switch{'es' if switches > 1 else ''}")
@@ -188,11 +193,16 @@ class ExperimentRun:
         if problems:
             raise HarnessError(f"the controller app logged {len(problems)} error(s): "
                                f"{' | '.join(problems[:3])} (see {self.controller.log_path})")
-        warnings = self.switch_log.unexpected_warnings(self.experiment.expected_switch_warnings)
-        if warnings:
-            raise HarnessError(f"ovs-vswitchd logged {len(warnings)} warning(s) the experiment did not expect, "
-                               f"first: {warnings[0]} (its log of the run is in evidence/ovs-vswitchd.log; an "
-                               "experiment that expects a warning lists it in expected_switch_warnings)")
+        expected = self.experiment.expected_switch_warnings
+        logs = [("ovs-vswitchd", "evidence/ovs-vswitchd.log", self.switch_log)] + [
+            (f"{node}'s ovs-vswitchd", f"nodes/{node}/ovs-vswitchd.log", SwitchLog(ovs.log_path(), whole=True))
+            for node, ovs in self.network.ovs.items()]
+        for daemon, kept, log in logs:
+            warnings = log.unexpected_warnings(expected)
+            if warnings:
+                raise HarnessError(f"{daemon} logged {len(warnings)} warning(s) the experiment did not expect, "
+                                   f"first: {warnings[0]} (its log of the run is in {kept}; an experiment "
+                                   "that expects a warning lists it in expected_switch_warnings)")
 
     def exit(self):
         """Keep the evidence of a run that failed or broke, while its network stands; then

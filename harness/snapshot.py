@@ -13,7 +13,9 @@ class Snapshot:
     table's counts (harness.parsers.parse_fdb_stats); controller_fdb and controller_stats
     are the controller app's MAC table (per switch) and counters, for runs with one;
     frames maps a capture point (Lab.capture) to the rows of every frame it saw so far
-    (step_frames gives this step's); pings, traces, reachability and measurements are the
+    (step_frames gives this step's); iptables and conntrack map a host with rules of the
+    experiment's (Lab.iptables) to the rows of `iptables-save -c` and `conntrack -L`
+    (harness.parsers); bridges are switches and OVS nodes' "node/bridge" alike; pings, traces, reachability and measurements are the
     step's own rows; `before_step` is the snapshot of the step before (None for the first), against which
     counter deltas are taken."""
     flows: Dict[str, List[dict]] = field(default_factory=dict)
@@ -25,6 +27,8 @@ class Snapshot:
     reachability: List[dict] = field(default_factory=list)
     measurements: List[dict] = field(default_factory=list)
     frames: Dict[str, List[dict]] = field(default_factory=dict)
+    iptables: Dict[str, List[dict]] = field(default_factory=dict)
+    conntrack: Dict[str, List[dict]] = field(default_factory=dict)
     controller_fdb: Dict[str, List[dict]] = field(default_factory=dict)
     controller_stats: Dict[str, int] = field(default_factory=dict)
     before_step: Optional["Snapshot"] = None

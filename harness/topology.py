@@ -2,8 +2,11 @@
 
 SingleSwitch, Linear and Tree are Mininet's own shapes; Topology declares any other network
 link by link, with the OVS settings of its ports (access VLAN, trunks) and bridges
-(other_config such as mac-aging-time), which the bridges are created with.
+(other_config such as mac-aging-time), which the bridges are created with, and the names and
+addresses of link ends; its OVS nodes are hosts that run an Open vSwitch of their own
+(harness.ovs_node), whose bridges the experiment makes (Lab.add_bridge).
 """
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -121,12 +124,26 @@ class Link:
     """A link of a Topology between two nodes. `tag`, `trunks` and `vlan_mode` set the
     switch end's port, as the Port table's columns of the same name (on a link between two
     switches, both ends): `tag=10` makes an access port of VLAN 10, `trunks=(10, 20)` a
-    trunk carrying those VLANs tagged."""
+    trunk carrying those VLANs tagged. intf1/intf2 name the interface at node1's/node2's
+    end (default <node>-eth<port>), ip1/ip2 give it an address ("10.0.0.1/24"), mac1/mac2
+    a MAC: Neutron's names (tap..., qr-...) and addresses, for instance."""
     node1: str
     node2: str
     tag: Optional[int] = None
     trunks: Optional[Tuple[int, ...]] = None
     vlan_mode: Optional[str] = None
+    intf1: Optional[str] = None
+    intf2: Optional[str] = None
+    ip1: Optional[str] = None
+    ip2: Optional[str] = None
+    mac1: Optional[str] = None
+    mac2: Optional[str] = None
+
+    def end(self, index):
+        """Mininet's addLink arguments for end 1 or 2: ({"intfName1": ..., "addr1": MAC}, {"ip": ...})."""
+        name, ip, mac = (self.intf1, self.ip1, self.mac1) if index == 1 else (self.intf2, self.ip2, self.mac2)
+        names = {key: value for key, value in ((f"intfName{index}", name), (f"addr{index}", mac)) if value}
+        return names, ({"ip": ip} if ip else {})
 
     def settings(self):
         """Return {setting: value} of the settings given."""
@@ -134,6 +151,17 @@ class Link:
 
 
 _NODE_NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")
+_INTERFACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")   # Linux: at most 15 characters
+# Interface types a port added to an OVS node's bridge may have (ovs-vswitchd.conf.db(5));
+# None: a system interface of the node (a veth end).
+INTERFACE_TYPES = (None, "internal", "patch", "gre", "vxlan", "geneve")   # patch: through Lab.patch
+IPTABLES_TABLES = ("filter", "nat", "mangle", "raw")
+
+
+def require_interface_name(name):
+    """Raise HarnessError unless `name` can name a Linux interface (or an OVS bridge)."""
+    if not isinstance(name, str) or not _INTERFACE_NAME.match(name):
+        raise HarnessError(f"interface name {name!r} must be 1 to 15 letters, digits, '.', '_' or '-'")
 
 
 class Topology:
@@ -142,15 +170,20 @@ class Topology:
     switches: the switch names; links: Link(...) or (node1, node2) pairs, in order: each
     node's ports are numbered 1, 2, ... in the order of its links, and every node that is not
     a switch is a host, numbered in order of first appearance (MAC 00:00:00:00:00:0i and IP
-    10.0.0.i for the i-th host, unless `macs` gives a host its MAC). bridges: {switch:
-    {other_config key: value}}, e.g. {"s1": {"mac-aging-time": 15}}."""
+    10.0.0.i/8 for the i-th host, unless `macs` gives a host its MAC or its links give it
+    addresses). bridges: {switch: {other_config key: value}}, e.g. {"s1": {"mac-aging-time":
+    15}}. ovs_nodes: hosts that run an Open vSwitch of their own (a compute node, say): no
+    address of their own, their bridges made by the experiment (Lab.add_bridge). routes:
+    {host: the gateway of its default route}."""
 
-    def __init__(self, switches, links, macs=None, bridges=None, description=""):
+    def __init__(self, switches, links, macs=None, bridges=None, description="", ovs_nodes=(), routes=None):
         self.switch_names = list(switches)
         self.links = [link if isinstance(link, Link) else Link(*link) for link in links]
         self.macs = dict(macs or {})
         self.bridges = {switch: dict(settings) for switch, settings in (bridges or {}).items()}
         self.description = description
+        self.ovs_nodes = list(ovs_nodes)
+        self.routes = dict(routes or {})
         self._require_valid()
 
     def _require_valid(self):
@@ -158,13 +191,19 @@ class Topology:
         for node in nodes:
             if not isinstance(node, str) or not _NODE_NAME.match(node):
                 raise HarnessError(f"node name {node!r} must be a lower-case letter then up to 7 letters or digits")
+        bridged = set(self.switch_names) | set(self.ovs_nodes)
         for link in self.links:
             require_port_settings(link.settings())
-            if link.node1 not in self.switch_names and link.node2 not in self.switch_names:
-                raise HarnessError(f"link {link.node1}-{link.node2} joins two hosts: a link needs a switch")
-        for host in self.macs:
-            if host not in self.host_names():
-                raise HarnessError(f"macs names {host!r}, which is not a host of this topology")
+            if link.node1 not in bridged and link.node2 not in bridged:
+                raise HarnessError(f"link {link.node1}-{link.node2} joins two hosts: a link needs a switch "
+                                   "or an OVS node")
+            for name in (link.intf1, link.intf2):
+                if name is not None:
+                    require_interface_name(name)
+        for field, names in (("macs", self.macs), ("ovs_nodes", self.ovs_nodes), ("routes", self.routes)):
+            for host in names:
+                if host not in self.host_names():
+                    raise HarnessError(f"{field} names {host!r}, which is not a host of this topology")
         for switch, settings in self.bridges.items():
             if switch not in self.switch_names:
                 raise HarnessError(f"bridges names {switch!r}, which is not a switch of this topology")
@@ -187,10 +226,24 @@ class Topology:
         topo = Topo()
         for switch in self.switch_names:
             topo.addSwitch(switch, bridge_settings=self.bridges.get(switch, {}))
+        ends = [(link.node1, link.ip1, link.mac1) for link in self.links] + \
+            [(link.node2, link.ip2, link.mac2) for link in self.links]
         for host in self.host_names():
-            topo.addHost(host, **({"mac": self.macs[host]} if host in self.macs else {}))
+            params = {"mac": self.macs[host]} if host in self.macs else {}
+            if host in self.ovs_nodes:
+                params.update(ip=None, mac=None, ovs_node=True)
+            # Addresses and MACs its links' ends carry are not overwritten by Mininet's own.
+            if any(node == host and ip for node, ip, _mac in ends):
+                params.update(ip=None)
+            if any(node == host and mac for node, _ip, mac in ends):
+                params.update(mac=None)
+            if host in self.routes:
+                params["defaultRoute"] = f"via {self.routes[host]}"
+            topo.addHost(host, **params)
         for link in self.links:
-            topo.addLink(link.node1, link.node2, port_settings=link.settings())
+            (names1, params1), (names2, params2) = link.end(1), link.end(2)
+            topo.addLink(link.node1, link.node2, port_settings=link.settings(), **names1, **names2,
+                         **({"params1": params1} if params1 else {}), **({"params2": params2} if params2 else {}))
         return topo
 
     def __str__(self):
@@ -240,9 +293,16 @@ class Wiring:
         self._host_names, self._switch_names = list(topo.hosts()), list(topo.switches())
         self._host_set, self._switch_set = set(self._host_names), set(self._switch_names)
         self._hosts_of_mac = None       # MAC -> [host names], made when first asked
+        self._ends = {}         # (node, port) -> {"name": interface name, "ip": address}, those given
+        self._node_bridges = {}     # "node/bridge" -> the OVS node it is on, as they are made
+        self._firewalls = []        # hosts with iptables rules of the experiment's
         for _node1, _node2, info in topo.links(withInfo=True):
             self._links[info["node1"]][info["port1"]] = info["node2"]
             self._links[info["node2"]][info["port2"]] = info["node1"]
+            for index in (1, 2):
+                self._ends[(info[f"node{index}"], info[f"port{index}"])] = {
+                    "name": info.get(f"intfName{index}"), "ip": info.get(f"params{index}", {}).get("ip"),
+                    "mac": info.get(f"addr{index}")}
             for node, port in ((info["node1"], info["port1"]), (info["node2"], info["port2"])):
                 if node in self._port_settings and info.get("port_settings"):
                     self._port_settings[node][port] = dict(info["port_settings"])
@@ -255,6 +315,107 @@ class Wiring:
         if port not in self._links[switch]:
             raise HarnessError(f"{switch} has no port {port!r} (ports: {', '.join(map(str, sorted(self._links[switch])))})")
         return self._names.get((switch, port), f"{switch}-eth{port}")
+
+    def interface(self, node, port):
+        """Return the name of the interface at `node`'s end of its link on port `port`: the
+        one the topology gives it, or Mininet's <node>-eth<port>."""
+        return self._ends.get((node, port), {}).get("name") or f"{node}-eth{port}"
+
+    def ovs_nodes(self):
+        """Return the hosts that run an Open vSwitch of their own, in topology order."""
+        return [host for host in self._host_names if self.topo.nodeInfo(host).get("ovs_node")]
+
+    def add_node_bridge(self, node, bridge, fail_mode="secure"):
+        """Record bridge `bridge` of OVS node `node`; return its name among the bridges,
+        "node/bridge". Raises HarnessError for a node that is not an OVS node, a bridge name
+        OVS would refuse, one the node has already, or a fail_mode OVS does not have."""
+        if fail_mode not in ("secure", "standalone"):
+            raise HarnessError(f"fail_mode must be \"secure\" or \"standalone\", not {fail_mode!r}")
+        if node not in self.ovs_nodes():
+            raise HarnessError(f"{node!r} is not an OVS node of this topology (OVS nodes: "
+                               f"{_listed(self.ovs_nodes()) or 'none'})")
+        require_interface_name(bridge)
+        name = f"{node}/{bridge}"
+        if name in self._node_bridges:
+            raise HarnessError(f"{node} has a bridge {bridge} already")
+        self._node_bridges[name] = node
+        return name
+
+    def add_port(self, bridge, port, tag=None, type=None, options=None, ofport=None):
+        """Check a port `port` to add to OVS node bridge `bridge` (see Lab.add_port)."""
+        if bridge not in self._node_bridges:
+            raise HarnessError(f"ports are added to an OVS node's bridge (node/bridge), not {bridge!r} "
+                               f"(those made so far: {_listed(self.node_bridges()) or 'none'})")
+        require_interface_name(port)
+        if tag is not None:
+            require_port_settings({"tag": tag})
+        if type not in INTERFACE_TYPES:
+            raise HarnessError(f"port type must be one of {', '.join(map(str, INTERFACE_TYPES))}, not {type!r}")
+        if not isinstance(options or {}, dict) or \
+                any(not isinstance(value, (str, int)) or isinstance(value, bool) for value in (options or {}).values()):
+            raise HarnessError(f"options of port {port} must be {{key: text or number}}, not {options!r}")
+        if ofport is not None and (not isinstance(ofport, int) or isinstance(ofport, bool) or not 1 <= ofport <= 65279):
+            raise HarnessError(f"ofport must be an OpenFlow port number from 1 to 65279, not {ofport!r}")
+
+    def patch(self, bridge1, port1, bridge2, port2, ofport1=None, ofport2=None):
+        """Check a pair of patch ports joining two bridges of one OVS node (see Lab.patch)."""
+        Wiring.add_port(self, bridge1, port1, ofport=ofport1)
+        Wiring.add_port(self, bridge2, port2, ofport=ofport2)
+        if self._node_bridges[bridge1] != self._node_bridges[bridge2] or bridge1 == bridge2:
+            raise HarnessError(f"patch ports join two bridges of one OVS node, not {bridge1} and {bridge2}")
+
+    def linux_bridge(self, node, name, ports):
+        """Check a Linux bridge `name` of host `node` enslaving interfaces `ports`."""
+        self.require_host(node)
+        for each in [name, *ports]:
+            require_interface_name(each)
+
+    def veth(self, node, name1, name2):
+        """Check a veth pair `name1`-`name2` to make in host `node`."""
+        self.require_host(node)
+        require_interface_name(name1)
+        require_interface_name(name2)
+
+    def address(self, node, interface, address):
+        """Check an address ("172.16.0.11/24") to give `interface` of host `node`."""
+        self.require_host(node)
+        require_interface_name(interface)
+        try:
+            if "/" not in str(address):
+                raise ValueError(address)
+            ipaddress.ip_interface(address)
+        except ValueError:
+            raise HarnessError(f"{address!r} is not an address with its prefix, such as 10.0.0.1/24") from None
+
+    def firewall(self, node, rule, table="filter"):
+        """Check an iptables rule for host `node`, and note that its iptables counters and
+        conntrack entries belong in every snapshot from now on."""
+        self.require_host(node)
+        if isinstance(rule, str) or not isinstance(rule, (list, tuple)) or not rule or \
+                not all(isinstance(word, (str, int)) for word in rule):
+            raise HarnessError(f"an iptables rule is a list of words, never a shell string: not {rule!r}")
+        if table not in IPTABLES_TABLES:
+            raise HarnessError(f"iptables table must be one of {', '.join(IPTABLES_TABLES)}, not {table!r}")
+        if node not in self._firewalls:
+            self._firewalls.append(node)
+
+    def firewalls(self):
+        """Return the hosts given iptables rules so far, whose counters snapshots show."""
+        return list(self._firewalls)
+
+    def node_bridges(self):
+        """Return the bridges made on OVS nodes, "node/bridge", in the order they were made."""
+        return list(self._node_bridges)
+
+    def bridges(self):
+        """Return every bridge a snapshot shows: the switches, then the OVS nodes' bridges."""
+        return self.switches() + self.node_bridges()
+
+    def require_bridge(self, name):
+        """Raise HarnessError unless `name` is a switch or an OVS node's bridge ("node/bridge")."""
+        if name not in self._switch_set and name not in self._node_bridges:
+            raise HarnessError(f"no bridge {name!r} (bridges: {_listed(self.bridges())}; an OVS node's "
+                               "bridge is named node/bridge)")
 
     def configure_port(self, switch, port, settings):
         """Record new settings of port `port` of `switch` (a value of None clears one)."""
@@ -291,11 +452,10 @@ class Wiring:
             self.require_host(node)
             if via is not None:
                 raise HarnessError(f"via is for switch ports; {node} is captured on its own interface")
-            switch, _ = self.attachment(node)
-            interface = f"{node}-eth{min(self._links[node])}"
+            interface = self.interface(node, min(self._links[node]))
             return CapturePoint(node, interface, node, "in",
                                 f"tcpdump -Q in on {interface} in {node}'s namespace: frames delivered to {node}",
-                                vlan=self.vlan_of(node))
+                                vlan=self.vlan_of(node) if node in self._attachments else 0)
         name = self.port_name(node, port)
         vlan = self._port_settings[node].get(port, {}).get("tag", 0)
         if via not in (None, "tcpdump", "mirror"):
@@ -339,7 +499,8 @@ class Wiring:
         """Return `host`'s MAC address."""
         from mininet.util import macColonHex
         self.require_host(host)
-        return self.topo.nodeInfo(host).get("mac") or macColonHex(self.hosts().index(host) + 1)
+        given = self._ends.get((host, min(self._links[host], default=0)), {}).get("mac")
+        return given or self.topo.nodeInfo(host).get("mac") or macColonHex(self.hosts().index(host) + 1)
 
     def host_named(self, mac, vlan=None):
         """Return the name of the host with this MAC (see hosts_with_mac), "h1|h3" when the
@@ -379,10 +540,11 @@ class Wiring:
         return old_switch, old_port
 
     def ip(self, host):
-        """Return `host`'s IP address."""
+        """Return `host`'s IP address: its first link's, if the topology gives it one."""
         from mininet.util import ipAdd
         self.require_host(host)
-        return ipAdd(self.hosts().index(host) + 1)
+        given = self._ends.get((host, min(self._links[host], default=0)), {}).get("ip")
+        return given.partition("/")[0] if given else ipAdd(self.hosts().index(host) + 1)
 
     def switches(self):
         """Return the switch names, in topology order."""

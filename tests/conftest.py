@@ -56,11 +56,17 @@ def ours_on_machine():
     shells = subprocess.run(["pgrep", "-af", "mininet:"], capture_output=True, text=True).stdout
     captures = subprocess.run(["pgrep", "-af", "^tcpdump .*/captures/"], capture_output=True, text=True).stdout
     states = [p.name for p in Path("/run/ovs-harness").glob("[!.]*.json")]
+    # An OVS node's daemons and their directory (harness.ovs_node), both under /run/ovs-harness/.
+    node_daemons = subprocess.run(["pgrep", "-af", "^ovs(db-server|-vswitchd) .*/run/ovs-harness/"],
+                                  capture_output=True, text=True).stdout
+    node_directories = [str(path) for path in Path("/run/ovs-harness").glob("[!.]*") if path.is_dir()]
     return {"bridges": bridges, "veths": veths, "capture ports": capture_ports, "host shells": shells.splitlines(),
-            "tcpdumps": captures.splitlines(), "state files": states}
+            "tcpdumps": captures.splitlines(), "state files": states, "OVS node daemons": node_daemons.splitlines(),
+            "OVS node directories": node_directories}
 
 
-NOTHING = {"bridges": [], "veths": [], "capture ports": [], "host shells": [], "tcpdumps": [], "state files": []}
+NOTHING = {"bridges": [], "veths": [], "capture ports": [], "host shells": [], "tcpdumps": [], "state files": [],
+           "OVS node daemons": [], "OVS node directories": []}
 
 
 @pytest.fixture

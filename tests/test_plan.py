@@ -28,7 +28,7 @@ def test_plan_refuses_what_the_lab_refuses():
         plan.ping("h1", "h3", count=1, interval=0.2)
         with pytest.raises(HarnessError, match="no host 'h5'"):
             plan.ping("h1", "h5")
-        with pytest.raises(HarnessError, match="no switch 's2'"):
+        with pytest.raises(HarnessError, match="no bridge 's2'"):
             plan.flows.add("s2", "action=normal")
         with pytest.raises(HarnessError, match="ping count must be a whole number"):
             plan.ping("h1", "h2", count=0)
