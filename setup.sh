@@ -27,7 +27,9 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-packages=(mininet openvswitch-switch iproute2 iputils-ping fping iperf3 procps kmod tcpdump python3-venv)
+# iptables and conntrack: the security groups and routers of neutron_journey.
+packages=(mininet openvswitch-switch iproute2 iputils-ping fping iperf3 procps kmod tcpdump iptables conntrack
+          python3-venv)
 if ! $image; then
   packages+=(qemu-system-x86 debootstrap e2fsprogs vagrant)
 fi

@@ -22,6 +22,14 @@ The post's five hops:
  5. the router namespace forwards the packet out of its qg- port on br-ex and SNATs it to
     the router's gateway address, which is all the outside ever sees.
 
+The steps: the agents wire the compute node, then the network node (bridges, ports, flows,
+security group, router); the VMs find their gateways (ARP, and br-tun learning each remote
+MAC); then the journey itself, one ping whose every echo crosses the five hops at once, so
+its checks follow it hop by hop (`lab.check.crossed`: the counter that saw the request go
+and the one that saw the reply come back), with `ofproto/trace` of each direction on each
+node; then what the security group refuses, and the isolation of two tenants whose
+addresses overlap.
+
 br-tun's tables are those of Neutron's OVS agent for GRE (neutron/plugins/ml2/drivers/
 openvswitch/agent/common/constants.py and ovs_tunnel bridge's setup_default_table):
   0  from the patch port to 2, from a tunnel to 3, anything else dropped;
@@ -155,13 +163,13 @@ class NeutronJourney(Experiment):
         with lab.step("the security group drops a TCP port it does not allow"):
             lab.run("vma", ["python3", "-c", ONE_SYN, EXTERNAL_HOST, REFUSED_TCP])
             lab.run("vma", ["python3", "-c", ONE_SYN, EXTERNAL_HOST, ALLOWED_TCP])
-            ingress, egress = security_group_chains(VM_A)
+            _ingress, egress = security_group_chains(VM_A)
             lab.check.moved(rule_packets("compute", egress, "-j DROP"), 1,
                             why=f"the one SYN to port {REFUSED_TCP}: no rule of the group allows it")
             lab.check.moved(rule_packets("compute", egress, f"--dport {ALLOWED_TCP}"), 1,
                             why=f"the one SYN to port {ALLOWED_TCP}, which the group allows")
             lab.check.moved(port_packets("compute/br-int", f"qvo{VM_A}", "rx"), 1,
-                            why=f"only the allowed SYN reaches br-int; the dropped one stopped at qbr")
+                            why="only the allowed SYN reaches br-int; the dropped one stopped at qbr")
             lab.check.that("ports of the TCP SYNs ext received", lambda snap: [
                 frame["dst_port"] for frame in snap.step_frames("ext") if frame["kind"] == "tcp syn"],
                 expected=[ALLOWED_TCP], why="the allowed SYN got through, the other did not")
@@ -251,7 +259,7 @@ class NeutronJourney(Experiment):
 
     def check_journey(self, lab):
         count = self.count
-        ingress, egress = security_group_chains(VM_A)
+        _ingress, egress = security_group_chains(VM_A)
         lab.check.ping_loss("vma", "ext", percent=0)
         lab.check.crossed("1 vma > qbr security group", count,
                           request=rule_packets("compute", "neutron-openvswi-sg-chain", f"--physdev-in tap{VM_A}"),

@@ -5,7 +5,7 @@ import pandas as pd
 
 # The per-step counters a run records: table -> (columns naming the item, counter columns).
 COUNTERS = {
-    "flows": (["switch", "priority", "match", "actions"], ["n_packets", "n_bytes"]),
+    "flows": (["switch", "table", "priority", "match", "actions"], ["n_packets", "n_bytes"]),
     "ports": (["switch", "port_name"], ["rx_packets", "tx_packets", "rx_bytes", "tx_bytes"]),
 }
 

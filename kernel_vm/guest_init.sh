@@ -34,6 +34,8 @@ tar -C /mnt/source --exclude=./.venv --exclude=./.git --exclude=./results -cf - 
   tar -C /opt/ovs-harness -xf -
 
 modprobe openvswitch
+# neutron_journey's security group filters bridged frames with iptables (physdev).
+modprobe br_netfilter
 # The userspace datapath opens /dev/net/tun, which udev would have made at boot.
 modprobe tun
 /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random 2>&1 | grep -v ulimit

@@ -107,3 +107,31 @@ def no_cascade():
     yield
     if os.geteuid() == 0 and ours_on_machine() != NOTHING:
         subprocess.run([sys.executable, "-m", "harness", "clean"], cwd=ROOT, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def journey(tmp_path_factory):
+    """One run of neutron_journey on the userspace datapath, with a bridge, a namespace and an
+    iptables rule that are not ours standing beside it, for test_neutron_journey.py and the
+    datapath comparison of test_kernel_datapath.py: (CompletedProcess, Run or None, what of
+    the foreign things survived)."""
+    results = tmp_path_factory.mktemp("journey")
+    foreign_rule = ["FORWARD", "-s", "192.0.2.99", "-j", "ACCEPT"]
+    subprocess.run(["ovs-vsctl", "add-br", "foreign0", "--", "set", "Bridge", "foreign0", "datapath_type=netdev"],
+                   check=True)
+    subprocess.run(["ip", "netns", "add", "foreign-ns"], check=True)
+    subprocess.run(["iptables", "-w", "-A", *foreign_rule], check=True)
+    try:
+        process = harness("run", "neutron_journey", "--datapath", "user", "--results-dir", results, timeout=300)
+        survived = {
+            "bridge": "foreign0" in subprocess.run(["ovs-vsctl", "list-br"], capture_output=True, text=True).stdout.split(),
+            "namespace": "foreign-ns" in subprocess.run(["ip", "netns"], capture_output=True, text=True).stdout,
+            "iptables rule": subprocess.run(["iptables", "-w", "-C", *foreign_rule]).returncode == 0}
+    finally:
+        subprocess.run(["ovs-vsctl", "--if-exists", "del-br", "foreign0"], check=True)
+        subprocess.run(["ip", "netns", "del", "foreign-ns"], check=False)
+        subprocess.run(["iptables", "-w", "-D", *foreign_rule], check=False)
+    from harness import load_run
+    from harness.results import run_folders
+    folders = run_folders(results)
+    return process, load_run(folders[-1]) if folders else None, survived

@@ -11,13 +11,11 @@ from pathlib import Path
 import pytest
 
 from conftest import NOTHING, ROOT, harness, ours_on_machine
-from harness import load_run
 from harness.counters import connections, port_packets, rule_packets, table_packets
 from harness.errors import HarnessError
 from harness.figures import hops
 from harness.parsers import parse_conntrack, parse_iptables_save
 from harness.plan import Plan
-from harness.results import run_folders
 from harness.snapshot import Snapshot
 from harness.topology import Link, Topology
 
@@ -152,31 +150,6 @@ def test_flows_ryu_is_refused_for_ovs_nodes_before_anything_is_built():
 
 
 # -- for real ----------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def journey(tmp_path_factory):
-    """One run of neutron_journey on the userspace datapath, with a bridge, a namespace and an
-    iptables rule that are not ours standing beside it: (CompletedProcess, Run, what of the
-    foreign things survived)."""
-    results = tmp_path_factory.mktemp("journey")
-    foreign_rule = ["FORWARD", "-s", "192.0.2.99", "-j", "ACCEPT"]
-    subprocess.run(["ovs-vsctl", "add-br", "foreign0", "--", "set", "Bridge", "foreign0", "datapath_type=netdev"],
-                   check=True)
-    subprocess.run(["ip", "netns", "add", "foreign-ns"], check=True)
-    subprocess.run(["iptables", "-w", "-A", *foreign_rule], check=True)
-    try:
-        process = harness("run", "neutron_journey", "--datapath", "user", "--results-dir", results, timeout=300)
-        survived = {
-            "bridge": "foreign0" in subprocess.run(["ovs-vsctl", "list-br"], capture_output=True, text=True).stdout.split(),
-            "namespace": "foreign-ns" in subprocess.run(["ip", "netns"], capture_output=True, text=True).stdout,
-            "iptables rule": subprocess.run(["iptables", "-w", "-C", *foreign_rule]).returncode == 0}
-    finally:
-        subprocess.run(["ovs-vsctl", "--if-exists", "del-br", "foreign0"], check=True)
-        subprocess.run(["ip", "netns", "del", "foreign-ns"], check=False)
-        subprocess.run(["iptables", "-w", "-D", *foreign_rule], check=False)
-    folders = run_folders(results)
-    return process, load_run(folders[-1]) if folders else None, survived
-
 
 @pytest.mark.network
 def test_the_journey_passes_every_check_and_leaves_only_what_was_not_ours(journey):
