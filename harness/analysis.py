@@ -13,7 +13,7 @@ COUNTERS = {
 def counters(run):
     """Every per-step packet and byte counter of a run: a Series indexed by
     (step_index, step, counter, item), e.g. (4, "h1 ping h2", "flows n_packets",
-    "s1 32768  NORMAL") -> 8."""
+    "s1 0 32768  NORMAL": switch, table, priority, match, actions) -> 8."""
     parts = []
     for table, (keys, values) in COUNTERS.items():
         rows = getattr(run, table)

@@ -148,15 +148,20 @@ class Lab:
         self._current().pings.append(row)
         return row
 
-    def reachability(self, timeout_ms=1000):
+    def reachability(self, timeout_ms=1000, resolve="arp", tries=3):
         """Ping every host from every other host, like Mininet's pingAll (see
-        harness.traffic.reachability); return the rows {src, dst, reachable}, kept with the step."""
+        harness.traffic.reachability): resolve "arp" as hosts do, or "static" (every ARP
+        entry filled first: nothing is flooded, for an experiment that does not study ARP); a
+        pair whose reply is lost is probed again, up to `tries` attempts. Returns the rows
+        {src, dst, reachable, tries}, kept with the step."""
         what = f"all-pairs probe of {len(self.network.hosts())} hosts"
         self._progress(f"{what}: started")
         started = time.monotonic()
-        rows = traffic.reachability(self.network, self._tools, timeout_ms,
+        rows = traffic.reachability(self.network, self._tools, timeout_ms, resolve, tries,
                                     on_wave=lambda done, total: self._meter(what, done, total))
-        self._progress(f"{what}: {time.monotonic() - started:.1f} s")
+        retried = sum(row["tries"] > 1 and row["reachable"] for row in rows)
+        self._progress(f"{what}: {time.monotonic() - started:.1f} s"
+                       + (f", {retried} pair(s) answered on a later try" if retried else ""))
         self._current().reachability.extend(rows)
         return rows
 

@@ -29,11 +29,13 @@ from .topology import ovs_value
 REACHABLE_MS = 3_600_000
 
 
-def sysctl(node, key, value):
-    """Set one sysctl in node's namespace (key in slash form, safe for any interface name)."""
-    out, err, code = node.pexec(["sysctl", "-q", "-w", f"{key}={value}"])
+def sysctl(node, key, value, **more):
+    """Set sysctls in node's namespace, in one command: `key` to `value`, and each of `more`
+    ({key: value}); keys in slash form, safe for any interface name."""
+    settings = {key: value, **more}
+    out, err, code = node.pexec(["sysctl", "-q", "-w", *(f"{name}={setting}" for name, setting in settings.items())])
     if code:
-        raise HarnessError(f"could not set {key} on {node.name}: {(err or out).strip()}")
+        raise HarnessError(f"could not set {', '.join(settings)} on {node.name}: {(err or out).strip()}")
 
 
 def mark_interface(node, name, run_id):
@@ -73,8 +75,7 @@ class QuietHost(Host):
             if intf != "lo":
                 self.quiet_arp(intf)
         if self.ovs_node:
-            for intf in ("default", "all"):
-                sysctl(self, f"net/ipv6/conf/{intf}/disable_ipv6", 1)
+            sysctl(self, "net/ipv6/conf/default/disable_ipv6", 1, **{"net/ipv6/conf/all/disable_ipv6": 1})
         if self.on_configured:
             self.on_configured()
         return result
@@ -82,8 +83,8 @@ class QuietHost(Host):
     def quiet_arp(self, intf):
         """Give interface `intf` the ARP timing above (a namespace other than the root one
         has no neigh/default to inherit it from, so an interface made later needs it too)."""
-        sysctl(self, f"net/ipv4/neigh/{intf}/delay_first_probe_time", 1)
-        sysctl(self, f"net/ipv4/neigh/{intf}/base_reachable_time_ms", REACHABLE_MS)
+        sysctl(self, f"net/ipv4/neigh/{intf}/delay_first_probe_time", 1,
+               **{f"net/ipv4/neigh/{intf}/base_reachable_time_ms": REACHABLE_MS})
 
 
 class MarkedLink(Link):

@@ -156,11 +156,11 @@ class Network(Wiring):
                 self.ovs.pop(node).stop()
             except HarnessError as problem:
                 problems.append(str(problem))
-        if problems:
-            raise HarnessError("; ".join(problems))
         if self.net is not None:
             self.net.stop()
             self.net = None
+        if problems:
+            raise HarnessError("; ".join(problems))
 
     def host(self, name):
         """Return the Mininet host called `name`, or raise HarnessError listing the hosts."""

@@ -14,7 +14,7 @@ from .checks import CheckBook, require_new_name
 from .environment import mininet_problem
 from .errors import HarnessError
 from .lab import require_argument_list
-from .traffic import require_ping_arguments
+from .traffic import require_ping_arguments, require_probe_arguments
 from .topology import Wiring
 
 
@@ -89,9 +89,11 @@ class Plan:
     def static_arp(self):
         self._note("arp", "every host gets a permanent ARP entry for every other host")
 
-    def reachability(self, timeout_ms=1000):
+    def reachability(self, timeout_ms=1000, resolve="arp", tries=3):
+        require_probe_arguments(timeout_ms, resolve, tries)
         self._note("probe", f"every host pings every other host (fping, one per source host, "
-                           f"{timeout_ms} ms for a reply)")
+                            f"{timeout_ms} ms for a reply, up to {tries} tries"
+                            + (", every ARP entry filled first)" if resolve == "static" else ")"))
 
     def announce_hosts(self, timeout=10.0):
         self._note("send", f"every host sends one broadcast frame, all at once (learned within {timeout:g} s)")

@@ -41,7 +41,7 @@ COLUMNS = {
                           "rtt_min", "rtt_avg", "rtt_max", "rtt_mdev", "rtt_first"],
     "traces": STEP_KEYS + ["switch", "packet", "flow", "table", "priority", "match", "actions",
                            "datapath_actions", "output"],
-    "reachability": STEP_KEYS + ["src", "dst", "reachable"],
+    "reachability": STEP_KEYS + ["src", "dst", "reachable", "tries"],
     "measurements": STEP_KEYS + ["name", "value", "unit"],
     "checks": STEP_KEYS + ["name", "description", "expected", "observed", "passed", "hop", "direction"],
     "iptables": STEP_KEYS + ["node", "table", "chain", "rule", "packets", "bytes"],

@@ -123,12 +123,12 @@ class ExperimentRun:
     def prepare(self):
         """Check the machine and the experiment's code (its steps are planned on the
         topology, as `describe` does), choose the datapath and the results folder."""
-        require_runnable()
         nodes = getattr(self.experiment.topology, "ovs_nodes", [])
         if self.flows_backend == "ryu" and nodes:
             raise HarnessError(f"--flows ryu: the bridges of {self.experiment.name}'s OVS nodes ({', '.join(nodes)}) "
                                "run in their own namespaces, out of the controller app's reach; their flows are "
                                "installed with ovs-ofctl (leave --flows out)")
+        require_runnable()
         self.datapath = choose_datapath(self.requested_datapath)
         check_experiment_code(self.experiment, self.datapath.kind)
         self.progress(str(self.datapath))
@@ -215,7 +215,7 @@ class ExperimentRun:
         if self.captures is not None:
             self._tear_down("the packet captures could not be stopped", self.captures.stop)
         if self.network is not None:
-            self._tear_down("Mininet could not stop the network", self.network.stop)
+            self._tear_down("the network could not be stopped", self.network.stop)
         if self.controller is not None:
             self._tear_down("the controller app could not be stopped", self.controller.stop)
         if self.state is not None and self.state.exists():

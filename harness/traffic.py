@@ -2,19 +2,26 @@
 static ARP entries, and waiting until the hosts have no ARP in flight. Every function takes
 the run's network and its CommandRunner (which run the commands and keep the transcript)."""
 import json
+import tempfile
 import time
+from pathlib import Path
 
 from .errors import HarnessError
 from .parsers import parse_fping, parse_ping
 from .waiting import poll_until, wait_until
 
-# The flooding one wave of reachability probes may ask of the switches at once, counted in
-# frame copies; a switch handling a broadcast at all costs about SWITCH_COST copies more.
-# Measured on the userspace datapath: 16 sources of 128 hosts on one switch, or 8 of a
-# linear chain of 32 switches with 2 hosts each, probing all others, drop nothing; twice
-# as many drop broadcasts.
+# The flooding one wave of reachability probes may ask of the switches at once when it
+# resolves ARP, counted in frame copies; a switch handling a broadcast at all costs about
+# SWITCH_COST copies more. Measured on the userspace datapath: 16 sources of 128 hosts on
+# one switch, or 8 of a linear chain of 32 switches with 2 hosts each, probing all others,
+# drop nothing; twice as many drop broadcasts.
 FLOOD_BUDGET = 320_000
 SWITCH_COST = 32
+# With the ARP entries filled beforehand a wave floods nothing: it is as many sources as the
+# machine forwards without loss, found by the probe itself (see reachability), from here.
+UNICAST_WAVE = 32
+PROBE_INTERVAL_MS = 1       # fping -i: between one source's echo requests to its targets
+RESOLVE = ("arp", "static")
 
 
 def require_ping_arguments(count, interval):
@@ -36,31 +43,67 @@ def ping(network, tools, src, dst, count=2, timeout=1, interval=1.0):
     return {"src": src, "dst": dst, **parse_ping(output)}
 
 
-def reachability(network, tools, timeout_ms=1000, on_wave=lambda done, total: None):
-    """Ping every host from every other host, like Mininet's pingAll, with one `fping` per
-    source host and many sources at once; return the rows {src, dst, reachable}.
-    on_wave(done, total) is called after each wave of sources.
+def require_probe_arguments(timeout_ms, resolve, tries):
+    """Raise HarnessError unless the all-pairs probe's arguments are ones it takes."""
+    if not isinstance(timeout_ms, int) or isinstance(timeout_ms, bool) or not 10 <= timeout_ms <= 10_000:
+        raise HarnessError(f"reachability timeout_ms must be a whole number from 10 to 10000, not {timeout_ms!r}")
+    if resolve not in RESOLVE:
+        raise HarnessError(f"reachability resolve must be \"arp\" or \"static\", not {resolve!r}")
+    if not isinstance(tries, int) or isinstance(tries, bool) or not 1 <= tries <= 10:
+        raise HarnessError(f"reachability tries must be a whole number from 1 to 10, not {tries!r}")
 
-    Sources go in waves: each source's first echo requests start ARP broadcasts, one per
-    destination, that every switch handles and sends out of every port, and a wave must stay
-    within FLOOD_BUDGET, or the switches drop broadcasts and a reachable pair looks
-    unreachable (seen from 128 hosts on one switch, all probing at once)."""
+
+def reachability(network, tools, timeout_ms=1000, resolve="arp", tries=3,
+                 on_wave=lambda done, total: None):
+    """Ping every host from every other host, like Mininet's pingAll, with one `fping` per
+    source host and many sources at once; return the rows {src, dst, reachable, tries}:
+    tries is the attempt that got the pair's reply (1 first time), or `tries` for a pair
+    that never answered. on_wave(done, total) is told how many of the first attempt's
+    sources have finished.
+
+    resolve "arp": the hosts resolve each other as they probe. Each source's first echo
+    requests start ARP broadcasts, one per destination, that every switch floods, so a
+    wave of sources stays within FLOOD_BUDGET. resolve "static": every host is first given
+    a permanent ARP entry for every other (static_arp), so the probe floods nothing, for
+    an experiment that does not study ARP.
+
+    A pair whose reply did not come is probed again, up to `tries` attempts in all, so a
+    probe lost in a busy moment is not an unreachable pair. Waves adapt to what the machine
+    forwards: a wave that lost a probe halves the next one, a clean one lets it grow by half,
+    so a slower machine or datapath finds its own pace."""
+    require_probe_arguments(timeout_ms, resolve, tries)
     hosts = network.hosts()
     ips = {name: network.host(name).IP() for name in hosts}
-    broadcast_cost = network.port_count() + SWITCH_COST * len(network.switches())
-    wave = max(1, FLOOD_BUDGET // max(1, (len(hosts) - 1) * broadcast_cost))
-    rows = []
-    waves = range(0, len(hosts), wave)
-    for done, first in enumerate(waves, start=1):
-        sources = hosts[first:first + wave]
-        commands = [(["fping", "-c", "1", "-t", timeout_ms, "-q", *(ips[dst] for dst in hosts if dst != src)],
-                     network.host(src)) for src in sources]
-        for src, output in zip(sources, tools.run_all(commands, timeout=timeout_ms / 1000 + 60)):
-            answered = parse_fping(output)
-            rows += [{"src": src, "dst": dst, "reachable": answered.get(ips[dst], (0, 0))[1] > 0}
-                     for dst in hosts if dst != src]
-        on_wave(done, len(waves))
-    return rows
+    if resolve == "static":
+        static_arp(network, tools)
+        most = UNICAST_WAVE
+    else:
+        broadcast_cost = network.port_count() + SWITCH_COST * len(network.switches())
+        most = max(1, FLOOD_BUDGET // max(1, (len(hosts) - 1) * broadcast_cost))
+    pending = {src: [dst for dst in hosts if dst != src] for src in hosts}
+    answered_in = {}
+    for attempt in range(1, tries + 1):
+        sources, wave, done = [src for src in hosts if pending[src]], most, 0
+        while sources:
+            batch, sources = sources[:wave], sources[wave:]
+            commands = [(["fping", "-c", "1", "-t", timeout_ms, "-i", PROBE_INTERVAL_MS, "-q",
+                          *(ips[dst] for dst in pending[src])], network.host(src)) for src in batch]
+            lost = 0
+            for src, output in zip(batch, tools.run_all(commands, timeout=timeout_ms / 1000 + 60)):
+                replies = parse_fping(output)
+                for dst in pending[src]:
+                    if replies.get(ips[dst], (0, 0))[1] > 0:
+                        answered_in[(src, dst)] = attempt
+                lost += sum((src, dst) not in answered_in for dst in pending[src])
+                pending[src] = [dst for dst in pending[src] if (src, dst) not in answered_in]
+            wave = max(1, wave // 2) if lost else min(most, wave + max(1, wave // 2))
+            if attempt == 1:
+                done += len(batch)
+                on_wave(done, len(hosts))
+        if not any(pending.values()):
+            break
+    return [{"src": src, "dst": dst, "reachable": (src, dst) in answered_in,
+             "tries": answered_in.get((src, dst), tries)} for src in hosts for dst in hosts if dst != src]
 
 
 def announce(network, tools, hosts, learned, switches, timeout):
@@ -85,14 +128,19 @@ def announce(network, tools, hosts, learned, switches, timeout):
 
 
 def static_arp(network, tools):
-    """Give every host a permanent ARP entry for every other host, so no ARP frame is sent."""
-    for src in network.hosts():
-        host = network.host(src)
-        for dst in network.hosts():
-            if dst != src:
-                peer = network.host(dst)
-                tools.run(["ip", "neigh", "replace", peer.IP(), "lladdr", peer.MAC(),
-                           "dev", host.defaultIntf().name, "nud", "permanent"], host=host)
+    """Give every host a permanent ARP entry for every other host, so no ARP frame is sent:
+    one `ip -batch` per host, all hosts at once."""
+    hosts = [network.host(name) for name in network.hosts()]
+    with tempfile.TemporaryDirectory(prefix="ovs-harness-arp-") as folder:
+        commands = []
+        for host in hosts:
+            batch = Path(folder) / f"{host.name}.neigh"
+            batch.write_text("".join(f"neigh replace {peer.IP()} lladdr {peer.MAC()} dev {host.defaultIntf().name} "
+                                     "nud permanent\n" for peer in hosts if peer is not host))
+            commands.append((["ip", "-batch", batch], host))
+        for host, output in zip(hosts, tools.run_all(commands)):
+            if output.strip():
+                raise HarnessError(f"could not fill {host.name}'s ARP table: {output.strip().splitlines()[0]}")
 
 
 def settle(network, timeout=10.0):

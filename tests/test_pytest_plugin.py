@@ -128,7 +128,7 @@ def test_repeating_catches_counters_that_vary(user_project):
     assert "counters differ between the 3 runs:" in process.stdout
     # 1, 2, then 3 echo requests and their replies, with the ARP request and reply and h2's
     # confirmation of h1 and its answer: 6, 8, then 10 frames through the NORMAL flow.
-    assert "step 'ping': flows n_packets s1 32768  NORMAL: 6 to 10" in process.stdout
+    assert "step 'ping': flows n_packets s1 0 32768  NORMAL: 6 to 10" in process.stdout
 
 
 def test_without_root_everything_ovs_is_skipped_saying_why(user_project):

@@ -20,5 +20,8 @@ def test_reachability_matrix_before_and_after_normal(results_dir, shape, size, h
     matrix = run.reachability.groupby("step")["reachable"].agg(["sum", "count"])
     assert matrix.loc["no flows"].tolist() == [0, pairs]
     assert matrix.loc["NORMAL everywhere"].tolist() == [pairs, pairs]
+    # A pair that never answered was tried three times; one that answered says on which try.
+    assert set(run.reachability[run.reachability.step == "no flows"]["tries"]) == {3}
+    assert set(run.reachability[run.reachability.step == "NORMAL everywhere"]["tries"]) <= {1, 2, 3}
     assert len(run.metadata["hosts"]) == hosts
     assert ours_on_machine() == NOTHING
