@@ -15,6 +15,8 @@ import tempfile
 from common import describe_machine, timed
 from harness import load_run
 
+TARGET_RATIO, TARGET_HOSTS = 15, 64     # pingAll's time over the harness's, at 64 hosts
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -31,8 +33,10 @@ def main():
                                       "--results-dir", results])
             medians = load_run(output.splitlines()[-1]).measurements.groupby("name")["value"].median()
         harness, ping_all = medians["harness reachability"], medians["Mininet pingAll"]
+        verdict = f"  {'pass' if ping_all / harness >= TARGET_RATIO else 'miss'} against at least {TARGET_RATIO}x" \
+            if hosts == TARGET_HOSTS else ""
         print(f"{hosts:>5}  {hosts * (hosts - 1):>5}  {harness:7.2f}s  {ping_all:7.2f}s  {ping_all / harness:.1f}x"
-              f"  (pingAll loss {medians['Mininet pingAll loss']:g}%)")
+              f"  (pingAll loss {medians['Mininet pingAll loss']:g}%){verdict}")
 
 
 if __name__ == "__main__":
