@@ -123,7 +123,7 @@ class RunState:
         self.path.unlink(missing_ok=True)
 
 
-def _kill_host_processes(namespaces):
+def kill_host_processes(namespaces):
     """Kill every process in the given host namespaces; return one line per process.
 
     namespaces: [{"inode": ..., "interfaces": [...]}]. A process counts only if its network
@@ -182,7 +182,7 @@ def remove_run_leftovers(state, tools):
     Returns one line per thing removed. Processes and veths go first, as they need no Open
     vSwitch; if OVS does not answer, the run's bridges stay and HarnessError says so."""
     run_id = state["run_id"]
-    removed = _kill_host_processes(state.get("host_namespaces", []))
+    removed = kill_host_processes(state.get("host_namespaces", []))
     removed += _kill_process_group(state.get("controller"), "controller")
     for record in state.get("captures", []):
         removed += _kill_process_group(record, "tcpdump")

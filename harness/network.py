@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from .capture import mirror_argv
-from .cleanup import interface_mark
+from .cleanup import interface_mark, kill_host_processes
 from .errors import HarnessError
 from .kernel_tuning import make_room_for_neighbours
 from .ovs import DATAPATH_TYPES, existing_bridges
@@ -169,14 +169,16 @@ class Network(Wiring):
         """Stop Mininet's network as net.stop() does, but without deleting each link end by
         its own `ip link del` through a shell (508 commands, 6 s of a 254-host teardown):
         the bridges go first, then the hosts' shells, and a namespace whose last process has
-        ended takes its veth ends, and their peers in the root namespace, with it. What the
-        kernel has not removed after LINKS_GONE_TIMEOUT (a namespace a process still holds),
-        cleanup removes."""
+        ended takes its veth ends, and their peers in the root namespace, with it (what is
+        still running in one is killed). What the kernel has not removed after
+        LINKS_GONE_TIMEOUT, cleanup removes."""
         if net.switches:
             self.tools.run(["ovs-vsctl", *(word for switch in net.switches
                                            for word in ("--", "--if-exists", "del-br", switch.name))])
         for node in net.switches + net.hosts:
             node.terminate()
+        # A command still running on a host (a long ping) would keep its namespace alive.
+        kill_host_processes(self.state.read().get("host_namespaces", []))
         links = [name for name in self.root_interfaces() if name not in self.switches()]
         poll_until(lambda: not any(Path("/sys/class/net", name).exists() for name in links), LINKS_GONE_TIMEOUT)
 
