@@ -175,6 +175,11 @@ class Network(Wiring):
         if net.switches:
             self.tools.run(["ovs-vsctl", *(word for switch in net.switches
                                            for word in ("--", "--if-exists", "del-br", switch.name))])
+        # A link between two switches has both ends in the root namespace: no namespace
+        # takes it away, so it is deleted (one end takes its peer with it).
+        for link in net.links:
+            if not link.intf1.node.inNamespace and not link.intf2.node.inNamespace:
+                self.tools.run(["ip", "link", "del", link.intf1.name], check=False)
         for node in net.switches + net.hosts:
             node.terminate()
         # A command still running on a host (a long ping) would keep its namespace alive.
