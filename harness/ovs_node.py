@@ -75,16 +75,16 @@ class OvsNode:
         """The argv of `ovs-ofctl command` on this node's bridge `bridge`."""
         return ["ovs-ofctl", command, f"unix:{self.directory}/{bridge}.mgmt", *args]
 
-    def appctl(self, *args):
-        """The argv of ovs-appctl talking to this node's ovs-vswitchd."""
-        return ["ovs-appctl", "-t", f"{self.directory}/ovs-vswitchd.ctl", *args]
+    def appctl(self, *args, daemon="ovs-vswitchd"):
+        """The argv of ovs-appctl talking to this node's `daemon` (its ovs-vswitchd by default)."""
+        return ["ovs-appctl", "-t", f"{self.directory}/{daemon}.ctl", *args]
 
     def stop(self):
         """Stop both daemons (ovs-vswitchd first, removing its datapath) and remove the
         node's directory. Raises HarnessError if a daemon would not stop."""
         for daemon in reversed(DAEMONS):
-            self.tools.run(["ovs-appctl", "-t", f"{self.directory}/{daemon}.ctl", "exit",
-                            *(["--cleanup"] if daemon == "ovs-vswitchd" else [])], check=False)
+            self.tools.run(self.appctl("exit", *(["--cleanup"] if daemon == "ovs-vswitchd" else []), daemon=daemon),
+                           check=False)
         entry = next((each for each in self.state.read().get("ovs_nodes", []) if each["node"] == self.name), {})
         daemons = entry.get("daemons", [])
         poll_until(lambda: not any(is_running(record) for record in daemons), EXIT_TIMEOUT)
