@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
 # Sets up ovs-harness on Debian 12 or Ubuntu 22.04/24.04, as root; safe to run again.
 #   1. Debian packages: Mininet, Open vSwitch and the tools the experiments run, plus what
-#      the kernel-datapath tests need on the machine that runs them (qemu, debootstrap,
-#      vagrant for `vagrant validate`);
+#      the VM tests need on the machine that runs them (qemu, debootstrap, and Vagrant with
+#      libvirt and the tools that make its box);
 #   2. the project's virtualenv .venv (from /usr/bin/python3, seeing Debian's Mininet) with
 #      the project and its test dependencies;
 #   3. Open vSwitch running.
 # The README, .ci/run, the Vagrantfile and the kernel-datapath test VM all use this script.
 #
 #   ./setup.sh           a machine that runs experiments and the tests
-#   ./setup.sh --image   inside the test VM's image (a chroot): no test-VM tools, and Open
-#                        vSwitch is not started here but when the VM boots
+#   ./setup.sh --image   inside the VM image (a chroot): no VM-test tools, and Open vSwitch
+#                        not started here but when the VM boots
+#   ./setup.sh --guest   inside a VM that runs experiments (the Vagrantfile's provisioner):
+#                        no VM-test tools
 set -euo pipefail
 cd "$(dirname "$0")"
 
 image=false
+vm_tools=true
 case "${1:-}" in
   "") ;;
-  --image) image=true ;;
-  *) echo "setup.sh: unknown option $1; use no option, or --image when provisioning a VM image" >&2
+  --image) image=true; vm_tools=false ;;
+  --guest) vm_tools=false ;;
+  *) echo "setup.sh: unknown option $1; use no option, --image when provisioning a VM image," \
+          "or --guest inside a VM" >&2
      exit 2 ;;
 esac
 
@@ -30,8 +35,12 @@ fi
 # iptables and conntrack: the security groups and routers of neutron_journey.
 packages=(mininet openvswitch-switch iproute2 iputils-ping fping iperf3 procps kmod tcpdump iptables conntrack
           python3-venv)
-if ! $image; then
-  packages+=(qemu-system-x86 debootstrap e2fsprogs vagrant)
+if $vm_tools; then
+  # The kernel-datapath VM (qemu, debootstrap, mkfs.ext4), and the Vagrant VM on libvirt
+  # with the box the tests make (a boot partition by syslinux and mtools, sfdisk, qemu-img);
+  # nft: the Vagrant test takes back the firewall rules libvirt adds.
+  packages+=(qemu-system-x86 debootstrap e2fsprogs vagrant vagrant-libvirt libvirt-daemon-system
+             dnsmasq-base qemu-utils rsync syslinux syslinux-common mtools dosfstools fdisk nftables)
 fi
 missing=()
 for package in "${packages[@]}"; do
@@ -48,9 +57,19 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup.sh: creating .venv from /usr/bin/python3"
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
-# constraints.txt pins every package to the version the project was tested with.
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --constraint constraints.txt \
-  --editable '.[test]'
+# constraints.txt pins every package to the version the project was tested with. The stamp
+# says what .venv was last installed from (this folder and its dependency files): while none
+# changed, pip is not run again. The VM image's .venv is made in /vagrant, where the Vagrant
+# VM keeps the checkout, so that VM's set-up needs neither PyPI nor the minute pip takes there.
+stamp=.venv/.ovs-harness-installed
+installed_from=$( (pwd; cat pyproject.toml setup.cfg constraints.txt) | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" = "$installed_from" ]; then
+  echo "setup.sh: .venv is up to date (pyproject.toml, setup.cfg and constraints.txt unchanged)"
+else
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --constraint constraints.txt \
+    --editable '.[test]'
+  echo "$installed_from" > "$stamp"
+fi
 
 if $image; then
   echo "setup.sh: image provisioned; Open vSwitch starts when it boots"

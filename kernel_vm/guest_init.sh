@@ -28,10 +28,11 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro source /mnt/source &&
   mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 exchange /mnt/exchange || {
   echo "guest-init: cannot mount the host's shares"; power_off; }
 
-# The image's venv has the project installed in editable mode from /opt/ovs-harness: put the
-# host's current source there, keeping the venv.
+# The image's venv has the project installed in editable mode from /vagrant (where the
+# Vagrant VM made from the same image keeps it): put the host's current source there,
+# keeping the venv.
 tar -C /mnt/source --exclude=./.venv --exclude=./.git --exclude=./results -cf - . |
-  tar -C /opt/ovs-harness -xf -
+  tar -C /vagrant -xf -
 
 modprobe openvswitch
 # neutron_journey's security group filters bridged frames with iptables (physdev).
@@ -41,6 +42,6 @@ modprobe tun
 /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random 2>&1 | grep -v ulimit
 
 echo "guest-init: running commands"
-cd /opt/ovs-harness && sh /mnt/exchange/commands.sh
+cd /vagrant && sh /mnt/exchange/commands.sh
 echo "guest-init: commands finished"
 power_off

@@ -26,8 +26,8 @@ def test_vagrantfile_is_valid(tmp_path):
 
 def test_vagrant_vm_is_provisioned_by_setup_sh():
     vagrantfile = (ROOT / "Vagrantfile").read_text()
-    assert re.search(r'config\.vm\.provision "shell", inline: "cd /vagrant && \./setup\.sh"', vagrantfile)
-    assert 'config.vm.box = "debian/bookworm64"' in vagrantfile
+    assert re.search(r'config\.vm\.provision "shell", inline: "cd /vagrant && \./setup\.sh --guest"', vagrantfile)
+    assert 'config.vm.box = ENV.fetch("OVS_HARNESS_BOX", "debian/bookworm64")' in vagrantfile
 
 
 def test_a_wrong_setting_fails_validation(tmp_path):
@@ -38,3 +38,9 @@ def test_a_wrong_setting_fails_validation(tmp_path):
     process = validate(tmp_path)
     assert process.returncode != 0
     assert "hostnam" in process.stdout + process.stderr
+
+
+def test_setup_sh_refuses_an_option_it_does_not_know():
+    process = subprocess.run(["bash", str(ROOT / "setup.sh"), "--guests"], capture_output=True, text=True)
+    assert process.returncode == 2
+    assert "unknown option --guests" in process.stderr and "--guest inside a VM" in process.stderr
