@@ -61,26 +61,38 @@ class Controller:
 
     def _answers(self):
         try:
-            self.request("ready")
+            self.request("ready", grace=0)
             return True
         except HarnessError:
             self.check_alive()
             return False
 
-    def check_alive(self):
-        """Raise HarnessError, with the end of the app's log, if the app has died."""
-        if self.process is not None and self.process.poll() is not None:
+    def check_alive(self, grace=0):
+        """Raise HarnessError, with the end of the app's log, if the app has died, or dies
+        within `grace` seconds."""
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            return
+        if self.process.returncode is not None:
             raise HarnessError(f"the controller app {self.app} (pid {self.process.pid}) has died "
                                f"(exit status {self.process.returncode}): {self.last_log_line()}; "
                                f"its log is {self.log_path}")
 
-    def request(self, op, **arguments):
-        """Ask the app for something over its control channel; return the result."""
+    def request(self, op, grace=1.0, **arguments):
+        """Ask the app for something over its control channel; return the result.
+
+        A channel that fails while the app is being killed fails before its exit can be
+        seen (the kernel closes its sockets first): `grace` seconds are given to tell a
+        dead app from one that does not answer."""
         try:
             with socket.create_connection(("127.0.0.1", self.control_port), timeout=10) as channel:
                 channel.sendall((json.dumps({"op": op, "token": self.token, **arguments}) + "\n").encode())
                 reply = json.loads(channel.makefile().readline() or "null")
         except (OSError, ValueError) as error:
+            self.check_alive(grace)
             raise HarnessError(f"the controller app {self.app} does not answer: {error}") from None
         if not reply or not reply["ok"]:
             raise HarnessError(f"the controller app {self.app} refused {op}: "
