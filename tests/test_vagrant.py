@@ -16,14 +16,13 @@ import re
 import subprocess
 import tarfile
 import time
-from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
 from harness.results import load_run
 from kernel_vm.image import build_box, copy_checkout
-from libvirt_host import LibvirtHost, machine_state
+from libvirt_host import LibvirtHost, kvm_usable, machine_state
 
 pytestmark = pytest.mark.network     # root, libvirt, a VM
 
@@ -101,13 +100,6 @@ def test_vagrant_up_provisions_the_vm_with_setup_sh_offline(vm):
     assert "setup.sh: installing" not in vm.up_output
     assert "setup.sh: .venv is up to date" in vm.up_output
     assert "setup.sh: ready" in vm.up_output
-
-
-def kvm_usable():
-    """The Vagrantfile's rule: KVM where the CPU offers hardware virtualisation and /dev/kvm
-    can be opened (this project's machine has /dev/kvm, but no vmx flag: KVM hangs there)."""
-    flags = re.search(r"^flags\s*:(.*)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE).group(1).split()
-    return os.access("/dev/kvm", os.R_OK | os.W_OK) and bool({"vmx", "svm"} & set(flags))
 
 
 def test_the_vm_runs_on_kvm_only_where_kvm_is_usable(vm):
