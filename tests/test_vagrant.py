@@ -1,8 +1,8 @@
 """The README's Vagrant path, for real: `vagrant up` with the checkout's Vagrantfile on libvirt
 (software emulation where KVM is not usable), provisioned by its shell provisioner
 (`setup.sh --guest`, offline: the box holds every package, and the image's `.venv` in
-`/vagrant`), then the README's
-`vagrant ssh -c '... harness run ...'` commands, and `vagrant destroy -f`.
+`/vagrant`), then the README's `vagrant ssh -c '... harness run ...'` commands, and
+`vagrant destroy -f`.
 
 The box is the one `kernel_vm` makes from the test VM's image (`build_box`), so nothing is
 downloaded; a user's own `vagrant up` uses Debian's public box instead. The checkout is
@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import tarfile
-import time
 
 import pytest
 
@@ -44,13 +43,10 @@ class VagrantVM:
         self.env = {**os.environ, "VAGRANT_HOME": str(vagrant_home), "OVS_HARNESS_BOX": BOX,
                     "VAGRANT_NO_COLOR": "1"}
         self.up_output = ""
-        self.seconds = {}
 
     def vagrant(self, *args, timeout=300, check=True, binary=False):
-        started = time.monotonic()
         done = subprocess.run(["vagrant", *args], cwd=self.folder, env=self.env, capture_output=True,
                               text=not binary, timeout=timeout)
-        self.seconds[" ".join(args[:2])] = round(time.monotonic() - started, 1)
         if check and done.returncode:
             pytest.fail(f"vagrant {' '.join(args)} failed (exit {done.returncode}):\n"
                         f"{done.stdout if not binary else ''}\n{done.stderr}")
@@ -90,7 +86,6 @@ def vm(host, tmp_path_factory):
     finally:
         vm.vagrant("destroy", "-f", check=False)
         vm.vagrant("box", "remove", "--force", BOX, check=False)
-        print(f"vagrant commands' seconds: {vm.seconds}")     # seen with pytest -s
 
 
 def test_vagrant_up_provisions_the_vm_with_setup_sh_offline(vm):
