@@ -12,14 +12,16 @@ import os
 import re
 import signal
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from harness.waiting import wait_until
 
 VIRSH = ["virsh", "--connect", "qemu:///system", "--quiet"]
 # (daemon, its pid file when started with -d)
 DAEMONS = [("virtlogd", "/run/virtlogd.pid"), ("libvirtd", "/run/libvirtd.pid")]
 LIBVIRT_CHAIN_PREFIX = "LIBVIRT_"
+DAEMON_TIMEOUT = 30
 # Where libvirt keeps persistent domains, networks and pools, the default pool's volumes, and
 # each domain's log.
 DOMAIN_LOGS = "/var/log/libvirt/qemu"
@@ -80,11 +82,11 @@ class LibvirtHost:
     started: list = field(default_factory=list)
     firewall_before: list = field(default_factory=list)
     domain_logs_before: list = field(default_factory=list)
-    libvirt_before: dict = field(default_factory=dict)
+    pools_before: list = None
 
     def start(self):
         """Record the firewall, start libvirt's daemons if they do not answer (no systemd
-        here: as `virtlogd -d` and `libvirtd -d`), then record what libvirt holds.
+        here: as `virtlogd -d` and `libvirtd -d`), then record libvirt's storage pools.
 
         Where /dev/kvm exists but KVM is not usable (this project's machine), libvirtd runs
         in a mount namespace of its own with /dev/kvm masked: while it can open /dev/kvm it
@@ -99,32 +101,25 @@ class LibvirtHost:
                             "sh", "-c", "mount --bind /dev/null /dev/kvm && exec libvirtd -d"]
                 subprocess.run(argv, check=True, timeout=30)
                 self.started.append((daemon, pid_file))
-            self._wait(libvirt_answers, "libvirtd to answer")
-        self.libvirt_before = self.libvirt_state()
-
-    def libvirt_state(self):
-        """libvirt's domains, networks and pools, as libvirtd lists them."""
-        return {"domains": names("list", "--all", "--name"),
-                "networks": names("net-list", "--all", "--name"),
-                "pools": names("pool-list", "--all", "--name")}
-
+            wait_until(libvirt_answers, DAEMON_TIMEOUT, "libvirtd to answer")
+        self.pools_before = names("pool-list", "--all", "--name")
 
     def take_back(self):
         """Remove the box's volumes and a pool vagrant-libvirt made, stop the daemons this
         object started, and remove the firewall chains (and tables) and the domains' logs
         libvirt made."""
-        if libvirt_answers() and self.libvirt_before:
+        if libvirt_answers() and self.pools_before is not None:
             for pool in names("pool-list", "--name"):
                 for volume in names("vol-list", pool):
                     if volume.split()[0].startswith(self.box_volume_prefix):
                         virsh("vol-delete", "--pool", pool, volume.split()[0])
-            for pool in set(names("pool-list", "--all", "--name")) - set(self.libvirt_before["pools"]):
+            for pool in set(names("pool-list", "--all", "--name")) - set(self.pools_before):
                 virsh("pool-destroy", pool, check=False)
                 virsh("pool-undefine", pool)
         for daemon, pid_file in reversed(self.started):
             with open(pid_file) as pids:
                 os.kill(int(pids.read()), signal.SIGTERM)
-            self._wait(lambda name=daemon: not processes(name), f"{daemon} to stop")
+            wait_until(lambda name=daemon: not processes(name), DAEMON_TIMEOUT, f"{daemon} to stop")
         self.started.clear()
         self._remove_new_libvirt_chains()
         for log in set(listing(DOMAIN_LOGS)) - set(self.domain_logs_before):
@@ -147,23 +142,12 @@ class LibvirtHost:
             nft("flush", "chain", family, table, chain)
         for family, table, chain in new_chains:
             nft("delete", "chain", family, table, chain)
-        for entry in ruleset():
+        left = ruleset()
+        with_rules = {(entry["rule"]["family"], entry["rule"]["table"]) for entry in left if "rule" in entry}
+        for entry in left:
             table = entry.get("table")
-            if table and (table["family"], table["name"]) not in tables_before and not self._has_rules(table):
+            if table and (table["family"], table["name"]) not in tables_before | with_rules:
                 nft("delete", "table", table["family"], table["name"])
-
-    @staticmethod
-    def _has_rules(table):
-        return any("rule" in entry and (entry["rule"]["family"], entry["rule"]["table"]) ==
-                   (table["family"], table["name"]) for entry in ruleset())
-
-    @staticmethod
-    def _wait(condition, what, timeout=30):
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"waited {timeout} s for {what}")
-            time.sleep(0.2)
 
 
 def machine_state():
