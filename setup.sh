@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up ovs-harness on Debian 12 or Ubuntu 22.04/24.04, as root; safe to run again.
 #   1. Debian packages: Mininet, Open vSwitch and the tools the experiments run, plus what
-#      the VM tests need on the machine that runs them (qemu, debootstrap, and Vagrant with
-#      libvirt and the tools that make its box);
+#      the tests need on the machine that runs them (qemu, debootstrap, and Vagrant with
+#      libvirt and the tools that make its box; Docker for the container hosts);
 #   2. the project's virtualenv .venv (from /usr/bin/python3, seeing Debian's Mininet) with
 #      the project and its test dependencies;
 #   3. Open vSwitch running.
@@ -32,15 +32,18 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-# iptables and conntrack: the security groups and routers of neutron_journey.
+# iptables and conntrack: the security groups and routers of neutron_journey; ethtool: the
+# hosts' checksum offload on the userspace datapath; busybox-static: the container hosts'
+# instance image (Docker itself is for users to install: the README says how).
 packages=(mininet openvswitch-switch iproute2 iputils-ping fping iperf3 procps kmod tcpdump iptables conntrack
-          python3-venv)
+          ethtool busybox-static python3-venv)
 if $vm_tools; then
   # The kernel-datapath VM (qemu, debootstrap, mkfs.ext4), and the Vagrant VM on libvirt
   # with the box the tests make (a boot partition by syslinux and mtools, sfdisk, qemu-img);
-  # nft: the Vagrant test takes back the firewall rules libvirt adds.
+  # nft: the Vagrant test takes back the firewall rules libvirt adds; Docker: the tests of
+  # container hosts.
   packages+=(qemu-system-x86 debootstrap e2fsprogs vagrant vagrant-libvirt libvirt-daemon-system
-             dnsmasq-base qemu-utils rsync syslinux syslinux-common mtools dosfstools fdisk nftables)
+             dnsmasq-base qemu-utils rsync syslinux syslinux-common mtools dosfstools fdisk nftables docker.io)
 fi
 missing=()
 for package in "${packages[@]}"; do

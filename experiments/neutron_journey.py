@@ -43,7 +43,7 @@ openvswitch/agent/common/constants.py and ovs_tunnel bridge's setup_default_tabl
 """
 import ipaddress
 
-from harness import Experiment, Parameter
+from harness import Container, Experiment, Parameter
 from harness.counters import connections, port_packets, rule_packets, table_packets
 from harness.topology import Link, Topology
 
@@ -76,39 +76,35 @@ def security_group_chains(port):
     return f"neutron-openvswi-i{port[:10]}", f"neutron-openvswi-o{port[:10]}"
 
 
-# A TCP connection attempt that sends exactly one SYN: it gives up after 0.5 s, before TCP
-# retransmits a SYN (its first retransmission timeout is 1 s).
-ONE_SYN = ("import socket, sys\n"
-           "try:\n"
-           "    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=0.5)\n"
-           "except OSError as problem:\n"
-           "    print(problem)\n")
-
-
 class NeutronJourney(Experiment):
     """A VM reaches the internet through br-int, br-tun, GRE, a router namespace and SNAT."""
 
     count = Parameter(int, 3, "echo requests of the journey's ping", minimum=1, maximum=20)
+    vms_as = Parameter(str, "namespace", "namespace (Mininet hosts) or container (Docker containers of the "
+                       "instance image, as nova-docker runs instances)", choices=("namespace", "container"))
 
-    topology = Topology(
-        switches=[],
-        ovs_nodes=["compute", "network"],
-        links=[
-            Link("vma", "compute", intf1="eth0", ip1="10.0.0.3/24", mac1=MAC["vma"], intf2=f"tap{VM_A}"),
-            Link("vmb", "compute", intf1="eth0", ip1="10.0.0.4/24", mac1=MAC["vmb"], intf2=f"tap{VM_B}"),
-            Link("compute", "network", intf1="eth1", intf2="eth1"),     # the underlay
-            Link("qroutera", "network", intf1=f"qr-{ROUTER_A}", ip1="10.0.0.1/24", mac1=MAC["qr-a"],
-                 intf2=f"pqr-{ROUTER_A}"),
-            Link("qroutera", "network", intf1=f"qg-{GATEWAY_A}", ip1=f"{ROUTER_GATEWAY}/24", mac1=MAC["qg-a"],
-                 intf2=f"pqg-{GATEWAY_A}"),
-            # Tenant B's router has tenant A's router's address: their networks overlap.
-            Link("qrouterb", "network", intf1=f"qr-{ROUTER_B}", ip1="10.0.0.1/24", mac1=MAC["qr-b"],
-                 intf2=f"pqr-{ROUTER_B}"),
-            Link("ext", "network", intf1="eth0", ip1=f"{EXTERNAL_HOST}/24", intf2="eth2"),
-        ],
-        routes={"vma": "10.0.0.1", "vmb": "10.0.0.1", "qroutera": EXTERNAL_HOST},
-        description="compute and network nodes (each its own Open vSwitch), two tenants' VMs, "
-                    "two routers, an external host")
+    @property
+    def topology(self):
+        return Topology(
+            switches=[],
+            ovs_nodes=["compute", "network"],
+            links=[
+                Link("vma", "compute", intf1="eth0", ip1="10.0.0.3/24", mac1=MAC["vma"], intf2=f"tap{VM_A}"),
+                Link("vmb", "compute", intf1="eth0", ip1="10.0.0.4/24", mac1=MAC["vmb"], intf2=f"tap{VM_B}"),
+                Link("compute", "network", intf1="eth1", intf2="eth1"),     # the underlay
+                Link("qroutera", "network", intf1=f"qr-{ROUTER_A}", ip1="10.0.0.1/24", mac1=MAC["qr-a"],
+                     intf2=f"pqr-{ROUTER_A}"),
+                Link("qroutera", "network", intf1=f"qg-{GATEWAY_A}", ip1=f"{ROUTER_GATEWAY}/24", mac1=MAC["qg-a"],
+                     intf2=f"pqg-{GATEWAY_A}"),
+                # Tenant B's router has tenant A's router's address: their networks overlap.
+                Link("qrouterb", "network", intf1=f"qr-{ROUTER_B}", ip1="10.0.0.1/24", mac1=MAC["qr-b"],
+                     intf2=f"pqr-{ROUTER_B}"),
+                Link("ext", "network", intf1="eth0", ip1=f"{EXTERNAL_HOST}/24", intf2="eth2"),
+            ],
+            routes={"vma": "10.0.0.1", "vmb": "10.0.0.1", "qroutera": EXTERNAL_HOST},
+            description="compute and network nodes (each its own Open vSwitch), two tenants' VMs, "
+                        "two routers, an external host",
+            containers=dict.fromkeys(("vma", "vmb"), Container()) if self.vms_as == "container" else None)
 
     def run(self, lab):
         with lab.step("the OVS agent and the firewall wire the compute node"):
@@ -161,8 +157,8 @@ class NeutronJourney(Experiment):
             self.check_journey(lab)
 
         with lab.step("the security group drops a TCP port it does not allow"):
-            lab.run("vma", ["python3", "-c", ONE_SYN, EXTERNAL_HOST, REFUSED_TCP])
-            lab.run("vma", ["python3", "-c", ONE_SYN, EXTERNAL_HOST, ALLOWED_TCP])
+            lab.tcp_syn("vma", EXTERNAL_HOST, REFUSED_TCP)
+            lab.tcp_syn("vma", EXTERNAL_HOST, ALLOWED_TCP)
             _ingress, egress = security_group_chains(VM_A)
             lab.check.moved(rule_packets("compute", egress, "-j DROP"), 1,
                             why=f"the one SYN to port {REFUSED_TCP}: no rule of the group allows it")

@@ -5,8 +5,10 @@ three hosts (`mn --topo=single,3 --controller=none --mac`), no controller and no
 The same lesson holds on a chain of switches (`-p shape=linear`) or a tree (`-p shape=tree`),
 with every switch in NORMAL mode: h1's broadcast ARP request teaches every switch where h1
 is, while only the switches between h1 and h2 see h2's unicast replies and learn h2.
+With `-p hosts_as=container` every host is a Docker container of the project's instance
+image (the seed's nova-docker post): the switch sees the same frames, so every count holds.
 """
-from harness import Experiment, Parameter
+from harness import Container, Experiment, Parameter
 from harness.topology import MOST_HOSTS, SHAPES, topology_of_shape
 
 
@@ -26,11 +28,14 @@ class NormalMode(Experiment):
     interval_ms = Parameter(int, 1000, "milliseconds between echo requests (ping -i); ARP sends the same "
                             "frames whatever it is", minimum=200, maximum=1000)
     static_arp = Parameter(bool, False, "give every host every other host's MAC, so no ARP is sent")
+    hosts_as = Parameter(str, "namespace", "namespace (Mininet's hosts) or container (Docker containers of "
+                         "the instance image, wired the same way)", choices=("namespace", "container"))
 
     @property
     def topology(self):
         return topology_of_shape(self.shape, hosts=self.hosts, switches=self.switches, hosts_per_switch=1,
-                                 depth=self.depth, fanout=self.fanout)
+                                 depth=self.depth, fanout=self.fanout,
+                                 containers=Container() if self.hosts_as == "container" else None)
 
     def run(self, lab):
         switches = lab.network.switches()

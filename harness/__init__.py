@@ -4,11 +4,12 @@ In a notebook: `from harness import load_run; run = load_run(path)` gives run.fl
 run.ports, run.pings, run.checks (DataFrames) and run.metadata (a dict); `harness.run(
 experiment, **parameters)` runs one (see harness.api) and returns the same.
 """
+from .containers import Container
 from .experiment import Experiment
 from .parameters import Parameter
 from .topology import Linear, Link, SingleSwitch, Topology, Tree
 
-__all__ = ["Experiment", "Linear", "Link", "Parameter", "SingleSwitch", "Topology", "Tree", "load_run", "run"]
+__all__ = ["Container", "Experiment", "Linear", "Link", "Parameter", "SingleSwitch", "Topology", "Tree", "load_run", "run"]
 
 
 def __getattr__(name):

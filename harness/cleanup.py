@@ -1,11 +1,12 @@
 """What a run leaves on the machine, and removing it.
 
 Before a run creates anything it writes a state file naming what it will create (bridges,
-root-namespace interfaces, the controller app's process, then the host shells' namespaces,
-the OVS nodes' directories and then their daemons).
+root-namespace interfaces, containers, the controller app's process, then the host shells'
+namespaces, the OVS nodes' directories and then their daemons).
 What it creates also carries the run's mark, so a name alone never decides: bridges have
 the run id in their OVSDB external_ids, every root-namespace interface has the alias
-`ovs-harness:<run id>`, processes are known by pid *and* start time. `clean` removes what
+`ovs-harness:<run id>`, containers the label ovs-harness.run=<run id>, processes are known
+by pid *and* start time. `clean` removes what
 a dead run's state file names and carries its mark, and any bridge whose marker names a run
 that is not alive, and nothing else: a bridge, interface or process that is not ours, even
 one with the name ours had (a later `mn` making its own s1-eth1), is never touched.
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import kernel_tuning
+from .containers import labelled_containers, remove_containers
 from .errors import HarnessError
 from .files import write_json
 from .ovs import existing_bridges
@@ -183,6 +185,8 @@ def remove_run_leftovers(state, tools):
     vSwitch; if OVS does not answer, the run's bridges stay and HarnessError says so."""
     run_id = state["run_id"]
     removed = kill_host_processes(state.get("host_namespaces", []))
+    if state.get("containers"):
+        removed += remove_containers(state["containers"], run_id)
     removed += _kill_process_group(state.get("controller"), "controller")
     for record in state.get("captures", []):
         removed += _kill_process_group(record, "tcpdump")
@@ -226,4 +230,7 @@ def clean(tools):
         for bridge, owner in existing_bridges(tools).items():
             if owner and owner not in live:
                 removed += remove_run_leftovers({"run_id": owner, "interfaces": [bridge]}, tools)
+        for container, owner in labelled_containers().items():
+            if owner not in live:
+                removed += remove_containers([container], owner)
     return removed

@@ -31,10 +31,13 @@ class Counter:
 
     def moved(self, snapshot):
         """How much the count grew during the snapshot's step: from the step before's value,
-        or from 0 when its bridge or node did not exist yet."""
-        before = snapshot.before
-        existed = self.bridge in before.flows if self.bridge else self.node in before.iptables
-        return self(snapshot) - (self(before) if existed else 0)
+        or from 0 when what it counts (its bridge or node, the flow, port or rule) did not
+        exist yet. It must exist now: a misspelt name is still an error."""
+        now = self(snapshot)
+        try:
+            return now - self(snapshot.before)
+        except HarnessError:    # made during this step
+            return now
 
 
 def _require(rows, what, where):

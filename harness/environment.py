@@ -11,6 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from .containers import docker_problem
 from .errors import HarnessError
 from .tools import tool_environment
 
@@ -142,6 +143,24 @@ def choose_datapath(requested):
     return Datapath("kernel", "because the openvswitch kernel module is loaded")
 
 
+BRIDGE_NF_CALL_IPTABLES = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
+
+
+def root_forwarding():
+    """Return what the root namespace does to the frames it forwards and bridges, which a
+    started dockerd changes: {"forward_policy": iptables' FORWARD policy, "bridge_nf_call_iptables":
+    0 or 1 (bridged frames go through iptables)}, None for what cannot be read. A run's own
+    Linux bridges and iptables rules are in its namespaces, out of their reach: this is
+    kept so that a reader of the run sees the machine as it was."""
+    status, rules = _output(["iptables", "-w", "-S", "FORWARD"])
+    policy = rules.splitlines()[0].split()[-1] if status == 0 and rules.startswith("-P FORWARD") else None
+    try:
+        bridged = int(BRIDGE_NF_CALL_IPTABLES.read_text())
+    except (OSError, ValueError):
+        bridged = None
+    return {"forward_policy": policy, "bridge_nf_call_iptables": bridged}
+
+
 def versions():
     """Return the versions of what a run depends on (None for what is missing)."""
     def package(name):
@@ -189,6 +208,10 @@ def doctor_report():
         rows += [(f"{DATAPATH_LABELS[kind]} datapath", "not probed", "fail",
                   "probing needs root and Open vSwitch running") for kind in ("kernel", "user")]
         return rows
+    docker = docker_problem()
+    rows.append(("Docker (container hosts)", "answers" if docker is None else docker, "ok" if docker is None else "warn",
+                 "" if docker is None else "only experiments with container hosts need it; a run starts an "
+                 "installed dockerd that is not running"))
     user_problem = probe_datapath("user")
     kernel_problem = kernel_datapath_problem() or probe_datapath("kernel")
     if kernel_problem:

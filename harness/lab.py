@@ -13,6 +13,7 @@ from typing import List, Optional
 
 from . import traffic
 from .checks import Check, CheckBook, require_new_name
+from .containers import DOCKER
 from .errors import HarnessError
 from .observation import Observer
 from .snapshot import Snapshot
@@ -148,6 +149,12 @@ class Lab:
         self._current().pings.append(row)
         return row
 
+    def tcp_syn(self, src, address, port):
+        """Send exactly one TCP SYN from host src to `address`:`port`: a connection attempt
+        that gives up before TCP would send the SYN again, so a counter sees one SYN. Returns
+        "connected", or why not ("timed out", "Connection refused")."""
+        return traffic.tcp_syn(self.network, self._tools, src, address, port)
+
     def reachability(self, timeout_ms=1000, resolve="arp", tries=3):
         """Ping every host from every other host, like Mininet's pingAll (see
         harness.traffic.reachability): resolve "arp" as hosts do, or "static" (every ARP
@@ -208,6 +215,15 @@ class Lab:
             return self._tools.run(argv, host=self.network.host(node), check=check, timeout=timeout)
         self.network.require_switch(node)
         return self._tools.run(argv, check=check, timeout=timeout)
+
+    def run_in_container(self, host, argv, check=True, timeout=30):
+        """Run `argv` inside container host `host`'s container (`docker exec`: with the
+        image's file system and beside its processes, where `run` uses the machine's tools
+        in the host's namespace); return its output, as `run` does."""
+        require_argument_list(argv)
+        self.network.require_container_host(host)
+        return self._tools.run([DOCKER, "exec", self.network.host(host).container_name, *argv], check=check,
+                               timeout=timeout)
 
     def configure_port(self, switch, port, **settings):
         """Set port `port` of `switch`: tag (its access VLAN), trunks (the VLANs it carries

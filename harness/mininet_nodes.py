@@ -6,6 +6,7 @@ when a network is built, so `describe`, the unit tests and `load_run` need no Mi
   discovery, router solicitation or MLD frame reaches a switch (they teach it MACs and
   inflate its counters);
 - `QuietHost` makes the hosts' ARP timing deterministic (see its docstring);
+- `ContainerHost` is a QuietHost whose network namespace is a Docker container's;
 - `HarnessSwitch` creates its bridge in one checked `ovs-vsctl` transaction that marks the
   bridge as ours and never deletes a bridge of the same name (Mininet's does);
 - `MarkedLink` marks every interface it creates in the root namespace as the run's, so that
@@ -18,6 +19,7 @@ from mininet.link import Intf, Link
 from mininet.node import Host, OVSSwitch
 
 from .cleanup import interface_mark
+from .containers import DOCKER, container_name, run_argv
 from .errors import HarnessError
 from .ovs import DATAPATH_TYPES, RUN_ID_KEY
 from .topology import ovs_value
@@ -46,10 +48,26 @@ def mark_interface(node, name, run_id):
 
 
 class QuietIntf(Intf):
-    """A Mininet interface that never sends IPv6: it is disabled before the link is up."""
+    """A Mininet interface that never sends IPv6: it is disabled before the link is up.
+
+    checksum_offload=False (the userspace datapath) turns off a host end's transmit
+    checksum offload: a veth leaves a TCP or UDP checksum for the hardware to fill in, the
+    userspace datapath forwards the frame as it is, and the receiving host drops it as
+    corrupt (measured: a TCP connection between two hosts never got past its SYNs). Ping
+    is unaffected (ICMP checksums are always computed), and so is the kernel datapath."""
+
+    def __init__(self, name, checksum_offload=True, **params):
+        self.checksum_offload = checksum_offload
+        super().__init__(name, **params)
 
     def config(self, **params):
         sysctl(self.node, f"net/ipv6/conf/{self.name}/disable_ipv6", 1)
+        if not self.checksum_offload and self.node.inNamespace:
+            out, err, code = self.node.pexec(["ethtool", "--offload", self.name, "tx", "off"])
+            if code:
+                raise HarnessError(f"could not turn off checksum offload on {self.name} of {self.node.name} "
+                                   f"(needed on the userspace datapath): {(err or out).strip()}; ethtool is "
+                                   "installed by `sudo ./setup.sh`")
         return super().config(**params)
 
 
@@ -85,6 +103,51 @@ class QuietHost(Host):
         has no neigh/default to inherit it from, so an interface made later needs it too)."""
         sysctl(self, f"net/ipv4/neigh/{intf}/delay_first_probe_time", 1,
                **{f"net/ipv4/neigh/{intf}/base_reachable_time_ms": REACHABLE_MS})
+
+
+class ContainerHost(QuietHost):
+    """A host that is a Docker container (see harness.containers): the container is started
+    first, with no network; the host's Mininet shell then runs in the container's network
+    namespace, so Mininet moves the host's link end into the container, and every command
+    the harness runs on the host (ping, tcpdump, sysctl) runs there, from the machine's file
+    system. The container's own processes (its image's command) see only that link.
+    Terminating the host keeps the container's log (`docker logs`) in `log_dir` and removes
+    the container."""
+
+    def __init__(self, name, container, image, run_id, tools, log_dir, **params):
+        """container: the harness.containers.Container declared; image: the image to run
+        (for the instance image, its tag)."""
+        self.container = container
+        self.image = image
+        self.container_name = container_name(run_id, name)
+        self.run_id = run_id
+        self.tools = tools
+        self.log_dir = log_dir
+        self.container_pid = None
+        super().__init__(name, **params)
+
+    def startShell(self, mnopts=None):
+        self.tools.run(run_argv(self.container_name, self.name, self.run_id, self.container, self.image))
+        pid = self.tools.run([DOCKER, "inspect", "--format", "{{.State.Pid}}", self.container_name]).strip()
+        if pid in ("", "0"):
+            raise HarnessError(f"the container of {self.name} ({self.image}) exited as soon as it started: "
+                               f"see `docker logs {self.container_name}`")
+        self.container_pid = int(pid)
+        super().startShell(mnopts)
+
+    def _popen(self, cmd, **params):
+        if self.shell is None and self.container_pid:
+            # Mininet starts a host's shell as `mnexec -cdn bash ...`, n giving it a network
+            # namespace of its own; this host's shell joins the container's instead.
+            cmd = ["nsenter", f"--net=/proc/{self.container_pid}/ns/net", cmd[0], cmd[1].replace("n", ""), *cmd[2:]]
+        return super()._popen(cmd, **params)
+
+    def terminate(self):
+        super().terminate()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        (self.log_dir / "container.log").write_text(
+            self.tools.run_all([([DOCKER, "logs", self.container_name], None)])[0])
+        self.tools.run([DOCKER, "rm", "--force", self.container_name], check=False)
 
 
 class MarkedLink(Link):

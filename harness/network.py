@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .capture import mirror_argv
 from .cleanup import interface_mark, kill_host_processes
+from .containers import container_name
 from .errors import HarnessError
 from .kernel_tuning import make_room_for_neighbours
 from .ovs import DATAPATH_TYPES, existing_bridges
@@ -52,12 +53,15 @@ class Network(Wiring):
     it also says what is linked to what."""
 
     def __init__(self, topo, datapath, run_id, tools, state, controller_target=None,
-                 meter=lambda what, done, total: None, node_logs=None):
+                 meter=lambda what, done, total: None, node_logs=None, images=None):
         """topo: a Mininet Topo; datapath: "kernel" or "user"; state: the run's RunState;
         controller_target: the OpenFlow controller every switch connects to, if any;
         meter(what, done, total) is told how many hosts are configured, for a progress bar;
-        node_logs: the folder where each OVS node's daemons log (node_logs/<node>/)."""
+        node_logs: the folder where each OVS node's daemons, and each container, log
+        (node_logs/<node>/); images: {image a container host declares: (image to run, id)}
+        (harness.containers.resolve_images), for a topology with container hosts."""
         super().__init__(topo)
+        self.images = images or {}
         self.node_logs = node_logs
         self.ovs = {}           # OVS node name -> its OvsNode, once started
         self.meter = meter
@@ -101,7 +105,8 @@ class Network(Wiring):
         from mininet.net import Mininet     # imported here: only a build needs Mininet
         from . import mininet_nodes as nodes
         self._refuse_foreign_names()
-        self.state.update(bridges=list(self.topo.switches()), interfaces=self.root_interfaces())
+        self.state.update(bridges=list(self.topo.switches()), interfaces=self.root_interfaces(),
+                          containers=[container_name(self.run_id, host) for host in self.containers()])
         make_room_for_neighbours(len(self.topo.hosts()), self.state)
         switch = partial(nodes.HarnessSwitch, run_id=self.run_id, tools=self.tools, datapath=self.datapath,
                          controller_target=self.controller_target)
@@ -110,8 +115,14 @@ class Network(Wiring):
         def one_more_configured():
             configured.append(True)
             self.meter("configuring hosts", len(configured), len(self.hosts()))
-        host = partial(nodes.QuietHost, on_configured=one_more_configured)
-        self.net = Mininet(topo=self.topo, switch=switch, host=host, intf=nodes.QuietIntf,
+
+        def host(name, container=None, **params):
+            if container is None:
+                return nodes.QuietHost(name, on_configured=one_more_configured, **params)
+            return nodes.ContainerHost(name, container, self.images[container.image][0], self.run_id, self.tools,
+                                       self.node_logs / name, on_configured=one_more_configured, **params)
+        intf = partial(nodes.QuietIntf, checksum_offload=self.datapath != "user")
+        self.net = Mininet(topo=self.topo, switch=switch, host=host, intf=intf,
                            link=partial(nodes.MarkedLink, run_id=self.run_id),
                            controller=None, autoSetMacs=True, build=False)
         try:

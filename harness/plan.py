@@ -14,7 +14,7 @@ from .checks import CheckBook, require_new_name
 from .environment import mininet_problem
 from .errors import HarnessError
 from .lab import require_argument_list
-from .traffic import require_ping_arguments, require_probe_arguments
+from .traffic import require_ping_arguments, require_probe_arguments, require_tcp_arguments
 from .topology import Wiring
 
 
@@ -89,6 +89,12 @@ class Plan:
     def static_arp(self):
         self._note("arp", "every host gets a permanent ARP entry for every other host")
 
+    def tcp_syn(self, src, address, port):
+        require_tcp_arguments(address, port)
+        self.network.require_host(src)
+        self._note("tcp", f"{src} sends one TCP SYN to {address}:{port}")
+        return ""
+
     def reachability(self, timeout_ms=1000, resolve="arp", tries=3):
         require_probe_arguments(timeout_ms, resolve, tries)
         self._note("probe", f"every host pings every other host (fping, one per source host, "
@@ -119,6 +125,12 @@ class Plan:
         if node not in self.network.hosts():
             self.network.require_switch(node)
         self._note("run", f"{node}: {shlex.join(map(str, argv))}")
+        return ""
+
+    def run_in_container(self, host, argv, check=True, timeout=30):
+        require_argument_list(argv)
+        self.network.require_container_host(host)
+        self._note("run", f"in {host}'s container: {shlex.join(map(str, argv))}")
         return ""
 
     def configure_port(self, switch, port, **settings):

@@ -20,8 +20,9 @@ from typing import List, Optional
 
 from .capture import Captures
 from .cleanup import RunState, remove_run_leftovers
+from .containers import container_name, require_docker, resolve_images
 from .controller import Controller
-from .environment import choose_datapath, require_runnable, versions
+from .environment import choose_datapath, require_runnable, root_forwarding, versions
 from .errors import HarnessError, Interrupted
 from .evidence import SwitchLog, keep_evidence
 from .experiment import check_experiment_code, experiment_code_error
@@ -31,6 +32,7 @@ from .lab import Lab
 from .network import Network
 from .results import RunFolder, claim_results_dir, default_results_dir, new_run_id
 from .tools import CommandRunner
+from .topology import Wiring
 
 FLOW_INSTALLER = "controllers.flow_installer"
 
@@ -90,6 +92,8 @@ class ExperimentRun:
         self.datapath = self.results = None
         self.state = self.folder = self.controller = self.network = self.lab = self.switch_log = None
         self.captures = None
+        self.containers = {}    # host: its Container, for container hosts
+        self.docker = None      # for container hosts: the daemon's state and the images run
         self.metadata = {}
         self.folder_written = False     # metadata.json exists: the run has a folder to show
         self.outcome = "error"
@@ -132,6 +136,10 @@ class ExperimentRun:
         self.datapath = choose_datapath(self.requested_datapath)
         check_experiment_code(self.experiment, self.datapath.kind)
         self.progress(str(self.datapath))
+        self.containers = Wiring(self.experiment.topology.build()).containers()
+        if self.containers:
+            self.docker = {"daemon": require_docker(self.progress),
+                           "images": resolve_images(self.containers, self.progress)}
         self.results = claim_results_dir(self.results_dir)
 
     def enter(self):
@@ -144,9 +152,18 @@ class ExperimentRun:
             "experiment": experiment.name, "summary": experiment.summary(), "run_id": run_id,
             "parameters": experiment.parameter_values(), "topology": str(experiment.topology),
             "datapath": {"type": self.datapath.kind, "reason": self.datapath.reason},
-            "flows": self.flows_backend, "versions": versions(), "started": _now(), "ended": None,
+            "flows": self.flows_backend, "versions": versions(), "root_forwarding": root_forwarding(),
+            "started": _now(), "ended": None,
             "outcome": "running", "error": None, "pid": os.getpid(), "hosts": [], "steps": [],
         }
+        if self.docker:
+            self.metadata["docker"] = {
+                "daemon": self.docker["daemon"],
+                "containers": {host: {"name": container_name(run_id, host), "image": spec.image,
+                                      "image_run": self.docker["images"][spec.image][0],
+                                      "image_id": self.docker["images"][spec.image][1],
+                                      "command": list(spec.command), "capabilities": list(spec.capabilities)}
+                               for host, spec in self.containers.items()}}
         self.switch_log = SwitchLog()
         self.folder = RunFolder(self.results / experiment.name / run_id)
         self.folder.write_metadata(self.metadata)
@@ -162,10 +179,11 @@ class ExperimentRun:
         self.network = Network(self.experiment.topology.build(), self.datapath.kind, self.state.run_id,
                                self.tools, self.state,
                                controller_target=self.controller.target if self.controller else None,
-                               meter=self.meter, node_logs=self.folder.path / "nodes")
+                               meter=self.meter, node_logs=self.folder.path / "nodes",
+                               images=self.docker["images"] if self.docker else None)
         switches = len(self.network.switches())
         self.progress(f"building the network: {len(self.network.hosts())} hosts, "
-                      f"{switches} switch{'es' if switches > 1 else ''}")
+                      f"{switches} switch{'' if switches == 1 else 'es'}")
         self.network.start()
         self.progress(f"network up in {self.network.build_seconds:.1f} s")
         self.metadata.update(hosts=self.network.hosts(), build_seconds=round(self.network.build_seconds, 3))

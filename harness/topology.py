@@ -12,15 +12,41 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from .capture import CapturePoint
+from .containers import Container
 from .errors import HarnessError
+
+
+def require_container(containers):
+    """Raise HarnessError unless `containers` (what a shaped topology's hosts are) is None
+    or a Container."""
+    if containers is not None and not isinstance(containers, Container):
+        raise HarnessError(f"containers must be a harness.containers.Container, not {containers!r}")
+
+
+def with_containers(topo, containers):
+    """Mark hosts of Mininet Topo `topo` as container hosts: every host, for a Container;
+    those it names, for {host: Container}; none, for None. Returns `topo`."""
+    if isinstance(containers, Container):
+        containers = dict.fromkeys(topo.hosts(), containers)
+    for host, container in (containers or {}).items():
+        topo.setNodeInfo(host, {**topo.nodeInfo(host), "container": container})
+    return topo
+
+
+def _as_containers(description, containers):
+    """A shaped topology's description, saying what its hosts are if they are containers."""
+    return f"{description}, hosts as {containers}" if containers else description
 
 
 class SingleSwitch:
     """One switch, s1, with hosts h1..hN on its ports 1..N (Mininet's `--topo=single,N`):
-    host i has MAC 00:00:00:00:00:0i and IP 10.0.0.i."""
+    host i has MAC 00:00:00:00:00:0i and IP 10.0.0.i. containers: a Container every host
+    is, or None for Mininet's hosts (as for Linear and Tree)."""
 
-    def __init__(self, hosts=3):
+    def __init__(self, hosts=3, containers=None):
+        require_container(containers)
         self.hosts = hosts
+        self.containers = containers
 
     @property
     def host_count(self):
@@ -28,19 +54,22 @@ class SingleSwitch:
 
     def build(self):
         from mininet.topo import SingleSwitchTopo
-        return SingleSwitchTopo(k=self.hosts)
+        topo = SingleSwitchTopo(k=self.hosts)
+        return with_containers(topo, self.containers)
 
     def __str__(self):
-        return f"single switch, {self.hosts} hosts"
+        return _as_containers(f"single switch, {self.hosts} hosts", self.containers)
 
 
 class Linear:
     """A chain of switches s1..sK, each with `hosts_per_switch` hosts (Mininet's
     `--topo=linear,K,N`); hosts are h1..hK, or h1s1, h2s1, ... with several per switch."""
 
-    def __init__(self, switches=2, hosts_per_switch=1):
+    def __init__(self, switches=2, hosts_per_switch=1, containers=None):
+        require_container(containers)
         self.switches = switches
         self.hosts_per_switch = hosts_per_switch
+        self.containers = containers
 
     @property
     def host_count(self):
@@ -48,19 +77,23 @@ class Linear:
 
     def build(self):
         from mininet.topo import LinearTopo
-        return LinearTopo(k=self.switches, n=self.hosts_per_switch)
+        topo = LinearTopo(k=self.switches, n=self.hosts_per_switch)
+        return with_containers(topo, self.containers)
 
     def __str__(self):
-        return f"linear, {self.switches} switches, {self.hosts_per_switch} host(s) each"
+        return _as_containers(f"linear, {self.switches} switches, {self.hosts_per_switch} host(s) each",
+                              self.containers)
 
 
 class Tree:
     """A tree of switches `depth` levels deep, each with `fanout` children; the leaves'
     children are hosts h1..h(fanout**depth) (Mininet's `--topo=tree,depth,fanout`)."""
 
-    def __init__(self, depth=2, fanout=2):
+    def __init__(self, depth=2, fanout=2, containers=None):
+        require_container(containers)
         self.depth = depth
         self.fanout = fanout
+        self.containers = containers
 
     @property
     def host_count(self):
@@ -68,10 +101,11 @@ class Tree:
 
     def build(self):
         from mininet.topolib import TreeTopo
-        return TreeTopo(depth=self.depth, fanout=self.fanout)
+        topo = TreeTopo(depth=self.depth, fanout=self.fanout)
+        return with_containers(topo, self.containers)
 
     def __str__(self):
-        return f"tree, depth {self.depth}, fanout {self.fanout}"
+        return _as_containers(f"tree, depth {self.depth}, fanout {self.fanout}", self.containers)
 
 
 # Port settings an experiment may give (columns of OVS's Port table, ovs-vswitchd.conf.db(5)).
@@ -174,9 +208,11 @@ class Topology:
     addresses). bridges: {switch: {other_config key: value}}, e.g. {"s1": {"mac-aging-time":
     15}}. ovs_nodes: hosts that run an Open vSwitch of their own (a compute node, say): no
     address of their own, their bridges made by the experiment (Lab.add_bridge). routes:
-    {host: the gateway of its default route}."""
+    {host: the gateway of its default route}. containers: {host: harness.containers.Container},
+    the hosts that are Docker containers."""
 
-    def __init__(self, switches, links, macs=None, bridges=None, description="", ovs_nodes=(), routes=None):
+    def __init__(self, switches, links, macs=None, bridges=None, description="", ovs_nodes=(), routes=None,
+                 containers=None):
         self.switch_names = list(switches)
         self.links = [link if isinstance(link, Link) else Link(*link) for link in links]
         self.macs = dict(macs or {})
@@ -184,6 +220,7 @@ class Topology:
         self.description = description
         self.ovs_nodes = list(ovs_nodes)
         self.routes = dict(routes or {})
+        self.containers = dict(containers or {})
         self._require_valid()
 
     def _require_valid(self):
@@ -200,10 +237,16 @@ class Topology:
             for name in (link.intf1, link.intf2):
                 if name is not None:
                     require_interface_name(name)
-        for field, names in (("macs", self.macs), ("ovs_nodes", self.ovs_nodes), ("routes", self.routes)):
+        for field, names in (("macs", self.macs), ("ovs_nodes", self.ovs_nodes), ("routes", self.routes),
+                             ("containers", self.containers)):
             for host in names:
                 if host not in self.host_names():
                     raise HarnessError(f"{field} names {host!r}, which is not a host of this topology")
+        for host, container in self.containers.items():
+            require_container(container)
+            if host in self.ovs_nodes:
+                raise HarnessError(f"{host} is an OVS node, which runs on the machine's own file system: "
+                                   "it cannot also be a container")
         for switch, settings in self.bridges.items():
             if switch not in self.switch_names:
                 raise HarnessError(f"bridges names {switch!r}, which is not a switch of this topology")
@@ -244,11 +287,13 @@ class Topology:
             (names1, params1), (names2, params2) = link.end(1), link.end(2)
             topo.addLink(link.node1, link.node2, port_settings=link.settings(), **names1, **names2,
                          **({"params1": params1} if params1 else {}), **({"params2": params2} if params2 else {}))
-        return topo
+        return with_containers(topo, self.containers)
 
     def __str__(self):
-        return self.description or (f"{len(self.switch_names)} switch(es), {self.host_count} hosts, "
+        text = self.description or (f"{len(self.switch_names)} switch(es), {self.host_count} hosts, "
                                     f"{len(self.links)} links")
+        kinds = sorted({str(container) for container in self.containers.values()})
+        return f"{text}; {', '.join(self.containers)} as {' / '.join(kinds)}" if kinds else text
 
 
 SHAPES = ("single", "linear", "tree")
@@ -257,17 +302,18 @@ SHAPES = ("single", "linear", "tree")
 MOST_HOSTS = 254
 
 
-def topology_of_shape(shape, *, hosts, switches, hosts_per_switch, depth, fanout):
+def topology_of_shape(shape, *, hosts, switches, hosts_per_switch, depth, fanout, containers=None):
     """Return the topology of shape "single" (one switch with `hosts` hosts), "linear"
     (`switches` switches with `hosts_per_switch` hosts each) or "tree" (`depth`, `fanout`),
-    for experiments whose shape is a parameter. Raises HarnessError for more than
-    MOST_HOSTS hosts, so each parameter's range stays one that works with the others."""
+    for experiments whose shape is a parameter; containers: the Container every host is,
+    or None. Raises HarnessError for more than MOST_HOSTS hosts, so each parameter's range
+    stays one that works with the others."""
     if shape == "linear":
-        topology = Linear(switches=switches, hosts_per_switch=hosts_per_switch)
+        topology = Linear(switches=switches, hosts_per_switch=hosts_per_switch, containers=containers)
     elif shape == "tree":
-        topology = Tree(depth=depth, fanout=fanout)
+        topology = Tree(depth=depth, fanout=fanout, containers=containers)
     else:
-        topology = SingleSwitch(hosts=hosts)
+        topology = SingleSwitch(hosts=hosts, containers=containers)
     if topology.host_count > MOST_HOSTS:
         raise HarnessError(f"{topology} has {topology.host_count} hosts; at most {MOST_HOSTS} fit "
                            "(fewer switches, hosts per switch, depth or fanout)")
@@ -324,6 +370,18 @@ class Wiring:
     def ovs_nodes(self):
         """Return the hosts that run an Open vSwitch of their own, in topology order."""
         return [host for host in self._host_names if self.topo.nodeInfo(host).get("ovs_node")]
+
+    def containers(self):
+        """Return {host: its Container} for the hosts that are Docker containers."""
+        return {host: self.topo.nodeInfo(host)["container"] for host in self._host_names
+                if self.topo.nodeInfo(host).get("container")}
+
+    def require_container_host(self, name):
+        """Raise HarnessError unless `name` is a host that is a Docker container."""
+        self.require_host(name)
+        if name not in self.containers():
+            raise HarnessError(f"{name} is not a container host (container hosts: "
+                               f"{_listed(list(self.containers())) or 'none'})")
 
     def add_node_bridge(self, node, bridge, fail_mode="secure"):
         """Record bridge `bridge` of OVS node `node`; return its name among the bridges,

@@ -1,6 +1,7 @@
 """Traffic: what the hosts send. Pings, the all-pairs probe, one broadcast from every host,
 static ARP entries, and waiting until the hosts have no ARP in flight. Every function takes
 the run's network and its CommandRunner (which run the commands and keep the transcript)."""
+import ipaddress
 import json
 import tempfile
 import time
@@ -22,6 +23,33 @@ SWITCH_COST = 32
 UNICAST_WAVE = 32
 PROBE_INTERVAL_MS = 1       # fping -i: between one source's echo requests to its targets
 RESOLVE = ("arp", "static")
+
+
+# A TCP connection attempt that sends exactly one SYN: it gives up after 0.5 s, before TCP
+# retransmits the SYN (its first retransmission timeout is 1 s, RFC 6298).
+ONE_SYN = ("import socket, sys\n"
+           "try:\n"
+           "    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=0.5)\n"
+           "    print('connected')\n"
+           "except OSError as problem:\n"
+           "    print(problem)\n")
+
+
+def require_tcp_arguments(address, port):
+    """Raise HarnessError unless `address` is an IPv4 address and `port` a TCP port."""
+    try:
+        ipaddress.IPv4Address(address)
+    except ValueError:
+        raise HarnessError(f"{address!r} is not an IPv4 address") from None
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise HarnessError(f"a TCP port is a number from 1 to 65535, not {port!r}")
+
+
+def tcp_syn(network, tools, src, address, port):
+    """Send exactly one TCP SYN from host src to address:port (see ONE_SYN); return
+    "connected", or why it did not (timed out, refused)."""
+    require_tcp_arguments(address, port)
+    return tools.run(["python3", "-c", ONE_SYN, address, port], host=network.host(src)).strip()
 
 
 def require_ping_arguments(count, interval):

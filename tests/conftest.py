@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.containers import labelled_containers
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 TEST_EXPERIMENTS = DATA / "experiments"
@@ -60,12 +62,13 @@ def ours_on_machine():
     node_daemons = subprocess.run(["pgrep", "-af", "^ovs(db-server|-vswitchd) .*/run/ovs-harness/"],
                                   capture_output=True, text=True).stdout
     node_directories = [str(path) for path in Path("/run/ovs-harness").glob("[!.]*") if path.is_dir()]
-    return {"bridges": bridges, "veths": veths, "capture ports": capture_ports, "host shells": shells.splitlines(),
+    containers = list(labelled_containers())
+    return {"containers": containers, "bridges": bridges, "veths": veths, "capture ports": capture_ports, "host shells": shells.splitlines(),
             "tcpdumps": captures.splitlines(), "state files": states, "OVS node daemons": node_daemons.splitlines(),
             "OVS node directories": node_directories}
 
 
-NOTHING = {"bridges": [], "veths": [], "capture ports": [], "host shells": [], "tcpdumps": [], "state files": [],
+NOTHING = {"containers": [], "bridges": [], "veths": [], "capture ports": [], "host shells": [], "tcpdumps": [], "state files": [],
            "OVS node daemons": [], "OVS node directories": []}
 
 

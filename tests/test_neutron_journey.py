@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import NOTHING, ROOT, harness, ours_on_machine
-from harness.counters import connections, port_packets, rule_packets, table_packets
+from harness.counters import connections, flow_packets, port_packets, rule_packets, table_packets
 from harness.errors import HarnessError
 from harness.figures import hops
 from harness.parsers import parse_conntrack, parse_iptables_save
@@ -70,6 +70,10 @@ def test_counters_read_deltas_and_refuse_what_the_snapshot_lacks():
                      flows=flows, iptables=first.iptables, conntrack=first.conntrack)
     assert port_packets("n/br-int", "qvo1", "rx").moved(later) == 3
     assert port_packets("n/br-int", "qvo1", "rx").moved(first) == 7     # nothing before: from 0
+    added = snapshot(before=first, ports=ports, iptables=first.iptables, conntrack=first.conntrack,
+                     flows={"n/br-int": [*flows["n/br-int"], {"table": 0, "priority": 10, "match": "tcp",
+                                                               "n_packets": 1}]})
+    assert flow_packets("n/br-int", 0, "priority=10,tcp").moved(added) == 1    # a flow added in the step
     assert table_packets("n/br-int", 2)(later) == 4
     assert rule_packets("n", "neutron-openvswi-oa0000001-a", "-j DROP")(later) == 1
     assert rule_packets("n", "neutron-l3-agent-snat", "SNAT", table="nat")(later) == 1

@@ -117,7 +117,7 @@ def test_metadata_says_what_ran_where(run):
         ["build", "ping without flows", "add NORMAL flow", "h1 ping h2"]
     assert meta["removed_after_mininet"] == []
     assert meta["parameters"] == {"shape": "single", "hosts": 3, "switches": 3, "depth": 2, "fanout": 2,
-                                  "count": 2, "interval_ms": 1000, "static_arp": False}
+                                  "count": 2, "interval_ms": 1000, "static_arp": False, "hosts_as": "namespace"}
 
 
 def test_metadata_reports_what_each_steps_snapshot_cost(run):

@@ -53,7 +53,7 @@ def test_defaults_pass_every_check_with_the_blog_values(default_runs):
     run = default_runs[0]
     assert run.checks["passed"].all(), run.checks[~run.checks["passed"]].to_string()
     assert run.metadata["parameters"] == {"hosts": 3, "count": 2, "interval_ms": 1000, "static_arp": False,
-                                          "target": "h3", "priority": 60000}
+                                          "hosts_as": "namespace", "target": "h3", "priority": 60000}
     flows = run.flows[run.flows["step"] == "add priority flow"]
     assert sorted(flows[["priority", "match", "actions"]].values.tolist()) == \
         [[32768, "", "NORMAL"], [60000, "dl_dst=00:00:00:00:00:03", "output:3"]]
@@ -95,7 +95,7 @@ def test_five_hosts_priority_flow_on_h5_with_static_arp(other_run):
     run = other_run
     assert run.checks["passed"].all(), run.checks[~run.checks["passed"]].to_string()
     assert run.metadata["parameters"] == {"hosts": 5, "count": 3, "interval_ms": 1000, "static_arp": True,
-                                          "target": "h5", "priority": 40000}
+                                          "hosts_as": "namespace", "target": "h5", "priority": 40000}
     assert run.metadata["topology"] == "single switch, 5 hosts"
     step, before = "h1 ping h5", "add priority flow"
     # Static ARP: only the 3 echo requests (to h5) and the 3 replies (NORMAL) cross the switch.

@@ -26,6 +26,10 @@ pytestmark = pytest.mark.network     # real Mininet and OVS, as root
     ("normal_mode", ["shape=tree", "depth=3", "fanout=6"]),
     ("normal_mode", ["shape=tree", "depth=4", "fanout=3"]),
     ("normal_mode", ["hosts=254"]),
+    # Containers as hosts on a tree (the single switch's run is compared counter by counter
+    # with Mininet's hosts in test_containers.py).
+    ("normal_mode", ["hosts_as=container", "shape=tree", "depth=2", "fanout=2"]),
+    ("normal_priority", ["hosts_as=container"]),
     # mac_learning_scale's small ends and its longest chain; 254 hosts on one switch takes
     # 3 minutes (the all-pairs probe), so the README gives a run by hand instead.
     ("mac_learning_scale", ["hosts=2"]),

@@ -6,7 +6,7 @@ steps come first."""
 import os
 from pathlib import Path
 
-from harness import Experiment, Parameter, SingleSwitch
+from harness import Container, Experiment, Parameter, SingleSwitch
 
 
 class Blocking(Experiment):
@@ -14,10 +14,11 @@ class Blocking(Experiment):
 
     hosts = Parameter(int, 2, "hosts on the switch", minimum=2, maximum=254)
     steps_before = Parameter(int, 0, "short steps before the long ping", minimum=0, maximum=5)
+    hosts_as = Parameter(str, "namespace", "namespace or container", choices=("namespace", "container"))
 
     @property
     def topology(self):
-        return SingleSwitch(hosts=self.hosts)
+        return SingleSwitch(hosts=self.hosts, containers=Container() if self.hosts_as == "container" else None)
 
     def run(self, lab):
         for number in range(1, self.steps_before + 1):

@@ -1,0 +1,220 @@
+"""Hosts that are Docker containers (the seed's nova-docker post: instances with a root file
+system and processes of their own), as far as Docker is concerned: what an experiment
+declares (`Container`), the Docker daemon, the project's instance image, and the run's
+containers. The Mininet side, a host whose network namespace is the container's, is
+harness.mininet_nodes.ContainerHost.
+
+Every container of a run is started with `--network none` (its only interfaces are the ones
+the run moves into it), with no capability but the ones it declares (never --privileged),
+carries the label ovs-harness.run=<run id>, and is named ovsh-<run id>-<host>. The run state
+names it before it is created; teardown, or `clean` after a kill, removes only a container
+that has both the recorded name and the run's label.
+
+The harness's own tools (ping, fping, tcpdump, sysctl, ip) run in a container's network
+namespace from the machine's file system, as on any host, so an image needs none of them:
+only what its own processes run.
+"""
+import hashlib
+import json
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Tuple
+
+from .errors import HarnessError
+from .tools import tool_environment
+from .waiting import poll_until
+
+DOCKER = "docker"
+RUN_LABEL = "ovs-harness.run"
+DOCKERD_LOG = Path("/var/log/ovs-harness-dockerd.log")
+DOCKERD_START_TIMEOUT = 30.0    # seconds a dockerd the harness started may take to answer
+DOCKER_HINT = "install Docker (apt-get install docker.io), or leave container hosts out"
+
+# The project's instance image: busybox (Debian's busybox-static, one static binary) and an
+# HTTP server on port 80 serving INSTANCE_PAGE, built offline by `docker import` (no
+# registry, no Dockerfile). Its tag is the hash of what it is made of, so a changed busybox
+# or recipe makes a new image and an unchanged one is built once.
+INSTANCE_IMAGE = "ovs-harness/instance"
+BUSYBOX = Path("/bin/busybox")
+BUSYBOX_HINT = "install Debian's busybox-static (run `sudo ./setup.sh`)"
+INSTANCE_COMMANDS = ("sh", "httpd", "wget", "sleep", "cat", "hostname", "ps")
+INSTANCE_PAGE = "ovs-harness instance\n"
+INSTANCE_CMD = ["/bin/httpd", "-f", "-p", "80", "-h", "/www"]
+
+# Capabilities a container may be given (capabilities(7)); NET_BIND_SERVICE lets the
+# instance image's HTTP server listen on port 80.
+CAPABILITIES = ("NET_BIND_SERVICE", "NET_RAW", "NET_ADMIN", "CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID",
+                "SETGID", "KILL", "SYS_CHROOT", "AUDIT_WRITE", "MKNOD", "SETPCAP", "SETFCAP", "FSETID")
+
+
+@dataclass(frozen=True)
+class Container:
+    """What a container host runs: `image` (a local Docker image; the default is the
+    project's instance image, built on first use), `command` (an argument list replacing
+    the image's own command; empty keeps it) and `capabilities` (all others are dropped)."""
+    image: str = INSTANCE_IMAGE
+    command: Tuple[str, ...] = ()
+    capabilities: Tuple[str, ...] = ("NET_BIND_SERVICE",)
+
+    def __post_init__(self):
+        if not isinstance(self.image, str) or not self.image or self.image.startswith("-"):
+            raise HarnessError(f"a container's image is a Docker image name, not {self.image!r}")
+        if isinstance(self.command, str) or not all(isinstance(word, str) for word in self.command):
+            raise HarnessError(f"a container's command is a list of words, never a shell string: not {self.command!r}")
+        for capability in self.capabilities:
+            if capability not in CAPABILITIES:
+                raise HarnessError(f"unknown capability {capability!r} (capabilities: {', '.join(CAPABILITIES)})")
+        object.__setattr__(self, "command", tuple(self.command))
+        object.__setattr__(self, "capabilities", tuple(self.capabilities))
+
+    def __str__(self):
+        return f"container of {self.image}" + (f" running {' '.join(self.command)}" if self.command else "")
+
+
+def container_name(run_id, host):
+    """The name of host `host`'s container in run `run_id`."""
+    return f"ovsh-{run_id}-{host}"
+
+
+def _docker(*args, timeout=30):
+    """Return (exit status, stdout, stderr) of `docker args`; 127 if Docker is not installed."""
+    try:
+        done = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout,
+                              env=tool_environment(), start_new_session=True)
+    except FileNotFoundError:
+        return 127, "", f"{DOCKER}: not installed"
+    except subprocess.TimeoutExpired:
+        return 124, "", f"docker {args[0]}: no answer in {timeout} s"
+    return done.returncode, done.stdout, done.stderr
+
+
+def docker_problem():
+    """Return why Docker cannot run containers here (not installed, daemon not answering),
+    or None."""
+    if not shutil.which(DOCKER):
+        return f"Docker is not installed: {DOCKER_HINT}"
+    status, _out, err = _docker("version", "--format", "{{.Server.Version}}", timeout=10)
+    if status:
+        return f"the Docker daemon does not answer ({err.strip().splitlines()[-1] if err.strip() else status})"
+    return None
+
+
+def require_docker(progress):
+    """Make sure the Docker daemon answers: start `dockerd` if Docker is installed but its
+    daemon is not running (as the harness's set-up starts Open vSwitch), and leave it running
+    for later runs. Returns "running" or "started by this run"; raises HarnessError if
+    Docker is missing or its daemon will not answer."""
+    problem = docker_problem()
+    if problem is None:
+        return "running"
+    dockerd = shutil.which("dockerd")
+    if not dockerd:
+        raise HarnessError(f"this experiment has container hosts: {problem}")
+    progress(f"starting the Docker daemon (its log: {DOCKERD_LOG})")
+    with open(DOCKERD_LOG, "a") as log:
+        # Its own session and no tie to the harness: the daemon outlives the run, as OVS does.
+        subprocess.Popen([dockerd], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    if not poll_until(lambda: docker_problem() is None, DOCKERD_START_TIMEOUT):
+        raise HarnessError(f"dockerd did not answer within {DOCKERD_START_TIMEOUT:g} s: see {DOCKERD_LOG}")
+    return "started by this run"
+
+
+def instance_image_tag():
+    """The instance image's name with its tag: the hash of busybox and of this recipe."""
+    if not BUSYBOX.exists():
+        raise HarnessError(f"the instance image is made from {BUSYBOX}, which is missing: {BUSYBOX_HINT}")
+    recipe = json.dumps([INSTANCE_COMMANDS, INSTANCE_PAGE, INSTANCE_CMD]).encode()
+    digest = hashlib.sha256(BUSYBOX.read_bytes() + recipe).hexdigest()[:12]
+    return f"{INSTANCE_IMAGE}:{digest}"
+
+
+def _instance_tree(tar_path):
+    """Write the instance image's file system as a tar file: /bin/busybox, a link per
+    command, the web root."""
+    with tarfile.open(tar_path, "w") as tar:
+        def add(name, **fields):
+            info = tarfile.TarInfo(name)
+            for key, value in fields.items():
+                setattr(info, key, value)
+            return info
+        for folder in ("bin", "www", "tmp", "etc"):
+            tar.addfile(add(folder, type=tarfile.DIRTYPE, mode=0o1777 if folder == "tmp" else 0o755))
+        with open(BUSYBOX, "rb") as binary:
+            tar.addfile(add("bin/busybox", size=BUSYBOX.stat().st_size, mode=0o755), binary)
+        for command in INSTANCE_COMMANDS:
+            tar.addfile(add(f"bin/{command}", type=tarfile.SYMTYPE, linkname="busybox"))
+        page = INSTANCE_PAGE.encode()
+        with tempfile.TemporaryFile() as content:
+            content.write(page)
+            content.seek(0)
+            tar.addfile(add("www/index.html", size=len(page), mode=0o644), content)
+
+
+def ensure_instance_image(progress):
+    """Return the instance image's tag, building it if this machine lacks it (about a
+    second: no registry, no network)."""
+    tag = instance_image_tag()
+    if _docker("image", "inspect", tag)[0] == 0:
+        return tag
+    progress(f"building the instance image {tag} from {BUSYBOX}")
+    with tempfile.TemporaryDirectory() as folder:
+        tree = Path(folder) / "instance.tar"
+        _instance_tree(tree)
+        status, _out, err = _docker("import", "--change", f"CMD {json.dumps(INSTANCE_CMD)}",
+                                    "--change", "ENV PATH=/bin", str(tree), tag, timeout=120)
+    if status:
+        raise HarnessError(f"could not build the instance image: {err.strip()}")
+    # A busybox that is not static (Debian's `busybox` rather than `busybox-static`) cannot
+    # run in an image without a C library: find out now, not when a host's container dies.
+    status, _out, err = _docker("run", "--rm", "--network", "none", tag, "/bin/busybox", "true", timeout=60)
+    if status:
+        _docker("image", "rm", tag)
+        raise HarnessError(f"the instance image does not run ({err.strip()}): {BUSYBOX} must be static; "
+                           f"{BUSYBOX_HINT}")
+    return tag
+
+
+def resolve_images(containers, progress):
+    """Return {image as declared: (image to run, its id)} for the images of `containers`
+    ({host: Container}), building the instance image if needed. Raises HarnessError for an
+    image this machine does not have (the harness never pulls: a run uses what is here)."""
+    resolved = {}
+    for image in sorted({spec.image for spec in containers.values()}):
+        local = ensure_instance_image(progress) if image == INSTANCE_IMAGE else image
+        status, out, _err = _docker("image", "inspect", "--format", "{{.Id}}", local)
+        if status:
+            raise HarnessError(f"Docker image {image!r} is not on this machine: `docker pull {image}` "
+                               "or `docker load` it first")
+        resolved[image] = (local, out.strip())
+    return resolved
+
+
+def run_argv(name, host, run_id, spec, image):
+    """The `docker run` argument list of host `host`'s container."""
+    capabilities = [word for capability in spec.capabilities for word in ("--cap-add", capability)]
+    return [DOCKER, "run", "--detach", "--name", name, "--hostname", host, "--network", "none",
+            "--label", f"{RUN_LABEL}={run_id}", "--cap-drop", "ALL", *capabilities,
+            "--security-opt", "no-new-privileges", image, *spec.command]
+
+
+def labelled_containers():
+    """Return {container name: the run id of its label} for every container ovs-harness
+    made on this machine, running or not; {} where Docker does not answer."""
+    status, out, _err = _docker("ps", "--all", "--filter", f"label={RUN_LABEL}",
+                                "--format", f'{{{{.Names}}}} {{{{.Label "{RUN_LABEL}"}}}}')
+    if status:
+        return {}
+    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+
+def remove_containers(names, run_id):
+    """Remove the containers named `names` that carry run `run_id`'s label (a container of
+    the same name without it is not ours); return one line per container removed."""
+    ours = [name for name, owner in labelled_containers().items() if owner == run_id and name in names]
+    if ours:
+        _docker("rm", "--force", *ours, timeout=60)
+    return [f"container {name}" for name in ours]

@@ -1,0 +1,221 @@
+"""Container hosts (harness.containers): what is refused before anything is built, and for
+real: Docker containers wired into OVS count what Mininet's hosts count, the nova_docker
+experiment, the neutron journey with containers as VMs while Docker's firewall settings are
+in force, and `clean` after a SIGKILL removing our containers and no one else's."""
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import NOTHING, TEST_EXPERIMENTS, harness, ours_on_machine, start_run_until_ready
+from harness import SingleSwitch, Topology, load_run
+from harness import run as run_experiment
+from harness.api import LabSession
+from harness.containers import RUN_LABEL, Container, docker_problem, ensure_instance_image, require_docker, run_argv
+from harness.environment import doctor_report
+from harness.errors import HarnessError
+from harness.plan import Plan
+from harness.topology import Link
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"command": "httpd -f"}, "never a shell string"),
+    ({"capabilities": ("ALL",)}, "unknown capability 'ALL'"),
+    ({"image": ""}, "a Docker image name"),
+    ({"image": "--privileged"}, "a Docker image name"),
+])
+def test_a_container_declaration_refuses_what_would_not_run_as_declared(changes, message):
+    with pytest.raises(HarnessError, match=message):
+        Container(**changes)
+
+
+def test_a_topology_refuses_a_container_that_is_not_a_plain_host():
+    links = [Link("vm", "compute", intf2="tap1"), ("compute", "ext")]
+    with pytest.raises(HarnessError, match="compute is an OVS node"):
+        Topology(switches=[], ovs_nodes=["compute"], links=links, containers={"compute": Container()})
+    with pytest.raises(HarnessError, match="containers names 'vm2'"):
+        Topology(switches=[], ovs_nodes=["compute"], links=links, containers={"vm2": Container()})
+    with pytest.raises(HarnessError, match="must be a harness.containers.Container"):
+        SingleSwitch(hosts=2, containers="ovs-harness/instance")
+
+
+def test_a_container_starts_without_network_or_privileges_and_carries_its_run():
+    argv = run_argv("ovsh-r1-h1", "h1", "r1", Container(command=("sleep", "60")), "ovs-harness/instance:abc")
+    words = " ".join(argv)
+    assert "--network none" in words and "--cap-drop ALL --cap-add NET_BIND_SERVICE" in words
+    assert f"--label {RUN_LABEL}=r1" in words and "--privileged" not in words
+    assert argv[-3:] == ["ovs-harness/instance:abc", "sleep", "60"]
+
+
+def test_describe_says_which_hosts_are_containers_and_commands_inside_them_are_theirs_only():
+    described = harness("describe", "normal_mode", "-p", "hosts_as=container")
+    assert described.returncode == 0, described.stderr
+    assert "hosts as container of ovs-harness/instance" in described.stdout
+    plan = Plan(SingleSwitch(hosts=2))
+    with plan.step("inside"), pytest.raises(HarnessError, match="h1 is not a container host"):
+        plan.run_in_container("h1", ["hostname"])
+
+
+def test_a_machine_without_docker_gets_one_line_saying_how_to_install_it(monkeypatch):
+    monkeypatch.setattr("harness.containers.shutil.which", lambda name: None)
+    with pytest.raises(HarnessError, match=r"^this experiment has container hosts: Docker is not installed: "
+                                           r"install Docker \(apt-get install docker.io\)"):
+        require_docker(progress=print)
+
+
+# -- for real --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def dockerd_was_running():
+    """Whether the Docker daemon answered before the first container run of these tests
+    (if not, that run must start it)."""
+    return docker_problem() is None
+
+
+def counters(run):
+    """Per-step packet counts of a run (as tests/test_normal_mode.py compares runs)."""
+    return (run.flows[["step", "match", "actions", "n_packets", "n_bytes"]].values.tolist(),
+            run.ports[["step", "port", "rx_packets", "tx_packets", "rx_bytes", "tx_bytes"]].values.tolist())
+
+
+@pytest.mark.network
+def test_container_hosts_count_exactly_what_mininet_hosts_count(tmp_path, dockerd_was_running):
+    containers = run_experiment("normal_mode", results_dir=tmp_path, datapath="user", hosts_as="container")
+    namespaces = run_experiment("normal_mode", results_dir=tmp_path, datapath="user")
+    assert containers.metadata["outcome"] == "passed", containers.metadata["error"]
+    assert counters(containers) == counters(namespaces)
+    docker = containers.metadata["docker"]
+    assert docker["daemon"] == ("running" if dockerd_was_running else "started by this run")
+    image_ids = {host["image_id"] for host in docker["containers"].values()}
+    inspected = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}",
+                                docker["containers"]["h1"]["image_run"]], capture_output=True, text=True)
+    assert image_ids == {inspected.stdout.strip()}
+    assert (containers.path / "nodes/h1/container.log").exists()
+    assert ours_on_machine() == NOTHING
+    doctor = {what: status for what, _found, status, _fix in doctor_report()}
+    assert doctor["Docker (container hosts)"] == "ok"
+
+
+@pytest.mark.network
+def test_a_container_host_is_configured_and_observed_as_a_host_is(tmp_path):
+    session = LabSession(SingleSwitch(hosts=2, containers=Container()), datapath="user", results_dir=tmp_path)
+    lab = session.open()
+    try:
+        with lab.step("every lab action works on container hosts"):
+            lab.capture("h2")
+            lab.flows.add("s1", "action=normal")
+            lab.reachability()
+            lab.check.all_reachable(why="the fping probe runs in each container's namespace")
+            lab.check.frames_seen("h2", 1, src="h1", kind="echo request", why="h1's one probe, captured inside h2's container")
+            lab.check.mac_learned("s1", "h1", port=1, why="h1's container sent from s1's port 1")
+        inside = lab.run_in_container("h1", ["cat", "/proc/net/dev"])
+        settings = lab.run("h1", ["sysctl", "-n", "net/ipv6/conf/h1-eth0/disable_ipv6",
+                                  "net/ipv4/neigh/h1-eth0/base_reachable_time_ms"]).split()
+        offload = lab.run("h1", ["ethtool", "--show-offload", "h1-eth0"])
+    finally:
+        session.close()
+    assert "h1-eth0:" in inside, "the host's link end is not in the container"
+    assert settings == ["1", "3600000"]
+    assert "tx-checksumming: off" in offload
+    assert ours_on_machine() == NOTHING
+
+
+@pytest.mark.network
+def test_an_image_this_machine_lacks_is_refused_before_anything_is_built(tmp_path, results_dir):
+    experiment = tmp_path / "own_image.py"
+    experiment.write_text(
+        "from harness import Container, Experiment, SingleSwitch\n\n\n"
+        "class OwnImage(Experiment):\n"
+        "    \"\"\"Hosts of an image nobody built.\"\"\"\n"
+        "    topology = SingleSwitch(hosts=2, containers=Container(image='ovsh-test/absent:1'))\n\n"
+        "    def run(self, lab):\n"
+        "        with lab.step('ping'):\n"
+        "            lab.ping('h1', 'h2')\n")
+    process = harness("run", experiment, "--results-dir", results_dir)
+    assert process.returncode == 2
+    assert process.stderr.strip() == ("error: Docker image 'ovsh-test/absent:1' is not on this machine: "
+                                      "`docker pull ovsh-test/absent:1` or `docker load` it first")
+    assert not results_dir.exists() and ours_on_machine() == NOTHING
+
+
+@pytest.mark.network
+def test_nova_docker_passes_every_check(results_dir):
+    process = harness("run", "nova_docker", "--datapath", "user", "--results-dir", results_dir, timeout=300)
+    assert process.returncode == 0, process.stdout + process.stderr
+    run = load_run(Path(process.stdout.splitlines()[-1]))
+    assert run.checks["passed"].all() and len(run.checks) == 19
+    assert ours_on_machine() == NOTHING
+
+
+@pytest.fixture
+def dockers_firewall():
+    """The root namespace as a dockerd that turned on IP forwarding leaves it: the FORWARD
+    policy DROP, and bridged frames sent through iptables; put back afterwards."""
+    policy = subprocess.run(["iptables", "-w", "-S", "FORWARD"], capture_output=True, text=True,
+                            check=True).stdout.splitlines()[0].split()[-1]
+    bridge_nf = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
+    before = bridge_nf.read_text()
+    subprocess.run(["iptables", "-w", "-P", "FORWARD", "DROP"], check=True)
+    bridge_nf.write_text("1")
+    try:
+        yield
+    finally:
+        subprocess.run(["iptables", "-w", "-P", "FORWARD", policy], check=True)
+        bridge_nf.write_text(before)
+
+
+def root_firewall():
+    return subprocess.run(["iptables-save"], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.network
+def test_the_journey_with_containers_as_vms_passes_under_dockers_firewall(results_dir, dockers_firewall):
+    """The journey's Linux bridges (qbr) and security groups are in the compute node's own
+    namespace, so Docker's FORWARD policy in the root namespace never sees its frames: the
+    run needs no rule there, and adds none."""
+    before = root_firewall()
+    process = harness("run", "neutron_journey", "-p", "vms_as=container", "--datapath", "user",
+                      "--results-dir", results_dir, timeout=300)
+    assert process.returncode == 0, process.stdout + process.stderr
+    run = load_run(Path(process.stdout.splitlines()[-1]))
+    assert set(run.metadata["docker"]["containers"]) == {"vma", "vmb"}
+    assert run.metadata["root_forwarding"] == {"forward_policy": "DROP", "bridge_nf_call_iptables": 1}
+    assert run.checks["passed"].all()
+    assert [line for line in root_firewall().splitlines() if not line.startswith(("#", ":"))] == \
+        [line for line in before.splitlines() if not line.startswith(("#", ":"))]
+    assert ours_on_machine() == NOTHING
+
+
+@pytest.fixture
+def foreign_containers():
+    """Two containers that are not ours: one named like ours, one with another label."""
+    require_docker(progress=print)
+    image = ensure_instance_image(progress=print)
+    names = ["ovsh-20000101-000000-beef-h1", "foreign-web"]
+    for name, label in zip(names, ["someone.else=1", f"{RUN_LABEL}-not=1"]):
+        subprocess.run(["docker", "run", "--detach", "--network", "none", "--name", name, "--label", label,
+                        image], check=True, capture_output=True)
+    try:
+        yield names
+    finally:
+        subprocess.run(["docker", "rm", "--force", *names], capture_output=True)
+
+
+def running_containers():
+    return subprocess.run(["docker", "ps", "--format", "{{.Names}}"], capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
+@pytest.mark.network
+def test_clean_removes_the_containers_of_a_killed_run_and_no_one_elses(tmp_path, results_dir, foreign_containers):
+    process = start_run_until_ready(tmp_path, TEST_EXPERIMENTS / "blocking.py", "-p", "hosts_as=container",
+                                    "--datapath", "user", "--results-dir", results_dir)
+    process.kill()
+    process.communicate(timeout=30)
+    left = ours_on_machine()["containers"]
+    assert len(left) == 2 and all(name.endswith(("-h1", "-h2")) for name in left)
+    cleaned = harness("clean")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert all(f"removed container {name}" in cleaned.stdout for name in left)
+    assert ours_on_machine() == NOTHING
+    assert set(foreign_containers) <= set(running_containers())
