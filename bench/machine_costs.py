@@ -31,7 +31,7 @@ def measure(parameters):
         run = load_run(output.splitlines()[-1])
     values = dict(zip(run.measurements["name"], run.measurements["value"]))
     values["build seconds"] = run.metadata["build_seconds"]
-    values["snapshot seconds"] = run.metadata["steps"][0]["snapshot_seconds"]
+    values["snapshot seconds"] = run.metadata["steps"][1]["snapshot_seconds"]
     return values
 
 
@@ -55,7 +55,8 @@ def main():
     # A chain of K switches with 2 hosts each has 2K hosts and 4K - 2 switch ports.
     print("per host (one switch): "
           f"memory {slope(args.hosts, [v['memory in use'] for v in single]):.0f} kB, "
-          f"ovs-vswitchd RSS {slope(args.hosts, [v['ovs-vswitchd RSS'] for v in single]):.0f} kB per port, "
+          f"ovs-vswitchd RSS {slope(args.hosts, [v['ovs-vswitchd RSS'] for v in single]):.0f} kB per port "
+          "(it grows in steps of megabytes), "
           f"ovs-vswitchd idle CPU {slope(args.hosts, [v['ovs-vswitchd idle CPU'] for v in single]) * 1000:.2f} "
           f"milli-cores per port, build {slope(args.hosts, [v['build seconds'] for v in single]) * 1000:.1f} ms, "
           f"snapshot {slope(args.hosts, [v['snapshot seconds'] for v in single]) * 1000:.3f} ms")

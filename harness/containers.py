@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Tuple
 
 from .errors import HarnessError
-from .tools import tool_environment
+from .tools import probe
 from .waiting import poll_until
 
 DOCKER = "docker"
@@ -81,15 +81,8 @@ def container_name(run_id, host):
 
 
 def _docker(*args, timeout=30):
-    """Return (exit status, stdout, stderr) of `docker args`; 127 if Docker is not installed."""
-    try:
-        done = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout,
-                              env=tool_environment(), start_new_session=True)
-    except FileNotFoundError:
-        return 127, "", f"{DOCKER}: not installed"
-    except subprocess.TimeoutExpired:
-        return 124, "", f"docker {args[0]}: no answer in {timeout} s"
-    return done.returncode, done.stdout, done.stderr
+    """Return (exit status, stdout, stderr) of `docker args` (see tools.probe)."""
+    return probe([DOCKER, *args], timeout)
 
 
 def docker_problem():

@@ -7,13 +7,12 @@ import importlib.metadata
 import os
 import platform
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from .containers import docker_problem
 from .errors import HarnessError
-from .tools import tool_environment
+from .tools import probe
 
 SETUP_HINT = "run `sudo ./setup.sh` in the ovs-harness checkout"
 DATAPATHS = ("auto", "kernel", "user")
@@ -21,17 +20,9 @@ DATAPATH_LABELS = {"kernel": "kernel (system)", "user": "userspace (netdev)"}
 
 
 def _output(argv, timeout=10):
-    """Return (exit status, stdout + stderr) of argv; exit status 127 if it is not installed."""
-    try:
-        # Its own session, as every tool the harness runs: a Ctrl-C reaches the harness,
-        # which stops the command, and never makes a killed probe look like a broken machine.
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              env=tool_environment(), start_new_session=True)
-    except FileNotFoundError:
-        return 127, f"{argv[0]}: not installed"
-    except subprocess.TimeoutExpired:
-        return 124, f"{argv[0]}: no answer in {timeout} s"
-    return done.returncode, (done.stdout + done.stderr).strip()
+    """Return (exit status, stdout + stderr) of argv (see tools.probe)."""
+    status, stdout, stderr = probe(argv, timeout)
+    return status, (stdout + stderr).strip()
 
 
 def root_problem():

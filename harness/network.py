@@ -121,8 +121,7 @@ class Network(Wiring):
                 return nodes.QuietHost(name, on_configured=one_more_configured, **params)
             return nodes.ContainerHost(name, container, self.images[container.image][0], self.run_id, self.tools,
                                        self.node_logs / name, on_configured=one_more_configured, **params)
-        intf = partial(nodes.QuietIntf, checksum_offload=self.datapath != "user")
-        self.net = Mininet(topo=self.topo, switch=switch, host=host, intf=intf,
+        self.net = Mininet(topo=self.topo, switch=switch, host=host, intf=nodes.QuietIntf,
                            link=partial(nodes.MarkedLink, run_id=self.run_id),
                            controller=None, autoSetMacs=True, build=False)
         try:
@@ -133,6 +132,8 @@ class Network(Wiring):
                 {"inode": os.stat(f"/proc/{host.pid}/ns/net").st_ino, "interfaces": host.intfNames()}
                 for host in self.net.hosts if host.shell])
         self.net.start()
+        if self.datapath == "user":
+            nodes.checksums_in_software(self.net.hosts)
         for node in self.ovs_nodes():
             self.ovs[node] = OvsNode(self.net[node], self.run_id, self.tools, self.state, self.node_logs / node)
             self.ovs[node].start()

@@ -19,6 +19,21 @@ def tool_environment():
     return {**os.environ, "LC_ALL": "C"}
 
 
+def probe(argv, timeout=10):
+    """Run argv outside any run (no transcript), to find out about the machine; return
+    (exit status, stdout, stderr): 127 if it is not installed, 124 if it did not answer."""
+    try:
+        # Its own session, as every tool the harness runs: a Ctrl-C reaches the harness,
+        # which stops the command, and never makes a killed probe look like a broken machine.
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              env=tool_environment(), start_new_session=True)
+    except FileNotFoundError:
+        return 127, "", f"{argv[0]}: not installed"
+    except subprocess.TimeoutExpired:
+        return 124, "", f"{argv[0]}: no answer in {timeout} s"
+    return done.returncode, done.stdout, done.stderr
+
+
 @dataclass
 class Entry:
     """One command sent to a switch or host, with what it printed."""
@@ -58,6 +73,14 @@ class Transcript:
         return "\n".join(lines).lstrip("\n")
 
 
+def _require_success(argv, stdout, stderr, returncode):
+    """Raise HarnessError naming the command and its last line of complaint if it failed."""
+    if returncode != 0:
+        reason = (stderr or stdout).strip().splitlines()
+        raise HarnessError(f"`{shlex.join(map(str, argv))}` failed: "
+                           f"{reason[-1] if reason else 'exit status %d' % returncode}")
+
+
 class CommandRunner:
     """Runs commands in the root namespace or on Mininet hosts and records them."""
 
@@ -71,11 +94,17 @@ class CommandRunner:
         root namespace. Raises HarnessError naming the command when it fails and `check`
         is set; every command is recorded in the transcript either way."""
         stdout, stderr, returncode = self._finish(*self._start(argv, host), timeout)
-        if check and returncode != 0:
-            reason = (stderr or stdout).strip().splitlines()
-            raise HarnessError(f"`{shlex.join(map(str, argv))}` failed: "
-                               f"{reason[-1] if reason else 'exit status %d' % returncode}")
+        if check:
+            _require_success(argv, stdout, stderr, returncode)
         return stdout
+
+    def run_each(self, commands, timeout=30):
+        """Run several commands at once, each (argv, host) as for `run`; return the stdout
+        of each, in order. Raises HarnessError naming the first that failed, as `run` does."""
+        finished = [self._finish(*each, timeout) for each in self.start_all(commands)]
+        for (argv, _host), (stdout, stderr, returncode) in zip(commands, finished):
+            _require_success(argv, stdout, stderr, returncode)
+        return [stdout for stdout, _stderr, _code in finished]
 
     def run_all(self, commands, timeout=30):
         """Run several commands at once, each (argv, host) as for `run`; return the output

@@ -156,3 +156,4 @@ def test_every_tool_runs_in_the_c_locale(monkeypatch):
     from harness.tools import CommandRunner
     monkeypatch.setenv("LC_ALL", "fr_FR.UTF-8")
     assert CommandRunner().run(["printenv", "LC_ALL"]) == "C\n"
+
