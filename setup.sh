@@ -34,7 +34,7 @@ fi
 
 # iptables and conntrack: the security groups and routers of neutron_journey; ethtool: the
 # hosts' checksum offload on the userspace datapath; busybox-static: the container hosts'
-# instance image (Docker itself is for users to install: the README says how).
+# instance image (Docker itself comes with the tests' tools below).
 packages=(mininet openvswitch-switch iproute2 iputils-ping fping iperf3 procps kmod tcpdump iptables conntrack
           ethtool busybox-static python3-venv)
 if $vm_tools; then
