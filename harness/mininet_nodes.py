@@ -55,23 +55,6 @@ class QuietIntf(Intf):
         return super().config(**params)
 
 
-def checksums_in_software(hosts):
-    """Turn off transmit checksum offload on every interface of `hosts`, all at once (one
-    after the other, the commands cost 1.5 s of a 254-host build). On the userspace
-    datapath: a veth leaves a TCP or UDP checksum for the hardware to fill in, the userspace
-    datapath forwards the frame as it is, and the receiving host drops it as corrupt
-    (measured: a TCP connection between two hosts never got past its SYNs). Ping is
-    unaffected (ICMP checksums are always computed), and so is the kernel datapath."""
-    started = [(host, name, host.popen(["ethtool", "--offload", name, "tx", "off"], text=True))
-               for host in hosts for name in host.intfNames() if name != "lo"]
-    for host, name, process in started:
-        out, err = process.communicate()
-        if process.returncode:
-            raise HarnessError(f"could not turn off checksum offload on {name} of {host.name} (needed on the "
-                               f"userspace datapath): {(err or out).strip()}; ethtool is installed by "
-                               "`sudo ./setup.sh`")
-
-
 class QuietHost(Host):
     """A Mininet host whose ARP sends the same frames on every run:
     - a stale neighbour is confirmed after 1 s instead of 5 s (the same frames, sooner, so a
