@@ -32,15 +32,17 @@ def configured(cls, parameters):
 
 
 def run(experiment, *, datapath="auto", flows="ofctl", results_dir=None, progress=None, after_step=None,
-        **parameters):
+        cluster=None, place=None, **parameters):
     """Run `experiment` (a class, or an experiment's name or file) once with `parameters`,
     exactly as `python -m harness run` does: the same checks, folder, teardown and refusals
     (HarnessError, before anything is built, for what the command line refuses). Returns
     the run read back (harness.results.Run: .checks, .flows, .metadata, ...); its
-    metadata's "outcome" says passed, failed, no checks, error or interrupted."""
+    metadata's "outcome" says passed, failed, no checks, error or interrupted. cluster: the
+    servers to run on (a list of names, as `--cluster`), place: {node: server} (as `--place`)."""
     instance = configured(experiment_class(experiment), parameters)
     result = run_experiment(instance, datapath=datapath, results_dir=results_dir, flows=flows,
-                            progress=progress or (lambda text: None), after_step=after_step)
+                            progress=progress or (lambda text: None), after_step=after_step,
+                            cluster=cluster, place=place)
     return load_run(result.path)
 
 

@@ -14,6 +14,7 @@ one with the name ours had (a later `mn` making its own s1-eth1), is never touch
 import fcntl
 import json
 import os
+import re
 import shutil
 import signal
 from contextlib import contextmanager
@@ -178,6 +179,34 @@ def remove_ovs_node(entry):
     return removed
 
 
+def _remove_remote_leftovers(server, entry, run_id, tools):
+    """Remove the bridges and marked interfaces run `run_id` made on remote `server` (its
+    state entry: {"address", "control_path", "bridges", "interfaces"}), over ssh; return one
+    line per thing removed. Raises HarnessError if the server does not answer."""
+    from .cluster import Server     # only a run on several servers has remote leftovers
+    remote = Server(server, entry["address"], False)
+
+    def there(argv):
+        return remote.argv(argv, entry.get("control_path"))
+    try:
+        bridges = existing_bridges(tools, there)
+    except HarnessError as problem:
+        raise HarnessError(f"{server} does not answer ({problem}), so what run {run_id} made there is "
+                           "still there: run `python -m harness clean` again when it does") from None
+    removed = []
+    ours = [bridge for bridge, owner in bridges.items() if owner == run_id]
+    if ours:
+        tools.run(there(["ovs-vsctl", *(word for bridge in ours for word in ("--", "--if-exists", "del-br", bridge))]))
+        removed += [f"bridge {bridge} on {server}" for bridge in ours]
+    aliases = tools.run(there(["ip", "-o", "link", "show"]))
+    for name in entry.get("interfaces", []):
+        if name not in bridges and re.search(rf"^\d+: {re.escape(name)}[@:].* alias {re.escape(interface_mark(run_id))}$",
+                                             aliases, re.MULTILINE):
+            tools.run(there(["ip", "link", "del", name]), check=False)
+            removed.append(f"interface {name} on {server}")
+    return removed
+
+
 def remove_run_leftovers(state, tools):
     """Remove what the run described by `state` created and still exists.
 
@@ -193,6 +222,11 @@ def remove_run_leftovers(state, tools):
     for entry in state.get("ovs_nodes", []):
         removed += remove_ovs_node(entry)
     removed += kernel_tuning.restore(state.get("sysctls", {}))
+    for server, entry in state.get("servers", {}).items():
+        removed += _remove_remote_leftovers(server, entry, run_id, tools)
+    for record in state.get("ssh_masters", []):
+        # Their sessions are the remote nodes' shells: they end with them.
+        removed += _kill_process_group(record, "ssh connection")
     try:
         bridges = existing_bridges(tools)
     except HarnessError:

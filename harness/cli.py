@@ -169,6 +169,9 @@ def cmd_run(args):
         raise HarnessError(f"--repeat must be at least 1, not {args.repeat}")
     if args.interactive and args.repeat > 1:
         raise HarnessError("--interactive runs once: leave out --repeat")
+    from .cluster import parse_placement, parse_servers
+    args.servers = parse_servers(args.cluster) if args.cluster is not None else None
+    args.placement = parse_placement(args.place)
     console.print(f"[bold]{experiment.name}[/]: {experiment.summary()}")
     statuses, paths = [], []
     for number in range(1, args.repeat + 1):
@@ -230,7 +233,8 @@ def _run_once(experiment, args):
         result = run_experiment(experiment, datapath=args.datapath, results_dir=args.results_dir,
                                 progress=console.print, wait=args.wait, flows=args.flows,
                                 interrupts=args.interrupts, meter=meter,
-                                after_step=pause_in_mininet_cli if args.interactive else None)
+                                after_step=pause_in_mininet_cli if args.interactive else None,
+                                cluster=args.servers, place=args.placement)
     run = load_run(result.path)
     if len(run.checks):
         console.print(_checks_table(run.checks))
@@ -309,11 +313,17 @@ def cmd_clean(args):
 
 
 def cmd_doctor(args):
-    from .environment import doctor_report
+    from .environment import doctor_report, versions
+    servers = None
+    if args.cluster is not None:
+        from .cluster import cluster_report, parse_servers
+        servers = parse_servers(args.cluster)
     table = Table(title="ovs-harness doctor", title_justify="left")
     for column in ("", "what", "found", "how to fix"):
         table.add_column(column, overflow="fold")
     rows = doctor_report()
+    if servers:
+        rows += cluster_report(servers, versions())
     marks = {"ok": "[green]ok[/]", "warn": "[yellow]--[/]", "fail": "[red]!![/]"}
     for what, found, status, fix in rows:
         table.add_row(marks[status], what, found, fix)
@@ -347,6 +357,11 @@ def build_parser():
                      help="if another run is in progress, wait for it instead of refusing")
     run.add_argument("--interactive", action="store_true",
                      help="after each step, show its snapshot and open the Mininet CLI")
+    run.add_argument("--cluster", metavar="SERVER[,SERVER...]",
+                     help="run across these servers with Mininet Cluster Edition (see `doctor --cluster`)")
+    run.add_argument("--place", action="append", default=[], metavar="NODE=SERVER",
+                     help="with --cluster: run NODE on SERVER (repeatable); the others are placed by "
+                          "SwitchBinPlacer, each host with its switch")
 
     commands.add_parser("runs", help="list past runs").set_defaults(func=cmd_runs)
 
@@ -362,8 +377,11 @@ def build_parser():
 
     commands.add_parser("clean", help="remove what killed runs left behind (only ours)") \
         .set_defaults(func=cmd_clean)
-    commands.add_parser("doctor", help="check this machine can run experiments") \
-        .set_defaults(func=cmd_doctor)
+    doctor = commands.add_parser("doctor", help="check this machine (and --cluster's servers) can run experiments")
+    doctor.add_argument("--cluster", metavar="SERVER[,SERVER...]",
+                        help="also check each server of a Mininet Cluster Edition run: ssh, sudo, "
+                             "versions, Open vSwitch, modules, clock")
+    doctor.set_defaults(func=cmd_doctor)
     for command in (run, commands.choices["runs"], show, report):
         command.add_argument("--results-dir", type=Path, default=None,
                              help="where run folders are kept (default: $OVS_HARNESS_RESULTS, "

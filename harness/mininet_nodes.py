@@ -13,7 +13,6 @@ when a network is built, so `describe`, the unit tests and `load_run` need no Mi
   `clean` can tell ours from an interface someone else later made with the same name; it
   carries the port settings (VLAN tag, trunks) its switch end is created with.
 """
-from pathlib import Path
 
 from mininet.link import Intf, Link
 from mininet.node import Host, OVSSwitch
@@ -184,8 +183,12 @@ class HarnessSwitch(OVSSwitch):
                 if settings:
                     argv += ["--", "set", "Port", intf.name,
                              *(f"{name}={ovs_value(name, value)}" for name, value in settings.items())]
-        self.tools.run(argv)
+        self.tools.run(self.on_server(argv))
         # The bridge's own internal port is a new interface of the root namespace: ours too.
-        if Path("/sys/class/net", self.name).exists():
+        if self.pexec(["test", "-e", f"/sys/class/net/{self.name}"])[2] == 0:
             mark_interface(self, self.name, self.run_id)
             sysctl(self, f"net/ipv6/conf/{self.name}/disable_ipv6", 1)
+
+    def on_server(self, argv):
+        """The argv that runs `argv` where this switch is (here; see RemoteHarnessSwitch)."""
+        return argv

@@ -53,14 +53,16 @@ class Network(Wiring):
     it also says what is linked to what."""
 
     def __init__(self, topo, datapath, run_id, tools, state, controller_target=None,
-                 meter=lambda what, done, total: None, node_logs=None, images=None):
+                 meter=lambda what, done, total: None, node_logs=None, images=None, cluster=None):
         """topo: a Mininet Topo; datapath: "kernel" or "user"; state: the run's RunState;
         controller_target: the OpenFlow controller every switch connects to, if any;
         meter(what, done, total) is told how many hosts are configured, for a progress bar;
         node_logs: the folder where each OVS node's daemons, and each container, log
         (node_logs/<node>/); images: {image a container host declares: (image to run, id)}
-        (harness.containers.resolve_images), for a topology with container hosts."""
+        (harness.containers.resolve_images), for a topology with container hosts; cluster:
+        the harness.cluster.Cluster whose servers the nodes run on, for a run on several."""
         super().__init__(topo)
+        self.cluster = cluster
         self.images = images or {}
         self.node_logs = node_logs
         self.ovs = {}           # OVS node name -> its OvsNode, once started
@@ -74,29 +76,54 @@ class Network(Wiring):
         self.port_names = {}    # switch name -> {"1": "s1-eth1", ..., "LOCAL": "s1"}
         self.build_seconds = None
 
-    def root_interfaces(self):
-        """Return the names of the interfaces this topology puts in the root namespace."""
+    def root_interfaces(self, switches=None):
+        """Return the names of the interfaces this topology puts in the root namespace (of
+        `switches` only, if given)."""
         names = []
-        for switch in self.topo.switches():
+        for switch in self.topo.switches() if switches is None else switches:
             names.append(switch)
             names += [f"{switch}-eth{port}" for port in sorted(self._links[switch])]
         return names
 
-    def _refuse_foreign_names(self):
-        """Raise HarnessError if a bridge or interface we are about to create exists already."""
-        bridges = existing_bridges(self.tools)
+    def on_server(self, node, argv):
+        """The argv that runs `argv` in the root namespace where `node` runs."""
+        return self.cluster.on(node, argv) if self.cluster else argv
+
+    def _switches_by_server(self):
+        """{server name, or None for a run on this machine only: its switches}."""
+        if not self.cluster:
+            return {None: list(self.topo.switches())}
+        by_server = {}
         for switch in self.topo.switches():
-            if switch not in bridges:
+            by_server.setdefault(self.cluster.placement[switch], []).append(switch)
+        return by_server
+
+    def _refuse_foreign_names(self):
+        """Raise HarnessError if a bridge or interface we are about to create exists already
+        (on any of the run's servers)."""
+        for server, switches in self._switches_by_server().items():
+            if not switches:
                 continue
-            if bridges[switch]:
-                raise HarnessError(f"bridge {switch} is left over from run {bridges[switch]}: "
-                                   "run `python -m harness clean` first")
-            raise HarnessError(f"bridge {switch} already exists and is not ovs-harness's: "
-                               f"remove it (ovs-vsctl del-br {switch}) or rename it")
-        for name in self.root_interfaces():
-            if Path("/sys/class/net", name).exists():
-                raise HarnessError(f"network interface {name} already exists: run "
-                                   "`python -m harness clean` if a run left it, or remove it")
+            where = f" on {server}" if server else ""
+
+            def there(argv, node=switches[0]):
+                return self.on_server(node, argv)
+            bridges = existing_bridges(self.tools, there)
+            for switch in switches:
+                if switch not in bridges:
+                    continue
+                if bridges[switch]:
+                    raise HarnessError(f"bridge {switch}{where} is left over from run {bridges[switch]}: "
+                                       "run `python -m harness clean` first")
+                raise HarnessError(f"bridge {switch}{where} already exists and is not ovs-harness's: "
+                                   f"remove it (ovs-vsctl del-br {switch}) or rename it")
+            here = server is None or self.cluster.servers[server].local
+            present = set(os.listdir("/sys/class/net")) if here else \
+                set(self.tools.run(there(["ls", "/sys/class/net"])).split())
+            for name in self.root_interfaces(switches):
+                if name in present:
+                    raise HarnessError(f"network interface {name}{where} already exists: run "
+                                       "`python -m harness clean` if a run left it, or remove it")
 
     def start(self):
         """Build and start the network, then verify every switch port is attached. Sets
@@ -105,8 +132,17 @@ class Network(Wiring):
         from mininet.net import Mininet     # imported here: only a build needs Mininet
         from . import mininet_nodes as nodes
         self._refuse_foreign_names()
-        self.state.update(bridges=list(self.topo.switches()), interfaces=self.root_interfaces(),
+        by_server = self._switches_by_server()
+        here = [switch for server, switches in by_server.items() for switch in switches
+                if server is None or self.cluster.servers[server].local]
+        self.state.update(bridges=here, interfaces=self.root_interfaces(here),
                           containers=[container_name(self.run_id, host) for host in self.containers()])
+        if self.cluster:
+            self.state.update(servers={server: {"address": self.cluster.servers[server].address,
+                                                "control_path": self.cluster.control_path(self.cluster.servers[server]),
+                                                "bridges": switches, "interfaces": self.root_interfaces(switches)}
+                                       for server, switches in by_server.items()
+                                       if not self.cluster.servers[server].local})
         make_room_for_neighbours(len(self.topo.hosts()), self.state)
         switch = partial(nodes.HarnessSwitch, run_id=self.run_id, tools=self.tools, datapath=self.datapath,
                          controller_target=self.controller_target)
@@ -121,8 +157,9 @@ class Network(Wiring):
                 return nodes.QuietHost(name, on_configured=one_more_configured, **params)
             return nodes.ContainerHost(name, container, self.images[container.image][0], self.run_id, self.tools,
                                        self.node_logs / name, on_configured=one_more_configured, **params)
-        self.net = Mininet(topo=self.topo, switch=switch, host=host, intf=nodes.QuietIntf,
-                           link=partial(nodes.MarkedLink, run_id=self.run_id),
+        classes = self._cluster_classes(switch, one_more_configured) if self.cluster else \
+            (switch, host, partial(nodes.MarkedLink, run_id=self.run_id))
+        self.net = Mininet(topo=self.topo, **dict(zip(("switch", "host", "link"), classes)), intf=nodes.QuietIntf,
                            controller=None, autoSetMacs=True, build=False)
         try:
             with c_locale():
@@ -130,7 +167,7 @@ class Network(Wiring):
         finally:
             self.state.update(host_namespaces=[
                 {"inode": os.stat(f"/proc/{host.pid}/ns/net").st_ino, "interfaces": host.intfNames()}
-                for host in self.net.hosts if host.shell])
+                for host in self.net.hosts if host.shell and getattr(host, "server", "localhost") == "localhost"])
         self.net.start()
         if self.datapath == "user":
             # A veth leaves a TCP or UDP checksum for the hardware to fill in; the userspace
@@ -147,13 +184,37 @@ class Network(Wiring):
             self.port_names[switch_name] = self._verify_ports(switch_name)
         self.build_seconds = time.monotonic() - started
 
+    def _cluster_classes(self, switch, one_more_configured):
+        """(switch, host, link) classes of a run on several servers: Cluster Edition's
+        remote nodes and GRE link (harness.cluster_nodes), each node on its server."""
+        from . import cluster_nodes
+        from .cluster import CLUSTER_USER
+        keys = iter(range(cluster_nodes.gre_key_base(self.run_id) + 1, 1 << 32))
+
+        def placed(name):
+            server, address = self.cluster.mininet_server(name)
+            return {"server": server, "serverIP": address, "user": CLUSTER_USER,
+                    "controlPath": None if server == "localhost" else
+                    self.cluster.control_path(self.cluster.server_of(name))}
+
+        def remote_switch(name, **params):
+            return cluster_nodes.RemoteHarnessSwitch(name, cluster=self.cluster, **switch.keywords,
+                                                     **{**params, **placed(name)})
+
+        def remote_host(name, **params):
+            return cluster_nodes.RemoteQuietHost(name, on_configured=one_more_configured, **{**params, **placed(name)})
+
+        def link(node1, node2, **params):
+            return cluster_nodes.RunGRELink(node1, node2, run_id=self.run_id, key=next(keys), **params)
+        return remote_switch, remote_host, link
+
     def _verify_ports(self, switch):
         """Check OVS attached every port the topology gives `switch`, at the number asked.
 
         Returns {"1": "s1-eth1", ..., "LOCAL": "s1"}; raises HarnessError on any mismatch."""
         expected = {f"{switch}-eth{port}": port for port in self._links[switch]}
-        listing = self.tools.run(["ovs-vsctl", "--format=json", "--columns=name,ofport,error",
-                                  "list", "Interface", *expected])
+        listing = self.tools.run(self.on_server(switch, ["ovs-vsctl", "--format=json", "--columns=name,ofport,error",
+                                                         "list", "Interface", *expected]))
         attached = {row[0]: (row[1], row[2]) for row in json.loads(listing)["data"]}
         problems = []
         for name, port in sorted(expected.items(), key=lambda item: item[1]):
@@ -190,20 +251,31 @@ class Network(Wiring):
         ended takes its veth ends, and their peers in the root namespace, with it (what is
         still running in one is killed). What the kernel has not removed after
         LINKS_GONE_TIMEOUT, cleanup removes."""
-        if net.switches:
-            self.tools.run(["ovs-vsctl", *(word for switch in net.switches
-                                           for word in ("--", "--if-exists", "del-br", switch.name))])
+        for switches in self._switches_by_server().values():
+            if switches:
+                self.tools.run(self.on_server(switches[0], ["ovs-vsctl", *(
+                    word for switch in switches for word in ("--", "--if-exists", "del-br", switch))]))
         # A link between two switches has both ends in the root namespace: no namespace
-        # takes it away, so it is deleted (one end takes its peer with it).
+        # takes it away, so it is deleted (one end takes its peer with it; a tunnel
+        # between two servers has an end on each).
         for link in net.links:
             if not link.intf1.node.inNamespace and not link.intf2.node.inNamespace:
-                self.tools.run(["ip", "link", "del", link.intf1.name], check=False)
+                ends = [link.intf1] if getattr(link, "tunnel", None) is None else [link.intf1, link.intf2]
+                for end in ends:
+                    self.tools.run(self.on_server(end.node.name, ["ip", "link", "del", end.name]), check=False)
         for node in net.switches + net.hosts:
             node.terminate()
         # A command still running on a host (a long ping) would keep its namespace alive.
         kill_host_processes(self.state.read().get("host_namespaces", []))
-        links = [name for name in self.root_interfaces() if name not in self.switches()]
+        here = self.state.read()["bridges"]
+        links = [name for name in self.root_interfaces(here) if name not in self.switches()]
         poll_until(lambda: not any(Path("/sys/class/net", name).exists() for name in links), LINKS_GONE_TIMEOUT)
+
+    def tunnels(self):
+        """The GRE tunnels between servers of a run on several: [[switch, its port's
+        interface, switch, its port's interface], ...]."""
+        return [[link.intf1.node.name, link.intf1.name, link.intf2.node.name, link.intf2.name]
+                for link in self.net.links if getattr(link, "tunnel", None) is not None]
 
     def host(self, name):
         """Return the Mininet host called `name`, or raise HarnessError listing the hosts."""
@@ -224,7 +296,7 @@ class Network(Wiring):
         for setting, value in settings.items():
             argv += ["--", "clear", "Port", name, setting] if value is None else \
                 ["--", "set", "Port", name, f"{setting}={ovs_value(setting, value)}"]
-        self.tools.run(argv)
+        self.tools.run(self.on_server(switch, argv))
 
     def configure_bridge(self, switch, settings):
         """Set (a value of None: remove) other_config keys of bridge `switch`."""
@@ -233,23 +305,25 @@ class Network(Wiring):
         for key, value in settings.items():
             argv += ["--", "remove", "Bridge", switch, "other_config", key] if value is None else \
                 ["--", "set", "Bridge", switch, f"other_config:{key}={value}"]
-        self.tools.run(argv)
+        self.tools.run(self.on_server(switch, argv))
 
     def move(self, host, switch, port):
         """Move `host`'s link to OpenFlow port `port` of `switch`, in one OVS transaction:
         the interface leaves its old port (OVS forgets the MACs learned there) and joins the
         new one, with its port settings. It keeps its name (s1-eth3 may then be on s2)."""
         name = self.port_name(*self.attachment(host))
+        if self.cluster and self.cluster.placement[switch] != self.cluster.placement[self.attachment(host)[0]]:
+            raise HarnessError(f"{host} cannot move to {switch}: it is on another server (--cluster)")
         old_switch, old_port = super().move(host, switch, port)
         argv = ["ovs-vsctl", "--", "del-port", old_switch, name, "--", "add-port", switch, name,
                 "--", "set", "Interface", name, f"ofport_request={port}"]
         settings = self.port_settings(switch).get(port, {})
         if settings:
             argv += ["--", "set", "Port", name, *(f"{key}={ovs_value(key, value)}" for key, value in settings.items())]
-        self.tools.run(argv)
+        self.tools.run(self.on_server(switch, argv))
         del self.port_names[old_switch][str(old_port)]
         self.port_names[switch][str(port)] = name
-        ofport = self.tools.run(["ovs-vsctl", "get", "Interface", name, "ofport"]).strip()
+        ofport = self.tools.run(self.on_server(switch, ["ovs-vsctl", "get", "Interface", name, "ofport"])).strip()
         if ofport != str(port):
             raise HarnessError(f"Open vSwitch gave {name} port {ofport} of {switch}, not {port}")
         return old_switch, old_port
@@ -257,6 +331,9 @@ class Network(Wiring):
     def capture_point(self, node, port=None, via=None):
         """Return the CapturePoint of host `node`, or of port `port` of switch `node`,
         making the mirror that feeds it if one is used (see Wiring.capture_point)."""
+        if self.cluster and not self.cluster.server_of(node).local:
+            raise HarnessError(f"a capture on {node}, which runs on {self.cluster.placement[node]}: captures "
+                               "are taken on this machine's nodes only (--place it here)")
         point = super().capture_point(node, port, via)
         if point.mirror:
             self.state.update(interfaces=self.state.read()["interfaces"] + [point.interface])
@@ -271,16 +348,19 @@ class Network(Wiring):
     def ofctl(self, bridge, command, *args):
         """The argv of `ovs-ofctl command` on `bridge`: a switch, or an OVS node's "node/bridge"."""
         node, _, name = bridge.rpartition("/")
-        return self.ovs[node].ofctl(command, name, *args) if node else ["ovs-ofctl", command, bridge, *args]
+        return self.ovs[node].ofctl(command, name, *args) if node else \
+            self.on_server(bridge, ["ovs-ofctl", command, bridge, *args])
 
     def appctl(self, command, bridge, *args):
         """The argv of `ovs-appctl command bridge args` for the ovs-vswitchd that has `bridge`."""
         node, _, name = bridge.rpartition("/")
-        return self.ovs[node].appctl(command, name, *args) if node else ["ovs-appctl", command, bridge, *args]
+        return self.ovs[node].appctl(command, name, *args) if node else \
+            self.on_server(bridge, ["ovs-appctl", command, bridge, *args])
 
     def vswitchds(self):
         """The argv prefix of ovs-appctl for every ovs-vswitchd with bridges of this run."""
-        return ([["ovs-appctl"]] if self.switches() else []) + \
+        return [self.on_server(switches[0], ["ovs-appctl"]) for switches in self._switches_by_server().values()
+                if switches] + \
             [self.ovs[node].appctl() for node in sorted({self._node_bridges[bridge] for bridge in self.node_bridges()})]
 
     def add_node_bridge(self, node, bridge, fail_mode="secure"):

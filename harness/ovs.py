@@ -6,8 +6,9 @@ RUN_ID_KEY = "ovs-harness-run"      # external_ids key on every bridge we create
 DATAPATH_TYPES = {"kernel": "system", "user": "netdev"}
 
 
-def existing_bridges(tools):
-    """Return {bridge name: the run id that created it, or None if ovs-harness did not}."""
-    listing = json.loads(tools.run(["ovs-vsctl", "--format=json", "--columns=name,external_ids",
-                                    "list", "Bridge"]))
+def existing_bridges(tools, where=lambda argv: argv):
+    """Return {bridge name: the run id that created it, or None if ovs-harness did not}, of
+    the Open vSwitch `where(argv)` runs argv on (here by default; see harness.cluster)."""
+    listing = json.loads(tools.run(where(["ovs-vsctl", "--format=json", "--columns=name,external_ids",
+                                          "list", "Bridge"])))
     return {name: dict(external_ids[1]).get(RUN_ID_KEY) for name, external_ids in listing["data"]}

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from .capture import Captures
-from .cleanup import RunState, remove_run_leftovers
+from .cleanup import STATE_DIR, RunState, remove_run_leftovers
 from .containers import container_name, require_docker, resolve_images
 from .controller import Controller
 from .environment import choose_datapath, require_runnable, root_forwarding, versions
@@ -75,10 +75,12 @@ class ExperimentRun:
     wait for another run in progress instead of refusing to start. after_step(step, rows,
     network), if given, is called after each step is recorded (the interactive pause).
     meter(what, done, total), if given, is told how far a long action has got (the all-pairs
-    probe's waves), for a progress bar."""
+    probe's waves), for a progress bar. cluster: the names of the servers to run on with
+    Mininet Cluster Edition (harness.cluster), None for this machine alone; place: {node:
+    server} pinning nodes to servers (the others are placed by SwitchBinPlacer)."""
 
     def __init__(self, experiment, datapath="auto", results_dir=None, flows="ofctl", wait=False,
-                 progress=print, after_step=None, meter=None):
+                 progress=print, after_step=None, meter=None, cluster=None, place=None):
         self.experiment = experiment
         self.requested_datapath = datapath
         self.results_dir = results_dir if results_dir is not None else default_results_dir()
@@ -92,6 +94,9 @@ class ExperimentRun:
         self.datapath = self.results = None
         self.state = self.folder = self.controller = self.network = self.lab = self.switch_log = None
         self.captures = None
+        self.cluster_servers, self.pins = cluster, place or {}
+        self.cluster = None     # the harness.cluster.Cluster of a run on several servers
+        self.servers = self.placement = None
         self.containers = {}    # host: its Container, for container hosts
         self.docker = None      # for container hosts: the daemon's state and the images run
         self.metadata = {}
@@ -128,6 +133,8 @@ class ExperimentRun:
         """Check the machine and the experiment's code (its steps are planned on the
         topology, as `describe` does), choose the datapath and the results folder."""
         nodes = getattr(self.experiment.topology, "ovs_nodes", [])
+        if self.pins and not self.cluster_servers:
+            raise HarnessError("--place pins nodes to --cluster's servers: give --cluster too")
         if self.flows_backend == "ryu" and nodes:
             raise HarnessError(f"--flows ryu: the bridges of {self.experiment.name}'s OVS nodes ({', '.join(nodes)}) "
                                "run in their own namespaces, out of the controller app's reach; their flows are "
@@ -136,11 +143,29 @@ class ExperimentRun:
         self.datapath = choose_datapath(self.requested_datapath)
         check_experiment_code(self.experiment, self.datapath.kind)
         self.progress(str(self.datapath))
-        self.containers = Wiring(self.experiment.topology.build()).containers()
+        topo = self.experiment.topology.build()
+        self.containers = Wiring(topo).containers()
+        if self.cluster_servers:
+            self._prepare_cluster(topo, nodes)
         if self.containers:
             self.docker = {"daemon": require_docker(self.progress),
                            "images": resolve_images(self.containers, self.progress)}
         self.results = claim_results_dir(self.results_dir)
+
+    def _prepare_cluster(self, topo, ovs_nodes):
+        """Check what a run on several servers needs, and place the topology's nodes."""
+        from .cluster import place, require_ready
+        unsupported = [what for what, used in (
+            ("OVS nodes", ovs_nodes), ("container hosts", self.containers),
+            ("a controller app", self.experiment.controller_app or self.flows_backend == "ryu")) if used]
+        if unsupported:
+            raise HarnessError(f"--cluster: {self.experiment.name} has {' and '.join(unsupported)}, which "
+                               "a run on several servers does not support yet")
+        self.placement = place(topo, self.cluster_servers, self.pins)
+        self.servers = require_ready(self.cluster_servers, versions())
+        self.progress("servers: " + ", ".join(
+            f"{server.name} ({', '.join(node for node, name in self.placement.items() if name == server.name)})"
+            for server in self.servers))
 
     def enter(self):
         """Claim the machine for this run (its state file) and create its folder."""
@@ -156,6 +181,10 @@ class ExperimentRun:
             "started": _now(), "ended": None,
             "outcome": "running", "error": None, "pid": os.getpid(), "hosts": [], "steps": [],
         }
+        if self.servers:
+            from .cluster import Cluster
+            self.cluster = Cluster(self.servers, self.placement, run_id, STATE_DIR)
+            self.metadata["cluster"] = self.cluster.metadata()
         if self.docker:
             self.metadata["docker"] = {
                 "daemon": self.docker["daemon"],
@@ -176,17 +205,21 @@ class ExperimentRun:
             self.controller = Controller(app, self.folder.path / "controller.log", self.state)
             self.metadata["controller"] = _controller_metadata(app)
             self.controller.start()
+        if self.cluster:
+            self.cluster.connect(self.state)
         self.network = Network(self.experiment.topology.build(), self.datapath.kind, self.state.run_id,
                                self.tools, self.state,
                                controller_target=self.controller.target if self.controller else None,
                                meter=self.meter, node_logs=self.folder.path / "nodes",
-                               images=self.docker["images"] if self.docker else None)
+                               images=self.docker["images"] if self.docker else None, cluster=self.cluster)
         switches = len(self.network.switches())
         self.progress(f"building the network: {len(self.network.hosts())} hosts, "
                       f"{switches} switch{'' if switches == 1 else 'es'}")
         self.network.start()
         self.progress(f"network up in {self.network.build_seconds:.1f} s")
         self.metadata.update(hosts=self.network.hosts(), build_seconds=round(self.network.build_seconds, 3))
+        if self.cluster:
+            self.metadata["cluster"]["tunnels"] = self.network.tunnels()
         if self.controller:
             self.controller.wait_connected(self.network.dpids().values())
         if self.flows_backend == "ryu":
@@ -239,6 +272,8 @@ class ExperimentRun:
         if self.state is not None and self.state.exists():
             if self._tear_down(None, self._remove_leftovers):
                 self.state.remove()
+        if self.cluster is not None:
+            self._tear_down("the ssh connections could not be closed", self.cluster.disconnect)
         if self.interrupts.first and self.outcome in ("passed", "failed", "no checks"):
             self.outcome = "interrupted"    # the exit status says so: the metadata must too
             self.errors.insert(0, f"interrupted by {self.interrupts.first} after its steps had finished")
@@ -308,11 +343,12 @@ class ExperimentRun:
 
 
 def run_experiment(experiment, datapath="auto", results_dir=None, progress=print, wait=False,
-                   after_step=None, flows="ofctl", interrupts=None, meter=None):
+                   after_step=None, flows="ofctl", interrupts=None, meter=None, cluster=None, place=None):
     """Run `experiment` once (see ExperimentRun); return its RunResult. `interrupts`: the
     caller's Interrupts, if it installed them around more than the run."""
     run = ExperimentRun(experiment, datapath=datapath, results_dir=results_dir, flows=flows,
-                        wait=wait, progress=progress, after_step=after_step, meter=meter)
+                        wait=wait, progress=progress, after_step=after_step, meter=meter,
+                        cluster=cluster, place=place)
     if interrupts is not None:
         return run.execute(interrupts)
     with Interrupts() as own:

@@ -106,15 +106,18 @@ class CommandRunner:
             _require_success(argv, stdout, stderr, returncode)
         return [stdout for stdout, _stderr, _code in finished]
 
-    def run_all(self, commands, timeout=30):
+    def run_all(self, commands, timeout=30, inputs=None):
         """Run several commands at once, each (argv, host) as for `run`; return the output
-        (stdout and stderr) of each, in order, whatever their exit status."""
-        return self.finish_all(self.start_all(commands), timeout)
+        (stdout and stderr) of each, in order, whatever their exit status. inputs: the text
+        each command reads on its standard input, in order (it works where the host is, on
+        this machine or a server of a cluster, as a file of this machine would not)."""
+        return self.finish_all(self.start_all(commands, inputs), timeout)
 
-    def start_all(self, commands):
-        """Start several commands, each (argv, host) as for `run`, without waiting for them;
-        pass the result to finish_all."""
-        return [self._start(argv, host) for argv, host in commands]
+    def start_all(self, commands, inputs=None):
+        """Start several commands, each (argv, host) as for `run` (and its standard input
+        from `inputs`, as for run_all), without waiting for them; pass the result to finish_all."""
+        inputs = inputs or [None] * len(commands)
+        return [self._start(argv, host, text) for (argv, host), text in zip(commands, inputs)]
 
     def finish_all(self, started, timeout=30):
         """Wait for commands begun by start_all; return the output (stdout and stderr) of
@@ -122,23 +125,25 @@ class CommandRunner:
         return [stdout + stderr for stdout, stderr, _code in
                 (self._finish(*each, timeout) for each in started)]
 
-    def _start(self, argv, host):
+    def _start(self, argv, host, text=None):
         argv = [str(arg) for arg in argv]
+        stdin = {"stdin": subprocess.PIPE} if text is not None else {}
         try:
             # A root-namespace command leads its own session, as host commands do (Mininet's
             # popen detaches them): a Ctrl-C meant for the harness reaches the harness only,
             # which stops what it started itself.
-            process = host.popen(argv, text=True, env=tool_environment()) if host is not None else \
+            process = host.popen(argv, text=True, env=tool_environment(), **stdin) if host is not None else \
                 subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 env=tool_environment(), start_new_session=True)
+                                 env=tool_environment(), start_new_session=True, **stdin)
         except FileNotFoundError:
             raise HarnessError(f"{argv[0]} is not installed: run `sudo ./setup.sh`") from None
-        return process, argv, host.name if host is not None else "sh"
+        return process, argv, host.name if host is not None else "sh", text
 
-    def _finish(self, process, argv, where, timeout):
-        """Wait for a started command; record it; return (stdout, stderr, exit status)."""
+    def _finish(self, process, argv, where, text, timeout):
+        """Wait for a started command (giving it `text` on its standard input); record it;
+        return (stdout, stderr, exit status)."""
         try:
-            stdout, stderr = process.communicate(timeout=timeout)
+            stdout, stderr = process.communicate(input=text, timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.communicate()

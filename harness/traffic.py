@@ -3,9 +3,7 @@ static ARP entries, and waiting until the hosts have no ARP in flight. Every fun
 the run's network and its CommandRunner (which run the commands and keep the transcript)."""
 import ipaddress
 import json
-import tempfile
 import time
-from pathlib import Path
 
 from .errors import HarnessError
 from .parsers import parse_fping, parse_ping
@@ -159,16 +157,12 @@ def static_arp(network, tools):
     """Give every host a permanent ARP entry for every other host, so no ARP frame is sent:
     one `ip -batch` per host, all hosts at once."""
     hosts = [network.host(name) for name in network.hosts()]
-    with tempfile.TemporaryDirectory(prefix="ovs-harness-arp-") as folder:
-        commands = []
-        for host in hosts:
-            batch = Path(folder) / f"{host.name}.neigh"
-            batch.write_text("".join(f"neigh replace {peer.IP()} lladdr {peer.MAC()} dev {host.defaultIntf().name} "
-                                     "nud permanent\n" for peer in hosts if peer is not host))
-            commands.append((["ip", "-batch", batch], host))
-        for host, output in zip(hosts, tools.run_all(commands)):
-            if output.strip():
-                raise HarnessError(f"could not fill {host.name}'s ARP table: {output.strip().splitlines()[0]}")
+    batches = ["".join(f"neigh replace {peer.IP()} lladdr {peer.MAC()} dev {host.defaultIntf().name} nud permanent\n"
+                       for peer in hosts if peer is not host) for host in hosts]
+    outputs = tools.run_all([(["ip", "-batch", "-"], host) for host in hosts], inputs=batches)
+    for host, output in zip(hosts, outputs):
+        if output.strip():
+            raise HarnessError(f"could not fill {host.name}'s ARP table: {output.strip().splitlines()[0]}")
 
 
 def settle(network, timeout=10.0):

@@ -35,7 +35,7 @@ def run_in(results, experiment, *options):
 
 GUEST_COMMANDS = {
     "doctor": ["env", "COLUMNS=200", *in_guest("doctor")],
-    "normal_mode kernel": run_in("kernel", "normal_mode", "--datapath", "kernel", "--repeat", "3"),
+    "normal_mode kernel": run_in("kernel", "normal_mode", "--datapath", "kernel", "--repeat", "2"),
     "normal_priority kernel": run_in("kernel", "normal_priority", "--datapath", "kernel", "--repeat", "2"),
     "normal_mode kernel ryu": run_in("kernel-ryu", "normal_mode", "--datapath", "kernel", "--flows", "ryu"),
     "normal_mode user": run_in("user", "normal_mode", "--datapath", "user"),
@@ -85,7 +85,7 @@ def test_doctor_in_the_vm_finds_the_kernel_datapath(guest):
     assert "auto picks │ datapath: kernel (system), because the openvswitch kernel module is loaded" in output
 
 
-@pytest.mark.parametrize("experiment, repeats", [("normal_mode", 3), ("normal_priority", 2)])
+@pytest.mark.parametrize("experiment, repeats", [("normal_mode", 2), ("normal_priority", 2)])
 def test_seed_experiments_pass_on_the_kernel_datapath(guest, experiment, repeats):
     finished(guest, f"{experiment} kernel")
     runs = runs_of(guest, "kernel", experiment)
@@ -197,12 +197,13 @@ def test_runs_in_the_vm_leave_nothing(guest):
 
 
 def test_a_hung_guest_is_killed_and_reported_with_its_console(image, tmp_path):
-    """A guest that never finishes is killed at the timeout wherever it is: after 20 s it is
-    still booting or already in the command, which would sleep for an hour."""
+    """A guest that never finishes is killed at the timeout wherever it is: after 8 s it is
+    still booting (the kernel printed its version in the first second) or already in the
+    command, which would sleep for an hour."""
     with pytest.raises(GuestError) as failure:
-        run_in_guest(image, [["sleep", "3600"]], tmp_path, timeout=20)
+        run_in_guest(image, [["sleep", "3600"]], tmp_path, timeout=8)
     message = str(failure.value)
-    assert "did not finish within 20 s and was killed" in message
+    assert "test VM 1 did not finish within 8 s and was killed" in message
     assert "lines of the guest console" in message and "Linux version" in (tmp_path / "console.log").read_text()
     qemus = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout
     assert qemus == ""

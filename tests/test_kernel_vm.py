@@ -27,9 +27,20 @@ def test_guest_commands_are_quoted_and_each_keeps_its_output_and_status(tmp_path
     guest._write_commands(tmp_path, commands)
     lines = (tmp_path / "commands.sh").read_text().splitlines()[1:]
     for index, (line, argv) in enumerate(zip(lines, commands)):
-        command, output, rest = line.partition(f" > /mnt/exchange/{index}.out 2>&1; ")
-        assert shlex.split(command) == argv
-        assert rest == f"echo $? > /mnt/exchange/{index}.status"
+        timed, output, rest = line.partition(f" > /mnt/exchange/{index}.out 2>&1; ")
+        start, _, command = timed.partition("; ")
+        assert start == "started=$(date +%s.%N)" and shlex.split(command) == argv
+        assert rest == f"status=$?; echo $started $status $(date +%s.%N) > /mnt/exchange/{index}.status"
+
+
+def test_a_guest_commands_status_file_gives_its_exit_status_and_time(tmp_path):
+    """commands.sh run by sh, as the guest runs it (with the exchange folder moved here)."""
+    guest._write_commands(tmp_path, [["sh", "-c", "sleep 0.2; exit 3"], ["true"]])
+    script = (tmp_path / "commands.sh").read_text().replace("/mnt/exchange", str(tmp_path))
+    subprocess.run(["sh", "-c", script], check=True)
+    started, status, ended = (tmp_path / "0.status").read_text().split()
+    assert status == "3" and 0.2 <= float(ended) - float(started) < 5
+    assert (tmp_path / "1.status").read_text().split()[1] == "0"
 
 
 def test_qemu_runs_the_cached_image_read_only_without_network(tmp_path):

@@ -6,7 +6,7 @@ steps come first."""
 import os
 from pathlib import Path
 
-from harness import Container, Experiment, Parameter, SingleSwitch
+from harness import Container, Experiment, Linear, Parameter, SingleSwitch
 
 
 class Blocking(Experiment):
@@ -15,17 +15,23 @@ class Blocking(Experiment):
     hosts = Parameter(int, 2, "hosts on the switch", minimum=2, maximum=254)
     steps_before = Parameter(int, 0, "short steps before the long ping", minimum=0, maximum=5)
     hosts_as = Parameter(str, "namespace", "namespace or container", choices=("namespace", "container"))
+    switches = Parameter(int, 1, "switches: one, or a chain of two with a host each (h1 and h2 on "
+                         "either end)", minimum=1, maximum=2)
 
     @property
     def topology(self):
-        return SingleSwitch(hosts=self.hosts, containers=Container() if self.hosts_as == "container" else None)
+        containers = Container() if self.hosts_as == "container" else None
+        if self.switches == 2:
+            return Linear(switches=2, containers=containers)
+        return SingleSwitch(hosts=self.hosts, containers=containers)
 
     def run(self, lab):
         for number in range(1, self.steps_before + 1):
             with lab.step(f"warm-up {number}"):
                 lab.check.flow_table_empty("s1")
         with lab.step("long ping"):
-            lab.flows.add("s1", "action=normal")
+            for switch in lab.network.switches():
+                lab.flows.add(switch, "action=normal")
             if not lab.planning:     # the dry pass before the run must not signal
                 Path(os.environ["HARNESS_TEST_READY"]).touch()
             lab.ping("h1", "h2", count=600)

@@ -1,0 +1,305 @@
+"""The servers of a multi-machine run on Mininet Cluster Edition (`mininet/examples/cluster.py`),
+and what each must offer before a run can use it: `doctor --cluster SERVER,...`.
+
+Cluster Edition reaches a server by the IPv4 address its name resolves to (`getent ahostsv4`),
+over ssh in batch mode (a key, and the server's host key already known under that address),
+and runs every remote command through `sudo`, even as root. Its links between servers are
+gretap tunnels (the ip_gre module), and its switches are Open vSwitch bridges on each server.
+A server that is this machine is used without ssh, as Cluster Edition's "localhost".
+"""
+import contextlib
+import os
+import re
+import shlex
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+
+from .cleanup import STATE_DIR, process_record
+from .errors import HarnessError
+from .tools import probe
+from .waiting import poll_until
+
+# The user a run logs in as on every server: the harness runs as root, and so do its remote
+# commands (Cluster Edition would otherwise log in as the user who ran sudo).
+CLUSTER_USER = "root"
+SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=5")
+# Tools a run starts on every server: Mininet's, Open vSwitch's, and what the harness's
+# pings, captures and checksum settings need.
+SERVER_TOOLS = ("mn", "mnexec", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "ping", "tcpdump", "ethtool")
+# Modules a cross-server link and a kernel switch need.
+SERVER_MODULES = ("ip_gre", "openvswitch")
+# Captures and transcripts of several servers are put side by side by their timestamps.
+CLOCK_TOLERANCE_S = 0.5
+# The checks of a server share one ssh connection (a dozen logins cost seconds each under
+# emulation), which closes itself PROBE_PERSIST_S after the last one, even after a kill.
+PROBE_CONTROL_PATH = str(STATE_DIR / "ssh-probe-%C")
+PROBE_PERSIST_S = 5
+_SERVER_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
+@dataclass(frozen=True)
+class Server:
+    """One server of a cluster: the name the user gave, the IPv4 address it resolves to
+    (None if it does not), and whether that address is this machine's."""
+    name: str
+    address: str
+    local: bool
+
+    def argv(self, argv, control_path=None, persist=None):
+        """The argv that runs `argv` on this server, as root: itself here, else through ssh
+        (the remote shell gets the words quoted one by one), over the master connection at
+        `control_path` if given (see Cluster.connect); with `persist` (seconds), the first
+        command opens that master, which closes itself once idle that long."""
+        if self.local:
+            return list(argv)
+        shared = ["-o", f"ControlPath={control_path}"] if control_path else []
+        if persist:
+            shared += ["-o", "ControlMaster=auto", "-o", f"ControlPersist={persist}"]
+        return ["ssh", "-n", *SSH_OPTIONS, *shared, f"{CLUSTER_USER}@{self.address}", "--", shlex.join(argv)]
+
+
+def parse_servers(text):
+    """Return the server names of `--cluster SERVER[,SERVER...]`; raise HarnessError on a bad
+    list (empty name, a name that is not a host name or address, a server named twice, or
+    fewer than two)."""
+    names = [name.strip() for name in text.split(",")]
+    for name in names:
+        if not _SERVER_NAME.fullmatch(name):
+            raise HarnessError(f"--cluster: {name!r} is not a server's host name or address")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise HarnessError(f"--cluster names {', '.join(twice)} more than once")
+    if len(names) < 2:
+        raise HarnessError("--cluster needs at least two servers (SERVER,SERVER...)")
+    return names
+
+
+def resolve(name, run=probe):
+    """Return the Server called `name`: its address as Cluster Edition finds it, and whether
+    it is this machine (an address this machine can bind to)."""
+    status, output, _ = run(["getent", "ahostsv4", name])
+    addresses = re.findall(r"^(\d+\.\d+\.\d+\.\d+)\s", output, re.MULTILINE) if status == 0 else []
+    if not addresses:
+        return Server(name, None, False)
+    return Server(name, addresses[0], _is_this_machine(addresses[0]))
+
+
+def _is_this_machine(address):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe_socket:
+        try:
+            probe_socket.bind((address, 0))
+        except OSError:
+            return False
+    return True
+
+
+def _first_line(text):
+    lines = text.strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _version_of(output):
+    """The version at the end of the first line `ovs-vsctl --version` or `mn --version` printed."""
+    return _first_line(output).split()[-1] if output.strip() else None
+
+
+def server_rows(server, local_versions, run=probe, clock=time.time):
+    """Return doctor rows (what, found, status, how to fix) for one server, one line each;
+    run(argv) -> (status, stdout, stderr) runs a command here (a recorded fake in tests)."""
+    def what(check):
+        return f"{server.name}: {check}"
+
+    if server.address is None:
+        return [(what("address"), "does not resolve (getent ahostsv4)", "fail",
+                 f"add `ADDRESS {server.name}` to /etc/hosts on this machine")]
+    rows = [(what("address"), server.address + (" (this machine)" if server.local else ""), "ok", "")]
+
+    def on_server(argv):
+        return run(server.argv(argv, PROBE_CONTROL_PATH, PROBE_PERSIST_S))
+
+    if not server.local:
+        status, _out, error = on_server(["true"])
+        if status != 0:
+            if "Host key verification failed" in error:
+                fix = f"ssh-keyscan {server.name} {server.address} >> /root/.ssh/known_hosts"
+            elif "Permission denied" in error:
+                fix = f"ssh-copy-id root@{server.name} (a key login as root, for batch mode)"
+            else:
+                fix = f"make sshd on {server.name} reachable at {server.address}"
+            return rows + [(what("ssh key login as root"), _first_line(error) or f"exit {status}", "fail", fix)]
+        rows.append((what("ssh key login as root"), "works", "ok", ""))
+        status, _out, error = on_server(["sudo", "-n", "true"])
+        rows.append((what("sudo"), "works" if status == 0 else _first_line(error) or "not installed",
+                     "ok" if status == 0 else "fail",
+                     "" if status == 0 else f"apt install sudo on {server.name}: Cluster Edition runs every "
+                                            "remote command through it, even as root"))
+    status, found, _ = on_server(["which", *SERVER_TOOLS])
+    missing = [tool for tool in SERVER_TOOLS if not re.search(rf"/{re.escape(tool)}$", found, re.MULTILINE)]
+    rows.append((what("tools"), "all installed" if not missing else "missing " + ", ".join(missing),
+                 "ok" if not missing else "fail", "" if not missing else f"run setup.sh on {server.name}"))
+    for label, argv, key in (("Open vSwitch version", ["ovs-vsctl", "--version"], "ovs"),
+                             ("Mininet version", ["mn", "--version"], "mininet")):
+        status, output, error = on_server(argv)
+        version = _version_of(output or error) if status == 0 else None     # mn prints it on stderr
+        same = version is not None and version == local_versions[key]
+        rows.append((what(label), version or _first_line(error) or "not installed", "ok" if same else "fail",
+                     "" if same else f"install {local_versions[key]} on {server.name}, as here (setup.sh)"))
+    status, _out, error = on_server(["ovs-vsctl", "--timeout=5", "show"])
+    rows.append((what("Open vSwitch running"), "yes" if status == 0 else _first_line(error) or "no",
+                 "ok" if status == 0 else "fail",
+                 "" if status == 0 else f"start it on {server.name}: /usr/share/openvswitch/scripts/ovs-ctl start"))
+    for module in SERVER_MODULES:
+        status, _out, error = on_server(["modprobe", "--dry-run", module])
+        rows.append((what(f"{module} module"), "available" if status == 0 else _first_line(error) or "missing",
+                     "ok" if status == 0 else "fail",
+                     "" if status == 0 else f"a kernel with {module} on {server.name} (Debian's has it)"))
+    before = clock()
+    status, output, error = on_server(["date", "+%s.%N"])
+    after = clock()
+    if status != 0:
+        rows.append((what("clock"), _first_line(error) or f"exit {status}", "fail", "`date` must work"))
+    else:
+        offset = float(output) - (before + after) / 2
+        fine = abs(offset) <= CLOCK_TOLERANCE_S + (after - before) / 2
+        rows.append((what("clock"), f"{offset:+.2f} s from this machine's", "ok" if fine else "warn",
+                     "" if fine else f"synchronise {server.name}'s clock (chrony): captures and transcripts "
+                                     "of several servers are compared by their timestamps"))
+    return rows
+
+
+def _make_probe_folder():
+    """Make the folder of PROBE_CONTROL_PATH if we can (not as a user: ssh then connects
+    once a command, and says so)."""
+    with contextlib.suppress(OSError):
+        STATE_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def cluster_report(names, local_versions, run=probe, clock=time.time):
+    """Return doctor rows for every server of `names` (see server_rows), and one row
+    saying which of them is this machine, where the run is driven from."""
+    _make_probe_folder()
+    servers = [resolve(name, run) for name in names]
+    rows = [row for server in servers for row in server_rows(server, local_versions, run, clock)]
+    here = [server.name for server in servers if server.local]
+    rows.append(("this machine in the cluster", ", ".join(here) if here else
+                 "none of them (the run is driven from here; its nodes run on the servers)", "ok", ""))
+    return rows
+
+
+def parse_placement(pins):
+    """Return {node: server} from `--place NODE=SERVER` values; raise HarnessError on a bad one."""
+    placement = {}
+    for pin in pins:
+        node, equals, server = pin.partition("=")
+        if not equals or not node or not server:
+            raise HarnessError(f"--place takes NODE=SERVER, not {pin!r}")
+        placement[node] = server
+    return placement
+
+
+def place(topo, servers, pins=None):
+    """Return {node: server name} for every node of Mininet Topo `topo` on `servers` (names):
+    the switches pinned in `pins` ({node: server}) where they are pinned, the others spread
+    evenly in order by Cluster Edition's SwitchBinPlacer (reproducible, unlike its
+    RandomPlacer), and every host on its switch's server unless pinned itself. Raises
+    HarnessError for a pin naming an unknown node or server."""
+    from mininet.examples.cluster import SwitchBinPlacer
+    pins = pins or {}
+    for node, server in pins.items():
+        if node not in topo.nodes():
+            raise HarnessError(f"--place {node}={server}: the topology has no node {node} "
+                               f"(nodes: {', '.join(topo.nodes())})")
+        if server not in servers:
+            raise HarnessError(f"--place {node}={server}: {server} is not one of --cluster's servers "
+                               f"({', '.join(servers)})")
+    free = [switch for switch in topo.switches() if switch not in pins]
+    placement = SwitchBinPlacer.bin(free, servers)
+    placement.update({node: server for node, server in pins.items() if node in topo.switches()})
+    for link in topo.links():
+        for host, switch in (link, link[::-1]):
+            if host in topo.hosts() and switch in topo.switches():
+                placement[host] = pins.get(host, placement[switch])
+    for host in topo.hosts():
+        if host not in placement:
+            placement[host] = pins.get(host) or servers[0]
+    return placement
+
+
+def require_ready(servers, local_versions, run=probe):
+    """Raise HarnessError with the first problem `doctor --cluster` would report for
+    `servers` (names); return their Servers."""
+    _make_probe_folder()
+    resolved = [resolve(name, run) for name in servers]
+    for server in resolved:
+        for what, found, status, fix in server_rows(server, local_versions, run):
+            if status == "fail":
+                raise HarnessError(f"--cluster: {what}: {found}; {fix} (see `python -m harness doctor "
+                                   f"--cluster {','.join(servers)}`)")
+    return resolved
+
+
+class Cluster:
+    """The servers of one run and where each node of its topology runs; the ssh connection
+    every command to a server shares (one master per remote server, started by `connect`
+    and recorded in the run's state, stopped by `disconnect`)."""
+
+    def __init__(self, servers, placement, run_id, control_dir):
+        self.servers = {server.name: server for server in servers}
+        self.placement = placement
+        self.run_id = run_id
+        self.control_dir = control_dir
+        self.masters = {}
+
+    def server_of(self, node):
+        return self.servers[self.placement[node]]
+
+    def remote(self):
+        """The remote Servers, in the order given."""
+        return [server for server in self.servers.values() if not server.local]
+
+    def control_path(self, server):
+        return str(self.control_dir / f"{self.run_id}.ssh-{server.name}")
+
+    def argv(self, server, argv):
+        """The argv that runs `argv` on `server`, over its shared connection."""
+        return server.argv(argv, self.control_path(server))
+
+    def on(self, node, argv):
+        """The argv that runs `argv` in the root namespace of the server `node` runs on."""
+        return self.argv(self.server_of(node), argv)
+
+    def mininet_server(self, node):
+        """(server, server address) as Cluster Edition's nodes take them: "localhost" for
+        this machine."""
+        server = self.server_of(node)
+        return ("localhost", None) if server.local else (server.name, server.address)
+
+    def connect(self, state):
+        """Open one ssh master connection per remote server, recorded in `state` (a
+        RunState) as it starts, so that `clean` can stop it after a kill."""
+        for server in self.remote():
+            path = self.control_path(server)
+            master = subprocess.Popen(["ssh", "-N", *SSH_OPTIONS, "-o", "ControlMaster=yes",
+                                       "-o", f"ControlPath={path}", f"{CLUSTER_USER}@{server.address}"],
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, text=True, start_new_session=True)
+            self.masters[server.name] = master
+            state.update(ssh_masters=[process_record(each.pid) for each in self.masters.values()])
+            if not poll_until(lambda: os.path.exists(path) or master.poll() is not None, 30) or master.poll() is not None:
+                raise HarnessError(f"--cluster: no ssh connection to {server.name} ({server.address}): "
+                                   f"{_first_line(master.stderr.read() if master.poll() is not None else '') or 'timed out'}")
+
+    def disconnect(self):
+        """Close the master connections (a command still using one is cut)."""
+        for master in self.masters.values():
+            if master.poll() is None:
+                master.terminate()
+            master.wait()
+        self.masters.clear()
+
+    def metadata(self):
+        return {"servers": {name: {"address": server.address, "this_machine": server.local}
+                            for name, server in self.servers.items()},
+                "placement": dict(self.placement), "link": "RemoteGRELink (gretap)"}

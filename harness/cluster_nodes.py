@@ -1,0 +1,100 @@
+"""Cluster Edition's remote nodes and GRE link (mininet/examples/cluster.py) made of the
+harness's own node classes (harness.mininet_nodes), changed where the harness's promises need
+them changed. Imported only by a run with --cluster.
+
+- A remote node's command is quoted word by word: Cluster Edition hands it to ssh, which
+  joins the words with spaces for the remote shell (an argument with a space or a `;` would
+  be split or run).
+- As root, ssh runs directly, not through `sudo -E -u root` (Cluster Edition's way of
+  dropping to the user who ran sudo): this machine need not have sudo.
+- A link between servers is a gretap tunnel whose key comes from the run (Cluster Edition
+  counts from 1 in every process, so two runs between the same servers would share keys);
+  its ends are marked as the run's and get no IPv6 before they come up (their own router
+  solicitations and MLD reports would cross the tunnel into the other switch and be
+  counted); an interface that exists already is an error, never deleted (Cluster Edition
+  deletes whatever has the name first).
+"""
+import hashlib
+import shlex
+
+from mininet.examples.cluster import RemoteGRELink, RemoteMixin
+
+from .cleanup import interface_mark
+from .errors import HarnessError
+from .mininet_nodes import HarnessSwitch, MarkedLink, QuietHost
+from .tools import probe
+
+GRE_MTU = 1450      # Cluster Edition's: 1500 less the outer IPv4 and GRE headers, with room
+
+
+class HarnessRemote(RemoteMixin):
+    """Cluster Edition's remote node, with quoted commands and no local sudo."""
+
+    def startShell(self, *args, **kwargs):
+        if self.isRemote and self.user == "root" and self.sshcmd[:4] == ["sudo", "-E", "-u", "root"]:
+            self.sshcmd = self.sshcmd[4:]
+        super().startShell(*args, **kwargs)
+
+    def _popen(self, cmd, sudo=True, tt=True, **params):
+        if self.isRemote:
+            cmd = [shlex.quote(str(word)) for word in (cmd.split() if isinstance(cmd, str) else cmd)]
+        return super()._popen(cmd, sudo=sudo, tt=tt, **params)
+
+
+class RemoteQuietHost(HarnessRemote, QuietHost):
+    """A QuietHost on its server."""
+
+
+class RemoteHarnessSwitch(HarnessRemote, HarnessSwitch):
+    """A HarnessSwitch on its server; `cluster` (harness.cluster.Cluster) says how to reach it."""
+
+    def __init__(self, name, cluster=None, **params):
+        self.cluster = cluster
+        super().__init__(name, **params)
+
+    def on_server(self, argv):
+        return self.cluster.on(self.name, argv)
+
+
+def gre_key_base(run_id):
+    """The first GRE key of run `run_id`'s links (each link adds its own number): from the
+    run id, so that two runs between the same servers use different keys."""
+    return int(hashlib.sha256(run_id.encode()).hexdigest()[:5], 16) << 8
+
+
+class RunGRELink(MarkedLink, RemoteGRELink):
+    """A MarkedLink that is a veth within a server and a gretap tunnel between servers."""
+
+    def __init__(self, node1, node2, run_id=None, key=None, **params):
+        self.key = key
+        super().__init__(node1, node2, run_id=run_id, **params)
+
+    def makeTunnel(self, node1, node2, intfname1, intfname2, addr1=None, addr2=None):
+        if node1.server == node2.server:
+            raise HarnessError(f"a tunnel between {node1} and {node2}, both on {node1.server}")
+        ends = [(node1, intfname1, addr1), (node2, intfname2, addr2)]
+        addresses = [self._tunnel_address(node, other) for node, other in ((node1, node2), (node2, node1))]
+        for (node, name, mac), local, remote in zip(ends, addresses, addresses[::-1]):
+            commands = [["ip", "link", "add", "name", name, "type", "gretap", "local", local, "remote", remote,
+                         "ttl", "64", "key", str(self.key)],
+                        ["ip", "link", "set", "dev", name, "alias", interface_mark(self.run_id)],
+                        ["sysctl", "-q", "-w", f"net/ipv6/conf/{name}/disable_ipv6=1"],
+                        ["ip", "link", "set", "dev", name, "mtu", str(GRE_MTU),
+                         *(["address", mac] if mac else []), "up"]]
+            for argv in commands:
+                output = node.rcmd(argv).strip()
+                if output:
+                    raise HarnessError(f"`{shlex.join(argv)}` failed on {node.server}: {output}")
+        return None
+
+    @staticmethod
+    def _tunnel_address(node, other):
+        """The address `node`'s end of a tunnel to `other` is sent from: its server's, or for
+        this machine, the one its route to the other server leaves from."""
+        if node.server != "localhost":
+            return node.serverIP
+        status, route, error = probe(["ip", "-o", "route", "get", other.serverIP])
+        words = route.split()
+        if status != 0 or "src" not in words:
+            raise HarnessError(f"no route from this machine to {other.server} ({other.serverIP}): {error.strip()}")
+        return words[words.index("src") + 1]

@@ -1,0 +1,188 @@
+"""A run's servers without servers (no root, no ssh): what `doctor --cluster` says about one,
+from recorded answers of its commands; where the nodes of a topology are placed; how a
+command reaches a server. tests/test_cluster.py runs on two real servers."""
+import shlex
+
+import pytest
+
+from harness.cluster import (Cluster, Server, cluster_report, parse_placement, parse_servers, place, resolve,
+                             server_rows)
+from harness.errors import HarnessError
+
+VERSIONS = {"ovs": "3.1.0", "mininet": "2.3.0"}
+REMOTE = Server("vm2", "192.0.2.2", False)
+WHICH = "".join(f"/usr/bin/{tool}\n" for tool in
+                ("mn", "mnexec", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "ping", "tcpdump", "ethtool"))
+# What a ready server answers, by the command run on it.
+READY = {
+    "true": (0, "", ""),
+    "sudo -n true": (0, "", ""),
+    "which": (0, WHICH, ""),
+    "ovs-vsctl --version": (0, "ovs-vsctl (Open vSwitch) 3.1.0\nDB Schema 8.3.1\n", ""),
+    "mn --version": (0, "", "2.3.0\n"),
+    "ovs-vsctl --timeout=5 show": (0, "uuid\n", ""),
+    "modprobe --dry-run ip_gre": (0, "", ""),
+    "modprobe --dry-run openvswitch": (0, "", ""),
+    "date +%s.%N": (0, "1000.25\n", ""),
+}
+
+
+class FakeServer:
+    """Answers the harness's commands as a server would, with some answers changed; keeps
+    the argv it was given."""
+
+    def __init__(self, changed=None):
+        self.answers = {**READY, **(changed or {})}
+        self.asked = []
+
+    def __call__(self, argv):
+        self.asked.append(argv)
+        remote = shlex.split(argv[-1]) if argv[0] == "ssh" else argv
+        command = " ".join(remote)
+        return self.answers["which" if remote[0] == "which" else command]
+
+
+def rows_of(changed=None, server=REMOTE, clock=lambda: 1000.0):
+    """{check: (status, found, fix)} of server, answering as READY but for `changed`."""
+    return {what.partition(": ")[2]: (status, found, fix)
+            for what, found, status, fix in server_rows(server, VERSIONS, FakeServer(changed), clock)}
+
+
+def test_a_ready_server_passes_every_check():
+    rows = rows_of()
+    assert list(rows) == ["address", "ssh key login as root", "sudo", "tools", "Open vSwitch version",
+                          "Mininet version", "Open vSwitch running", "ip_gre module", "openvswitch module", "clock"]
+    assert {status for status, _found, _fix in rows.values()} == {"ok"}
+    assert rows["clock"][1] == "+0.25 s from this machine's"
+
+
+def test_every_command_goes_to_the_server_through_ssh_as_root_in_batch_mode():
+    fake = FakeServer()
+    server_rows(REMOTE, VERSIONS, fake, lambda: 1000.0)
+    for argv in fake.asked:
+        assert argv[:6] == ["ssh", "-n", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5"]
+        # one connection for them all, which closes itself 5 s after the last
+        assert argv[6:12] == ["-o", "ControlPath=/run/ovs-harness/ssh-probe-%C", "-o", "ControlMaster=auto",
+                              "-o", "ControlPersist=5"]
+        assert argv[12:14] == ["root@192.0.2.2", "--"] and len(argv) == 15
+
+
+def test_this_machine_is_checked_without_ssh_or_sudo():
+    rows = rows_of(server=Server("vm1", "127.0.0.1", True))
+    assert rows["address"][1] == "127.0.0.1 (this machine)"
+    assert "ssh key login as root" not in rows and "sudo" not in rows
+
+
+@pytest.mark.parametrize("error, fix", [
+    ("Host key verification failed.\n", "ssh-keyscan vm2 192.0.2.2 >> /root/.ssh/known_hosts"),
+    ("root@192.0.2.2: Permission denied (publickey).\n", "ssh-copy-id root@vm2"),
+    ("ssh: connect to host 192.0.2.2 port 22: Connection refused\n", "make sshd on vm2 reachable at 192.0.2.2"),
+])
+def test_a_failed_ssh_login_is_the_one_line_with_its_fix(error, fix):
+    rows = rows_of({"true": (255, "", error)})
+    assert list(rows) == ["address", "ssh key login as root"]
+    status, found, said = rows["ssh key login as root"]
+    assert (status, found) == ("fail", error.strip()) and said.startswith(fix)
+
+
+def test_each_missing_part_fails_its_own_line_and_says_what_to_do():
+    rows = rows_of({"sudo -n true": (1, "", "sudo: a password is required\n"),
+                    "which": (1, WHICH.replace("/usr/bin/tcpdump\n", ""), ""),
+                    "mn --version": (0, "", "2.2.2\n"),
+                    "ovs-vsctl --timeout=5 show": (1, "", "ovs-vsctl: unix:/var/run/openvswitch/db.sock: "
+                                                          "database connection failed (No such file or directory)\n"),
+                    "modprobe --dry-run ip_gre": (1, "", "modprobe: FATAL: Module ip_gre not found\n")})
+    assert rows["sudo"][0] == "fail" and "apt install sudo on vm2" in rows["sudo"][2]
+    assert rows["tools"][:2] == ("fail", "missing tcpdump")
+    assert rows["Mininet version"] == ("fail", "2.2.2", "install 2.3.0 on vm2, as here (setup.sh)")
+    assert rows["Open vSwitch running"][0] == "fail" and "ovs-ctl start" in rows["Open vSwitch running"][2]
+    assert rows["ip_gre module"][:2] == ("fail", "modprobe: FATAL: Module ip_gre not found")
+    assert rows["openvswitch module"][0] == "ok"
+
+
+def test_a_clock_half_a_second_off_is_a_warning():
+    assert rows_of(clock=lambda: 999.0)["clock"][:2] == ("warn", "+1.25 s from this machine's")
+    assert rows_of(clock=lambda: 999.8)["clock"][0] == "ok"
+
+
+def test_a_name_that_does_not_resolve_is_its_only_line():
+    report = cluster_report(["vm1", "vm9"], VERSIONS, FakeResolver())
+    assert ("vm9: address", "does not resolve (getent ahostsv4)", "fail",
+            "add `ADDRESS vm9` to /etc/hosts on this machine") in report
+    assert not any(what.startswith("vm9: ") and what != "vm9: address" for what, *_ in report)
+    assert report[-1][:2] == ("this machine in the cluster", "vm1")
+
+
+class FakeResolver(FakeServer):
+    """A machine whose /etc/hosts names vm1 as itself (127.0.0.1) and nothing else."""
+
+    def __call__(self, argv):
+        if argv[:2] == ["getent", "ahostsv4"]:
+            return (0, "127.0.0.1       STREAM vm1\n127.0.0.1       DGRAM\n", "") if argv[2] == "vm1" else (2, "", "")
+        return super().__call__(argv)
+
+
+def test_a_server_is_this_machine_when_its_address_is_one_of_ours():
+    def documentation_network(argv):
+        return 0, "192.0.2.7       STREAM vm2\n", ""
+
+    assert resolve("vm1", FakeResolver()) == Server("vm1", "127.0.0.1", True)
+    assert resolve("vm2", documentation_network) == Server("vm2", "192.0.2.7", False)
+
+
+def test_a_remote_command_is_quoted_word_by_word():
+    argv = REMOTE.argv(["ovs-ofctl", "add-flow", "s2", "priority=1,actions=NORMAL; rm -rf /"])
+    assert shlex.split(argv[-1]) == ["ovs-ofctl", "add-flow", "s2", "priority=1,actions=NORMAL; rm -rf /"]
+
+
+@pytest.mark.parametrize("text, said", [
+    ("vm1", "at least two servers"),
+    ("vm1,,vm2", "'' is not a server's host name"),
+    ("vm1,vm2,vm1", "names vm1 more than once"),
+    ("vm1,-oProxyCommand=x", "is not a server's host name"),
+])
+def test_a_bad_server_list_is_refused(text, said):
+    with pytest.raises(HarnessError, match=said):
+        parse_servers(text)
+
+
+def test_a_server_list_keeps_its_order():
+    assert parse_servers("vm2, vm1,10.0.0.3") == ["vm2", "vm1", "10.0.0.3"]
+
+
+def test_switches_are_spread_in_order_and_hosts_follow_their_switch():
+    from mininet.topo import LinearTopo
+    placement = place(LinearTopo(k=4, n=2), ["vm1", "vm2"])
+    assert [placement[f"s{i}"] for i in range(1, 5)] == ["vm1", "vm1", "vm2", "vm2"]
+    assert all(placement[f"h{host}s{switch}"] == placement[f"s{switch}"] for switch in range(1, 5) for host in (1, 2))
+
+
+def test_a_pinned_node_stays_where_it_is_pinned_and_its_hosts_with_it():
+    from mininet.topo import LinearTopo
+    placement = place(LinearTopo(k=3), ["vm1", "vm2"], {"s1": "vm2", "h3": "vm1"})
+    assert placement == {"s1": "vm2", "h1": "vm2", "s2": "vm1", "s3": "vm2", "h2": "vm1", "h3": "vm1"}
+
+
+@pytest.mark.parametrize("pins, said", [
+    ({"s9": "vm1"}, "the topology has no node s9"),
+    ({"s1": "vm9"}, "vm9 is not one of --cluster's servers"),
+])
+def test_a_pin_to_nothing_is_refused(pins, said):
+    from mininet.topo import LinearTopo
+    with pytest.raises(HarnessError, match=said):
+        place(LinearTopo(k=2), ["vm1", "vm2"], pins)
+
+
+@pytest.mark.parametrize("pin", ["s1", "=vm1", "s1="])
+def test_a_bad_place_option_is_refused(pin):
+    with pytest.raises(HarnessError, match="--place takes NODE=SERVER"):
+        parse_placement([pin])
+
+
+def test_a_clusters_commands_share_one_connection_per_server(tmp_path):
+    cluster = Cluster([Server("vm1", "127.0.0.1", True), REMOTE], {"s1": "vm1", "s2": "vm2"}, "run1", tmp_path)
+    assert cluster.on("s1", ["ovs-ofctl", "dump-flows", "s1"]) == ["ovs-ofctl", "dump-flows", "s1"]
+    argv = cluster.on("s2", ["ovs-ofctl", "dump-flows", "s2"])
+    assert f"ControlPath={tmp_path}/run1.ssh-vm2" in argv and argv[-1] == "ovs-ofctl dump-flows s2"
+    assert cluster.mininet_server("s1") == ("localhost", None)
+    assert cluster.mininet_server("s2") == ("vm2", "192.0.2.2")
