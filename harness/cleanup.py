@@ -24,7 +24,7 @@ from . import kernel_tuning
 from .containers import labelled_containers, remove_containers
 from .errors import HarnessError
 from .files import write_json
-from .ovs import existing_bridges
+from .ovs import DRIVER_KEY, RUN_ID_KEY, bridge_ids, existing_bridges
 from .waiting import poll_until
 
 STATE_DIR = Path("/run/ovs-harness")
@@ -180,31 +180,45 @@ def remove_ovs_node(entry):
 
 
 def _remove_remote_leftovers(server, entry, run_id, tools):
-    """Remove the bridges and marked interfaces run `run_id` made on remote `server` (its
-    state entry: {"address", "control_path", "bridges", "interfaces"}), over ssh; return one
-    line per thing removed. Raises HarnessError if the server does not answer."""
+    """Remove what run `run_id` made on remote `server`, over ssh (its state entry: {"address",
+    "control_path", and what the run was about to make there: "bridges", "interfaces"}):
+    the bridges and interfaces that carry its mark. Returns one line per thing removed."""
     from .cluster import Server     # only a run on several servers has remote leftovers
     remote = Server(server, entry["address"], False)
+    return _remove_runs_on_server(remote, tools, lambda ids: ids[RUN_ID_KEY] == run_id, {run_id},
+                                  entry.get("control_path"))
 
+
+def _remove_runs_on_server(server, tools, ours, runs=(), control_path=None):
+    """On `server` (a harness.cluster.Server), remove every marked bridge whose external_ids
+    `ours(ids)` accepts, and every interface carrying the mark of one of `runs` or of a run
+    whose bridge was removed; return one line per thing removed. Raises HarnessError if the
+    server does not answer."""
     def there(argv):
-        return remote.argv(argv, entry.get("control_path"))
+        return server.argv(argv, control_path)
     try:
-        bridges = existing_bridges(tools, there)
+        bridges = bridge_ids(tools, there)
     except HarnessError as problem:
-        raise HarnessError(f"{server} does not answer ({problem}), so what run {run_id} made there is "
-                           "still there: run `python -m harness clean` again when it does") from None
+        raise HarnessError(f"{server.name} does not answer ({problem}), so what runs made there is still "
+                           "there: run `python -m harness clean` again when it does") from None
+    doomed = {name: ids[RUN_ID_KEY] for name, ids in bridges.items() if ids.get(RUN_ID_KEY) and ours(ids)}
     removed = []
-    ours = [bridge for bridge, owner in bridges.items() if owner == run_id]
-    if ours:
-        tools.run(there(["ovs-vsctl", *(word for bridge in ours for word in ("--", "--if-exists", "del-br", bridge))]))
-        removed += [f"bridge {bridge} on {server}" for bridge in ours]
-    aliases = tools.run(there(["ip", "-o", "link", "show"]))
-    for name in entry.get("interfaces", []):
-        if name not in bridges and re.search(rf"^\d+: {re.escape(name)}[@:].* alias {re.escape(interface_mark(run_id))}$",
-                                             aliases, re.MULTILINE):
+    if doomed:
+        tools.run(there(["ovs-vsctl", *(word for bridge in doomed for word in ("--", "--if-exists", "del-br", bridge))]))
+        removed += [f"bridge {bridge} on {server.name}" for bridge in doomed]
+    marks = {interface_mark(run) for run in {*runs, *doomed.values()}}
+    for name, mark in _marked_interfaces(tools.run(there(["ip", "-o", "link", "show"]))).items():
+        if mark in marks and name not in doomed:
             tools.run(there(["ip", "link", "del", name]), check=False)
-            removed.append(f"interface {name} on {server}")
+            removed.append(f"interface {name} on {server.name}")
     return removed
+
+
+def _marked_interfaces(listing):
+    """{interface: its run mark} of the interfaces in `ip -o link show`'s listing that carry one."""
+    found = re.findall(rf"^\d+: ([^\s:@]+)(?:@\S+)?: .* alias ({re.escape(interface_mark(''))}\S+)$",
+                       listing, re.MULTILINE)
+    return dict(found)
 
 
 def remove_run_leftovers(state, tools):
@@ -248,8 +262,12 @@ def remove_run_leftovers(state, tools):
     return removed
 
 
-def clean(tools):
-    """Remove everything that runs which are no longer alive left behind.
+def clean(tools, servers=()):
+    """Remove everything that runs which are no longer alive left behind: here, and on the
+    servers of runs on several that this machine drove. On `servers` (harness.cluster.Servers)
+    too, what runs this machine drove left there when their state file was lost with this
+    machine's /run (a reboot): their bridges (which carry this machine's mark) and their
+    marked interfaces.
 
     Returns one line per thing removed."""
     removed = []
@@ -267,4 +285,11 @@ def clean(tools):
         for container, owner in labelled_containers().items():
             if owner not in live:
                 removed += remove_containers([container], owner)
+        if servers:
+            from .cluster import this_machine
+            driver = this_machine()
+            for server in servers:
+                if not server.local:
+                    removed += _remove_runs_on_server(server, tools, lambda ids: ids.get(DRIVER_KEY) == driver
+                                                      and ids[RUN_ID_KEY] not in live)
     return removed

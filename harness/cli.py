@@ -305,7 +305,15 @@ def cmd_clean(args):
     from .tools import CommandRunner
     if root_problem():
         raise HarnessError(root_problem())
-    removed = clean(CommandRunner())
+    servers = ()
+    if args.cluster is not None:
+        from .cluster import parse_servers, resolve
+        servers = [resolve(name) for name in parse_servers(args.cluster)]
+        unknown = [server.name for server in servers if server.address is None]
+        if unknown:
+            raise HarnessError(f"--cluster: {', '.join(unknown)} does not resolve (getent ahostsv4): "
+                               "add it to /etc/hosts")
+    removed = clean(CommandRunner(), servers)
     for line in removed:
         console.print(f"removed {line}")
     console.print(f"clean: removed {len(removed)} thing(s) left by ovs-harness runs")
@@ -375,8 +383,11 @@ def build_parser():
     show.add_argument("--csv", choices=list(COLUMNS), help="print one table as CSV instead")
     show.set_defaults(func=cmd_show)
 
-    commands.add_parser("clean", help="remove what killed runs left behind (only ours)") \
-        .set_defaults(func=cmd_clean)
+    clean = commands.add_parser("clean", help="remove what killed runs left behind (only ours)")
+    clean.add_argument("--cluster", metavar="SERVER[,SERVER...]",
+                       help="also remove from these servers what runs this machine drove left there "
+                            "when their state was lost (a reboot of this machine)")
+    clean.set_defaults(func=cmd_clean)
     doctor = commands.add_parser("doctor", help="check this machine (and --cluster's servers) can run experiments")
     doctor.add_argument("--cluster", metavar="SERVER[,SERVER...]",
                         help="also check each server of a Mininet Cluster Edition run: ssh, sudo, "

@@ -60,6 +60,19 @@ class Server:
         return ["ssh", "-n", *SSH_OPTIONS, *shared, f"{CLUSTER_USER}@{self.address}", "--", shlex.join(argv)]
 
 
+MACHINE_ID = "/etc/machine-id"
+
+
+def this_machine():
+    """What names this machine on the bridges of the runs it drives: its machine id, or
+    its host name where it has none (a machine without systemd may not)."""
+    try:
+        machine_id = open(MACHINE_ID).read().strip()
+    except OSError:
+        machine_id = ""
+    return machine_id or socket.gethostname()
+
+
 def parse_servers(text):
     """Return the server names of `--cluster SERVER[,SERVER...]`; raise HarnessError on a bad
     list (empty name, a name that is not a host name or address, a server named twice, or

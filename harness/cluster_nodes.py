@@ -20,8 +20,10 @@ import shlex
 from mininet.examples.cluster import RemoteGRELink, RemoteMixin
 
 from .cleanup import interface_mark
+from .cluster import this_machine
 from .errors import HarnessError
 from .mininet_nodes import HarnessSwitch, MarkedLink, QuietHost
+from .ovs import DRIVER_KEY
 from .tools import probe
 
 GRE_MTU = 1450      # Cluster Edition's: 1500 less the outer IPv4 and GRE headers, with room
@@ -54,6 +56,9 @@ class RemoteHarnessSwitch(HarnessRemote, HarnessSwitch):
 
     def on_server(self, argv):
         return self.cluster.on(self.name, argv)
+
+    def marks(self):
+        return {**super().marks(), DRIVER_KEY: this_machine()}
 
 
 def gre_key_base(run_id):

@@ -170,7 +170,7 @@ class HarnessSwitch(OVSSwitch):
                 f"other_config:datapath-id={self.dpid}",
                 "other_config:disable-in-band=true",
                 f"other_config:dp-desc={self.name}",
-                f"external_ids:{RUN_ID_KEY}={self.run_id}",
+                *(f"external_ids:{key}={value}" for key, value in self.marks().items()),
                 *(f"other_config:{key}={value}" for key, value in self.bridge_settings.items())]
         if self.controller_target:
             argv += ["--", "set-controller", self.name, self.controller_target]
@@ -192,3 +192,7 @@ class HarnessSwitch(OVSSwitch):
     def on_server(self, argv):
         """The argv that runs `argv` where this switch is (here; see RemoteHarnessSwitch)."""
         return argv
+
+    def marks(self):
+        """The external_ids that mark the bridge as the run's."""
+        return {RUN_ID_KEY: self.run_id}

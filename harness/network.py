@@ -112,8 +112,12 @@ class Network(Wiring):
             for switch in switches:
                 if switch not in bridges:
                     continue
+                if bridges[switch] and server:
+                    raise HarnessError(f"bridge {switch}{where} belongs to run {bridges[switch]}: a run on these "
+                                       "servers is in progress, or left it (then `python -m harness clean "
+                                       "--cluster ...` on the machine that drove it removes it)")
                 if bridges[switch]:
-                    raise HarnessError(f"bridge {switch}{where} is left over from run {bridges[switch]}: "
+                    raise HarnessError(f"bridge {switch} is left over from run {bridges[switch]}: "
                                        "run `python -m harness clean` first")
                 raise HarnessError(f"bridge {switch}{where} already exists and is not ovs-harness's: "
                                    f"remove it (ovs-vsctl del-br {switch}) or rename it")

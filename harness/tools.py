@@ -38,7 +38,7 @@ def probe(argv, timeout=10):
 class Entry:
     """One command sent to a switch or host, with what it printed."""
     step: str
-    where: str          # "sh" for the root namespace, "controller", or a Mininet host's name
+    where: str          # "sh" for the root namespace, "controller", or a Mininet host's name (see where_ran)
     argv: List[str]
     output: str
     returncode: int
@@ -79,6 +79,15 @@ def _require_success(argv, stdout, stderr, returncode):
         reason = (stderr or stdout).strip().splitlines()
         raise HarnessError(f"`{shlex.join(map(str, argv))}` failed: "
                            f"{reason[-1] if reason else 'exit status %d' % returncode}")
+
+
+def where_ran(host):
+    """Where a command ran, for the transcript: "sh" for this machine's root namespace, a
+    host's name, and for a host on another server (a run on several), "host@server"."""
+    if host is None:
+        return "sh"
+    server = getattr(host, "server", "localhost")
+    return host.name if server == "localhost" else f"{host.name}@{server}"
 
 
 class CommandRunner:
@@ -137,7 +146,7 @@ class CommandRunner:
                                  env=tool_environment(), start_new_session=True, **stdin)
         except FileNotFoundError:
             raise HarnessError(f"{argv[0]} is not installed: run `sudo ./setup.sh`") from None
-        return process, argv, host.name if host is not None else "sh", text
+        return process, argv, where_ran(host), text
 
     def _finish(self, process, argv, where, text, timeout):
         """Wait for a started command (giving it `text` on its standard input); record it;

@@ -18,6 +18,39 @@ TEST_EXPERIMENTS = DATA / "experiments"
 EDGE_EXPERIMENTS = ["unknown_unicast_flood", "vlan_normal", "mac_aging", "mac_table_limit", "station_move"]
 
 
+# The VMs of the tests that boot the VM image, by test module: each module registers how it
+# boots its VMs (register_vms) and gets them from the `booted_vms` fixture. Under software
+# emulation a VM's harness keeps about one of this machine's two cores busy, so every
+# module's VMs boot at once, when the first is needed, and the image is built once before.
+VM_BOOTS = {}
+
+
+def register_vms(module, boot):
+    """Register `boot(image, folder)`, which boots module `module`'s VMs (keeping what they
+    leave in `folder`, a new folder), runs their commands and returns what the module's
+    tests read."""
+    VM_BOOTS[module] = boot
+
+
+@pytest.fixture(scope="session")
+def booted_vms(request, tmp_path_factory):
+    """{module: a finished Future of what its boot returned}, for every module with a
+    selected test; all boots run at once (each in a thread of its own, qemu doing the work),
+    and all have finished before any test goes on, so that no test on this machine shares
+    its cores with a VM."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    from kernel_vm.image import build_image
+    selected = {item.module.__name__ for item in request.session.items}
+    boots = {module: boot for module, boot in VM_BOOTS.items() if module in selected}
+    image = build_image(log=lambda line: None)
+    with ThreadPoolExecutor(max_workers=max(1, len(boots))) as pool:
+        # (the folders are made here: pytest's temporary folders are not made safely by threads)
+        futures = {module: pool.submit(boot, image, tmp_path_factory.mktemp(module)) for module, boot in boots.items()}
+        wait(futures.values())
+    return futures
+
+
 def harness(*args, env=None, timeout=180, **kwargs):
     """Run `python -m harness ARGS` as a user would; return the CompletedProcess."""
     return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], cwd=ROOT,

@@ -1,10 +1,12 @@
 """A run's servers without servers (no root, no ssh): what `doctor --cluster` says about one,
 from recorded answers of its commands; where the nodes of a topology are placed; how a
 command reaches a server. tests/test_cluster.py runs on two real servers."""
+import json
 import shlex
 
 import pytest
 
+from harness import cleanup
 from harness.cluster import (Cluster, Server, cluster_report, parse_placement, parse_servers, place, resolve,
                              server_rows)
 from harness.errors import HarnessError
@@ -186,3 +188,51 @@ def test_a_clusters_commands_share_one_connection_per_server(tmp_path):
     assert f"ControlPath={tmp_path}/run1.ssh-vm2" in argv and argv[-1] == "ovs-ofctl dump-flows s2"
     assert cluster.mininet_server("s1") == ("localhost", None)
     assert cluster.mininet_server("s2") == ("vm2", "192.0.2.2")
+
+
+class FakeServerTools:
+    """A CommandRunner for one server's bridges and interfaces: answers `ovs-vsctl list Bridge`
+    and `ip -o link show` (through ssh), and keeps every command it was given."""
+
+    def __init__(self, bridges, links):
+        self.bridges, self.links, self.ran = bridges, links, []
+
+    def run(self, argv, host=None, check=True, timeout=30):
+        self.ran.append(shlex.split(argv[-1]))
+        command = self.ran[-1]
+        if command[:2] == ["ovs-vsctl", "--format=json"]:
+            return json.dumps({"data": [[name, ["map", sorted(ids.items())]] for name, ids in self.bridges.items()]})
+        if command[:3] == ["ip", "-o", "link"]:
+            return "".join(f"{index}: {name}: <BROADCAST,MULTICAST,UP> mtu 1500 qdisc noqueue"
+                           + (f"\\    alias {alias}" if alias else "") + "\n"
+                           for index, (name, alias) in enumerate(self.links.items(), 1))
+        return ""
+
+
+# vm2 as a killed run driven from this machine left it, with its state file lost: its bridge
+# and the interfaces of its mark; a run another machine drives (alive or not, this machine
+# cannot tell); a run of this machine still alive; and what is not the harness's.
+VM2_BRIDGES = {"s2": {"ovs-harness-run": "dead", "ovs-harness-driver": "this"},
+               "s3": {"ovs-harness-run": "elsewhere", "ovs-harness-driver": "other"},
+               "s4": {"ovs-harness-run": "alive", "ovs-harness-driver": "this"},
+               "br-ex": {}}
+VM2_LINKS = {"lo": None, "ens3": None, "s2-eth1@if5": "ovs-harness:dead", "s2-eth2@NONE": "ovs-harness:dead",
+             "s3-eth1@if7": "ovs-harness:elsewhere", "s4-eth1@if9": "ovs-harness:alive", "veth0@if3": "mine"}
+
+
+def test_clean_cluster_removes_from_a_server_only_what_this_machines_dead_runs_left():
+    tools = FakeServerTools(VM2_BRIDGES, VM2_LINKS)
+    removed = cleanup._remove_runs_on_server(
+        REMOTE, tools, lambda ids: ids.get("ovs-harness-driver") == "this" and ids["ovs-harness-run"] != "alive")
+    assert removed == ["bridge s2 on vm2", "interface s2-eth1 on vm2", "interface s2-eth2 on vm2"]
+    assert ["ovs-vsctl", "--", "--if-exists", "del-br", "s2"] in tools.ran
+    assert [command for command in tools.ran if command[:3] == ["ip", "link", "del"]] == \
+        [["ip", "link", "del", "s2-eth1"], ["ip", "link", "del", "s2-eth2"]]
+
+
+def test_a_killed_runs_state_names_its_run_and_clean_removes_its_marked_interfaces_without_its_bridge():
+    """A run killed after its bridge was deleted (in its teardown) still leaves marked
+    interfaces: its state file names the run."""
+    tools = FakeServerTools({"br-ex": {}}, VM2_LINKS)
+    removed = cleanup._remove_remote_leftovers("vm2", {"address": "192.0.2.2", "control_path": "/run/x"}, "dead", tools)
+    assert removed == ["interface s2-eth1 on vm2", "interface s2-eth2 on vm2"]
