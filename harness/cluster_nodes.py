@@ -60,6 +60,9 @@ class RemoteHarnessSwitch(HarnessRemote, HarnessSwitch):
     def marks(self):
         return {**super().marks(), DRIVER_KEY: this_machine()}
 
+    def has_internal_port(self):
+        return self.pexec(["test", "-e", f"/sys/class/net/{self.name}"])[2] == 0
+
 
 def gre_key_base(run_id):
     """The first GRE key of run `run_id`'s links (each link adds its own number): from the

@@ -14,6 +14,8 @@ when a network is built, so `describe`, the unit tests and `load_run` need no Mi
   carries the port settings (VLAN tag, trunks) its switch end is created with.
 """
 
+from pathlib import Path
+
 from mininet.link import Intf, Link
 from mininet.node import Host, OVSSwitch
 
@@ -185,13 +187,17 @@ class HarnessSwitch(OVSSwitch):
                              *(f"{name}={ovs_value(name, value)}" for name, value in settings.items())]
         self.tools.run(self.on_server(argv))
         # The bridge's own internal port is a new interface of the root namespace: ours too.
-        if self.pexec(["test", "-e", f"/sys/class/net/{self.name}"])[2] == 0:
+        if self.has_internal_port():
             mark_interface(self, self.name, self.run_id)
             sysctl(self, f"net/ipv6/conf/{self.name}/disable_ipv6", 1)
 
     def on_server(self, argv):
         """The argv that runs `argv` where this switch is (here; see RemoteHarnessSwitch)."""
         return argv
+
+    def has_internal_port(self):
+        """Whether the bridge's internal port is an interface (of this machine)."""
+        return Path("/sys/class/net", self.name).exists()
 
     def marks(self):
         """The external_ids that mark the bridge as the run's."""
