@@ -89,6 +89,10 @@ class Network(Wiring):
         """The argv that runs `argv` in the root namespace where `node` runs."""
         return self.cluster.on(node, argv) if self.cluster else argv
 
+    def _is_here(self, server):
+        """Whether `server` (a key of _switches_by_server) is this machine."""
+        return server is None or self.cluster.servers[server].local
+
     def _switches_by_server(self):
         """{server name, or None for a run on this machine only: its switches}."""
         if not self.cluster:
@@ -121,8 +125,7 @@ class Network(Wiring):
                                        "run `python -m harness clean` first")
                 raise HarnessError(f"bridge {switch}{where} already exists and is not ovs-harness's: "
                                    f"remove it (ovs-vsctl del-br {switch}) or rename it")
-            here = server is None or self.cluster.servers[server].local
-            present = set(os.listdir("/sys/class/net")) if here else \
+            present = set(os.listdir("/sys/class/net")) if self._is_here(server) else \
                 set(self.tools.run(there(["ls", "/sys/class/net"])).split())
             for name in self.root_interfaces(switches):
                 if name in present:
@@ -137,16 +140,16 @@ class Network(Wiring):
         from . import mininet_nodes as nodes
         self._refuse_foreign_names()
         by_server = self._switches_by_server()
-        here = [switch for server, switches in by_server.items() for switch in switches
-                if server is None or self.cluster.servers[server].local]
+        here = [switch for server, switches in by_server.items() for switch in switches if self._is_here(server)]
         self.state.update(bridges=here, interfaces=self.root_interfaces(here),
                           containers=[container_name(self.run_id, host) for host in self.containers()])
         if self.cluster:
-            self.state.update(servers={server: {"address": self.cluster.servers[server].address,
-                                                "control_path": self.cluster.control_path(self.cluster.servers[server]),
-                                                "bridges": switches, "interfaces": self.root_interfaces(switches)}
-                                       for server, switches in by_server.items()
-                                       if not self.cluster.servers[server].local})
+            self.state.update(servers={server.name: {"address": server.address,
+                                                     "control_path": self.cluster.control_path(server),
+                                                     "bridges": switches, "interfaces": self.root_interfaces(switches)}
+                                       for server, switches in ((self.cluster.servers[name], switches)
+                                                                for name, switches in by_server.items())
+                                       if not server.local})
         make_room_for_neighbours(len(self.topo.hosts()), self.state)
         switch = partial(nodes.HarnessSwitch, run_id=self.run_id, tools=self.tools, datapath=self.datapath,
                          controller_target=self.controller_target)
@@ -156,14 +159,14 @@ class Network(Wiring):
             configured.append(True)
             self.meter("configuring hosts", len(configured), len(self.hosts()))
 
-        def host(name, container=None, **params):
+        def local_host(name, container=None, **params):
             if container is None:
                 return nodes.QuietHost(name, on_configured=one_more_configured, **params)
             return nodes.ContainerHost(name, container, self.images[container.image][0], self.run_id, self.tools,
                                        self.node_logs / name, on_configured=one_more_configured, **params)
-        classes = self._cluster_classes(switch, one_more_configured) if self.cluster else \
-            (switch, host, partial(nodes.MarkedLink, run_id=self.run_id))
-        self.net = Mininet(topo=self.topo, **dict(zip(("switch", "host", "link"), classes)), intf=nodes.QuietIntf,
+        switch, host, link = self._cluster_classes(switch, one_more_configured) if self.cluster else \
+            (switch, local_host, partial(nodes.MarkedLink, run_id=self.run_id))
+        self.net = Mininet(topo=self.topo, switch=switch, host=host, link=link, intf=nodes.QuietIntf,
                            controller=None, autoSetMacs=True, build=False)
         try:
             with c_locale():
