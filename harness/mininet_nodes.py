@@ -13,7 +13,6 @@ when a network is built, so `describe`, the unit tests and `load_run` need no Mi
   `clean` can tell ours from an interface someone else later made with the same name; it
   carries the port settings (VLAN tag, trunks) its switch end is created with.
 """
-
 from pathlib import Path
 
 from mininet.link import Intf, Link

@@ -93,6 +93,11 @@ class Network(Wiring):
         """Whether `server` (a key of _switches_by_server) is this machine."""
         return server is None or self.cluster.servers[server].local
 
+    def _switches_here(self):
+        """The switches that run on this machine."""
+        return [switch for server, switches in self._switches_by_server().items() for switch in switches
+                if self._is_here(server)]
+
     def _switches_by_server(self):
         """{server name, or None for a run on this machine only: its switches}."""
         if not self.cluster:
@@ -140,7 +145,7 @@ class Network(Wiring):
         from . import mininet_nodes as nodes
         self._refuse_foreign_names()
         by_server = self._switches_by_server()
-        here = [switch for server, switches in by_server.items() for switch in switches if self._is_here(server)]
+        here = self._switches_here()
         self.state.update(bridges=here, interfaces=self.root_interfaces(here),
                           containers=[container_name(self.run_id, host) for host in self.containers()])
         if self.cluster:
@@ -274,8 +279,7 @@ class Network(Wiring):
             node.terminate()
         # A command still running on a host (a long ping) would keep its namespace alive.
         kill_host_processes(self.state.read().get("host_namespaces", []))
-        here = self.state.read()["bridges"]
-        links = [name for name in self.root_interfaces(here) if name not in self.switches()]
+        links = [name for name in self.root_interfaces(self._switches_here()) if name not in self.switches()]
         poll_until(lambda: not any(Path("/sys/class/net", name).exists() for name in links), LINKS_GONE_TIMEOUT)
 
     def tunnels(self):
