@@ -61,14 +61,16 @@ class LabSession:
     """A lab on a freshly built network, whose steps the caller writes itself: `open()`
     builds the topology and returns the Lab (the same one an experiment's `run` gets);
     a step whose checks fail raises StepFailed when it ends; `close()` tears everything
-    down, as a run does, and returns the run folder."""
+    down, as a run does, and returns the run folder. cluster and place: as for `run`."""
 
-    def __init__(self, topology, name="ovs_lab", datapath="auto", flows="ofctl", results_dir=None):
+    def __init__(self, topology, name="ovs_lab", datapath="auto", flows="ofctl", results_dir=None,
+                 cluster=None, place=None):
         experiment = type("Session", (Experiment,), {
             "__doc__": "steps written by the caller", "topology": topology, "run": lambda self, lab: None})
         experiment.name = name
         self._run = ExperimentRun(experiment(), datapath=datapath, results_dir=results_dir, flows=flows,
-                                  progress=lambda text: None, after_step=self._after_step)
+                                  progress=lambda text: None, after_step=self._after_step,
+                                  cluster=cluster, place=place)
         self._run.interrupts = Interrupts()     # not installed: the caller owns its signals
 
     def open(self):

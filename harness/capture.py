@@ -5,7 +5,9 @@ its namespace) or a switch port (the frames the switch sent out of it: `tcpdump 
 the port's interface; or, for a port tcpdump cannot see, such as a patch port, an OVS
 mirror of the frames sent out of it to an internal capture port, `tcpdump -Q in` there).
 Each writes a pcap file in the run folder's captures/, packet by packet (-U, immediate
-mode), and its frames are read back as rows of the run's `frames` table.
+mode), and its frames are read back as rows of the run's `frames` table. A point on another
+server (a run on several) is captured there and streamed here: tcpdump writes to its
+standard output, which ssh carries into the pcap file of this machine.
 """
 import io
 import os
@@ -16,12 +18,13 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import dpkt
 
-from .cleanup import process_record
+from .cleanup import process_record, stat_record
 from .errors import HarnessError
+from .interrupts import uninterrupted
 from .tools import tool_environment
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
@@ -29,6 +32,10 @@ SNAP_LENGTH = 128       # bytes kept of each frame: its Ethernet, VLAN, ARP, IP 
 READY_TIMEOUT = 10.0    # seconds tcpdump may take to start listening
 ARP_OPS = {1: "arp request", 2: "arp reply"}
 ICMP_TYPES = {8: "echo request", 0: "echo reply"}
+# Before a remote tcpdump starts, the shell that becomes it (exec keeps the pid and start
+# time) prints its /proc stat line: the pid to stop it by, and with the start time, the
+# record `clean` checks before it kills a remote process after a SIGKILLed run.
+NAMED_ON_STDERR = ["sh", "-c", 'cat "/proc/$$/stat" >&2 && exec "$@"', "sh"]
 TCP_FLAGS = ((dpkt.tcp.TH_SYN, "syn"), (dpkt.tcp.TH_RST, "rst"), (dpkt.tcp.TH_FIN, "fin"), (dpkt.tcp.TH_ACK, "ack"))
 
 
@@ -45,6 +52,22 @@ class CapturePoint:
     method: str
     mirror: Optional[str] = None    # the switch whose mirror feeds the interface
     vlan: Optional[int] = None      # the VLAN of the untagged frames seen there, if known
+    node: Optional[str] = None      # the host or switch whose interface it is
+
+
+@dataclass
+class Elsewhere:
+    """Where a capture point on another server of a run on several is: the server's name,
+    `there(argv)`, the argv that runs argv in that server's root namespace, and the pid
+    there of the host whose namespace the point is in (None: the root namespace)."""
+    server: str
+    there: Callable
+    namespace_pid: Optional[int] = None
+
+    def argv(self, argv):
+        """The argv that runs argv at the point, on its server."""
+        inside = ["mnexec", "-a", str(self.namespace_pid)] if self.namespace_pid else []
+        return self.there([*inside, *argv])
 
 
 def mac_text(raw):
@@ -123,18 +146,32 @@ class Captures:
         self.tools = tools
         self.state = state
         self.points = {}        # name -> CapturePoint
-        self._processes = {}    # name -> Popen
+        self._processes = {}    # name -> Popen (of tcpdump, or of the ssh that carries a remote one's output)
+        self._remote = {}       # name -> (Elsewhere, record of the tcpdump there)
 
-    def start(self, point, namespace_of=None):
+    def start(self, point, namespace_of=None, elsewhere=None):
         """Start capturing at `point` (a CapturePoint); return when tcpdump listens.
-        namespace_of: the Mininet host to run tcpdump in, for a host's point."""
+        namespace_of: the Mininet host to run tcpdump in, for a host's point on this machine;
+        elsewhere: an Elsewhere, for a point on another server."""
         if point.name in self.points:
             raise HarnessError(f"{point.name} is captured already")
         self.folder.mkdir(parents=True, exist_ok=True)
         argv = ["tcpdump", "-i", point.interface, "-Q", point.direction, "-U", "--immediate-mode", "-n",
-                "-s", str(SNAP_LENGTH), "-Z", "root", "-w", str(self.pcap(point.name))]
+                "-s", str(SNAP_LENGTH), "-Z", "root", "-w", "-" if elsewhere else str(self.pcap(point.name))]
+        # From its start to its record in the run's state (a remote one's too, which comes
+        # with its first line), a tcpdump is not parted from its record by a signal.
+        with uninterrupted():
+            self._start(point, argv, namespace_of, elsewhere)
+
+    def _start(self, point, argv, namespace_of, elsewhere):
+        """Start tcpdump (`argv`) where `point` is, as `start` says; record it."""
         try:
-            if namespace_of is not None:
+            if elsewhere is not None:
+                with open(self.pcap(point.name), "wb") as pcap:
+                    process = subprocess.Popen(elsewhere.argv([*NAMED_ON_STDERR, *argv]), stdout=pcap,
+                                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                               env=tool_environment(), start_new_session=True)
+            elif namespace_of is not None:
                 process = namespace_of.popen(argv, env=tool_environment(), stdin=subprocess.DEVNULL)
             else:
                 process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -145,12 +182,24 @@ class Captures:
         self._processes[point.name] = process
         self.points[point.name] = point
         self.state.update(captures=[process_record(each.pid) for each in self._processes.values()])
-        self.tools.transcript.record(point.host or "sh", argv, "", 0)
-        self._wait_listening(point, process)
+        where = f"{point.host or 'sh'}@{elsewhere.server}" if elsewhere else point.host or "sh"
+        self.tools.transcript.record(where, argv, "", 0)
+        said = self._wait_listening(point, process)
+        if elsewhere is not None:
+            self._remote[point.name] = (elsewhere, self._record_remote(elsewhere.server, said))
+
+    def _record_remote(self, server, said):
+        """Record the remote tcpdump that `said` (its stderr so far) names in the run's
+        state, under its server; return its record ({"pid", "start"})."""
+        record = stat_record(said.decode(errors="replace").splitlines()[0])
+        servers = self.state.read()["servers"]
+        servers[server]["captures"] = servers[server].get("captures", []) + [record]
+        self.state.update(servers=servers)
+        return record
 
     def _wait_listening(self, point, process):
-        """Wait until tcpdump says it is listening; raise HarnessError with what it said
-        if it exits or stays silent."""
+        """Wait until tcpdump says it is listening and return what it said; raise
+        HarnessError with it if tcpdump exits or stays silent."""
         said, deadline = b"", time.monotonic() + READY_TIMEOUT
         while b"listening on" not in said:
             remaining = deadline - time.monotonic()
@@ -163,6 +212,7 @@ class Captures:
                 raise HarnessError(f"tcpdump could not capture at {point.name} ({point.interface}): "
                                    f"{reason[-1] if reason else f'not listening after {READY_TIMEOUT:g} s'}")
             said += chunk
+        return said
 
     def pcap(self, name):
         """The pcap file of capture point `name`."""
@@ -173,9 +223,15 @@ class Captures:
         return {name: [{"at": name, **row} for row in read_pcap(self.pcap(name))] for name in self.points}
 
     def stop(self):
-        """Stop every tcpdump (it writes out what it holds) and wait for it."""
-        for process in self._processes.values():
-            if process.poll() is None:
+        """Stop every tcpdump (it writes out what it holds) and wait for it. A remote
+        one is stopped on its server: its ssh then ends with the last of its output."""
+        for name, process in self._processes.items():
+            if process.poll() is not None:
+                continue
+            if name in self._remote:
+                elsewhere, record = self._remote[name]
+                self.tools.run(elsewhere.there(["kill", "-TERM", str(record["pid"])]), check=False)
+            else:
                 process.send_signal(signal.SIGTERM)
         for process in self._processes.values():
             try:

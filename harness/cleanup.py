@@ -25,6 +25,7 @@ from .containers import labelled_containers, remove_containers
 from .errors import HarnessError
 from .files import write_json
 from .ovs import DRIVER_KEY, RUN_ID_KEY, bridge_ids, existing_bridges
+from .tools import probe
 from .waiting import poll_until
 
 STATE_DIR = Path("/run/ovs-harness")
@@ -35,10 +36,14 @@ def start_time(pid):
     or None if there is no such process. With the pid, it names one process for good: a
     pid reused by another process has another start time."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat_record(Path(f"/proc/{pid}/stat").read_text())["start"]
     except (OSError, TypeError):
         return None
-    return int(stat.rpartition(")")[2].split()[19])     # fields after the command's name
+
+
+def stat_record(stat):
+    """Return {"pid", "start"} of the process whose /proc/PID/stat line is `stat`."""
+    return {"pid": int(stat.split()[0]), "start": int(stat.rpartition(")")[2].split()[19])}  # fields after the name
 
 
 def process_record(pid):
@@ -181,12 +186,25 @@ def remove_ovs_node(entry):
 
 def _remove_remote_leftovers(server, entry, run_id, tools):
     """Remove what run `run_id` made on remote `server`, over ssh (its state entry: {"address",
-    "control_path", and what the run was about to make there: "bridges", "interfaces"}):
-    the bridges and interfaces that carry its mark. Returns one line per thing removed."""
+    "control_path", what the run was about to make there: "bridges", "interfaces", the records
+    of the tcpdumps it started there, "captures", and the kernel settings it raised there,
+    "sysctls"}): the tcpdumps still running, the bridges and interfaces that carry its mark,
+    then the settings' old values. Returns one line per thing removed."""
     from .cluster import Server     # only a run on several servers has remote leftovers
     remote = Server(server, entry["address"], False)
-    return _remove_runs_on_server(remote, tools, lambda ids: ids[RUN_ID_KEY] == run_id, {run_id},
-                                  entry.get("control_path"))
+    removed = []
+
+    def there(argv):
+        return remote.argv(argv, entry.get("control_path"))
+    for record in entry.get("captures", []):
+        status, stat, _ = probe(there(["cat", f"/proc/{record['pid']}/stat"]))
+        if status == 0 and stat.strip() and stat_record(stat) == record:
+            tools.run(there(["kill", "-KILL", str(record["pid"])]), check=False)
+            removed.append(f"tcpdump process {record['pid']} on {server}")
+    removed += _remove_runs_on_server(remote, tools, lambda ids: ids[RUN_ID_KEY] == run_id, {run_id},
+                                      entry.get("control_path"))
+    return removed + [f"{line} on {server}"
+                      for line in kernel_tuning.restore(entry.get("sysctls", {}), there, tools)]
 
 
 def _remove_runs_on_server(server, tools, ours, runs=(), control_path=None):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .cleanup import STATE_DIR, process_record
 from .errors import HarnessError
+from .interrupts import uninterrupted
 from .tools import probe
 from .waiting import poll_until
 
@@ -294,12 +295,13 @@ class Cluster:
         RunState) as it starts, so that `clean` can stop it after a kill."""
         for server in self.remote():
             path = self.control_path(server)
-            master = subprocess.Popen(["ssh", "-N", *SSH_OPTIONS, "-o", "ControlMaster=yes",
-                                       "-o", f"ControlPath={path}", f"{CLUSTER_USER}@{server.address}"],
-                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE, text=True, start_new_session=True)
-            self.masters[server.name] = master
-            state.update(ssh_masters=[process_record(each.pid) for each in self.masters.values()])
+            with uninterrupted():
+                master = subprocess.Popen(["ssh", "-N", *SSH_OPTIONS, "-o", "ControlMaster=yes",
+                                           "-o", f"ControlPath={path}", f"{CLUSTER_USER}@{server.address}"],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.PIPE, text=True, start_new_session=True)
+                self.masters[server.name] = master
+                state.update(ssh_masters=[process_record(each.pid) for each in self.masters.values()])
             if not poll_until(lambda: os.path.exists(path) or master.poll() is not None, 30) or master.poll() is not None:
                 raise HarnessError(f"--cluster: no ssh connection to {server.name} ({server.address}): "
                                    f"{_first_line(master.stderr.read() if master.poll() is not None else '') or 'timed out'}")

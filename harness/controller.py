@@ -15,6 +15,7 @@ import sys
 
 from .cleanup import process_record
 from .errors import HarnessError
+from .interrupts import uninterrupted
 from .waiting import wait_until
 
 TOKEN_VARIABLE = "OVS_HARNESS_CONTROL_TOKEN"    # read by controllers/harness_control.py
@@ -50,13 +51,13 @@ class Controller:
         """Start the app, record its process (it leads its own process group) in the run
         state at once, so that `clean` finds it whenever the run dies, then wait until its
         control channel answers."""
-        with open(self.log_path, "ab") as log:
+        with open(self.log_path, "ab") as log, uninterrupted():
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "controllers.launch", self.app,
                  "--openflow-port", str(self.openflow_port), "--control-port", str(self.control_port)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                 env={**os.environ, TOKEN_VARIABLE: self.token})
-        self.state.update(controller=process_record(self.process.pid))
+            self.state.update(controller=process_record(self.process.pid))
         wait_until(self._answers, STARTUP_TIMEOUT, what=f"the controller app {self.app} to start")
 
     def _answers(self):

@@ -7,13 +7,15 @@ reads it when it stops ovs-vswitchd).
   of every host `ip -d link` and `ip neigh`, and `iptables-save -c` of every host with rules
   of the experiment's, taken while the network still stands.
 - `SwitchLog` reads the lines ovs-vswitchd wrote to its log during the run (an OVS node's
-  daemons log into the run folder from their start). A WARN or worse there that neither the
-  harness nor the experiment expected fails the run, the line quoted.
+  daemons log into the run folder from their start; another server's ovs-vswitchd, in a run
+  on several, is read there). A WARN or worse there that neither the harness nor the
+  experiment expected fails the run, the line quoted.
 """
 import re
 from pathlib import Path
 
 from .files import write_text
+from .tools import probe
 
 VSWITCHD_LOG = Path("/var/log/openvswitch/ovs-vswitchd.log")
 _SEVERE = re.compile(r"\|(WARN|ERR|EMER)\|")
@@ -25,21 +27,34 @@ EXPECTED_EVERYWHERE = (
 
 
 class SwitchLog:
-    """The part of ovs-vswitchd's log written from now on."""
+    """The part of an ovs-vswitchd's log written from now on."""
 
-    def __init__(self, path=VSWITCHD_LOG, whole=False):
-        """whole: the log is the run's own (an OVS node's): read it from its start."""
+    def __init__(self, path=VSWITCHD_LOG, whole=False, there=None):
+        """whole: the log is the run's own (an OVS node's): read it from its start. there:
+        for the log of another server's ovs-vswitchd, the function that gives the argv
+        running an argv on that server."""
         self.path = Path(path)
-        self.start = self.path.stat().st_size if self.path.exists() and not whole else 0
+        self.there = there
+        self.start = 0 if whole else self._size()
+
+    def _size(self):
+        """The log's size in bytes (0 if there is none)."""
+        if self.there is None:
+            return self.path.stat().st_size if self.path.exists() else 0
+        status, size, _ = probe(self.there(["stat", "-c", "%s", str(self.path)]))
+        return int(size) if status == 0 and size.strip().isdigit() else 0
 
     def lines(self):
         """Return the lines written since this object was made (all of them, if the log was
         rotated meanwhile); [] if there is no log."""
+        start = self.start if self._size() >= self.start else 0
+        if self.there is not None:
+            status, text, _ = probe(self.there(["tail", "-c", f"+{start + 1}", str(self.path)]))
+            return text.splitlines() if status == 0 else []
         if not self.path.exists():
             return []
         with open(self.path, "rb") as log:
-            if self.path.stat().st_size >= self.start:
-                log.seek(self.start)
+            log.seek(start)
             return log.read().decode(errors="replace").splitlines()
 
     def unexpected_warnings(self, expected=()):
@@ -54,9 +69,10 @@ def _safe(name):
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
-def keep_evidence(network, tools, folder, switch_log):
+def keep_evidence(network, tools, folder, switch_log, server_logs=None):
     """Write the evidence of a failed or broken run into folder/evidence/; return its path.
-    Every command is run whatever the others did (check=False) and is in the transcript."""
+    Every command is run whatever the others did (check=False) and is in the transcript.
+    server_logs: {server: its SwitchLog}, for a run on several servers."""
     evidence = Path(folder) / "evidence"
     evidence.mkdir(exist_ok=True)
     tools.transcript.step = "evidence"
@@ -77,4 +93,11 @@ def keep_evidence(network, tools, folder, switch_log):
     for file_name, output in zip(commands, outputs):
         write_text(evidence / file_name, output)
     write_text(evidence / "ovs-vswitchd.log", "\n".join(switch_log.lines()) + "\n")
+    for server, log in (server_logs or {}).items():
+        write_text(evidence / server_log_name(server), "\n".join(log.lines()) + "\n")
     return evidence
+
+
+def server_log_name(server):
+    """The file in evidence/ of the part of `server`'s ovs-vswitchd log a run wrote."""
+    return f"ovs-vswitchd.{_safe(server)}.log"

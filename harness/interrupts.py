@@ -12,6 +12,28 @@ from contextlib import contextmanager
 from .errors import Interrupted
 
 CAUGHT = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_installed = []     # the Interrupts catching the signals now, if any
+
+
+@contextmanager
+def uninterrupted():
+    """Inside, a signal is not raised where it lands but when the block ends (if it ended
+    normally): for starting a process and recording it in the run's state, which must never
+    be parted (a process started but not recorded would outlive the run). Blocking the
+    signals at the kernel instead would block them in the process started too."""
+    catching = _installed[-1] if _installed else None
+    if catching is None or not catching.raising:
+        yield
+        return
+    catching.raising, before = False, len(catching.received)
+    try:
+        yield
+    except BaseException:
+        catching.raising = len(catching.received) == before
+        raise
+    if len(catching.received) > before:
+        raise Interrupted(catching.received[-1])
+    catching.raising = True
 
 
 class Interrupts:
@@ -26,6 +48,7 @@ class Interrupts:
         """Catch the signals from now on (for good: the CLI installs them once, so that a
         signal after a run's result is printed cannot change the exit status)."""
         self._previous = {sig: signal.signal(sig, self._handle) for sig in CAUGHT}
+        _installed.append(self)
         return self
 
     def ignore_from_now(self):
@@ -42,6 +65,7 @@ class Interrupts:
     def __exit__(self, *_exc):
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+        _installed.remove(self)
 
     def _handle(self, signum, _frame):
         self.received.append(signal.Signals(signum).name)

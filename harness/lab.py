@@ -314,7 +314,9 @@ class Lab:
         capture point's name (the host's, or the port's interface name), which the frame
         checks and the run's `frames` table use."""
         point = self.network.capture_point(node, port, via)
-        self._captures.start(point, self.network.host(point.host) if point.host else None)
+        elsewhere = self.network.elsewhere(point)
+        self._captures.start(point, self.network.host(point.host) if point.host and not elsewhere else None,
+                             elsewhere)
         return point.name
 
     def static_arp(self):

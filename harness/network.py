@@ -10,11 +10,11 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
-from .capture import mirror_argv
+from .capture import Elsewhere, mirror_argv
 from .cleanup import interface_mark, kill_host_processes
 from .containers import container_name
 from .errors import HarnessError
-from .kernel_tuning import make_room_for_neighbours
+from .kernel_tuning import make_room_for_neighbours, make_room_on_server
 from .ovs import DATAPATH_TYPES, existing_bridges
 from .ovs_node import OvsNode
 from .topology import Wiring, ovs_value
@@ -155,7 +155,7 @@ class Network(Wiring):
                                        for server, switches in ((self.cluster.servers[name], switches)
                                                                 for name, switches in by_server.items())
                                        if not server.local})
-        make_room_for_neighbours(len(self.topo.hosts()), self.state)
+        self._make_room_for_neighbours()
         switch = partial(nodes.HarnessSwitch, run_id=self.run_id, tools=self.tools, datapath=self.datapath,
                          controller_target=self.controller_target)
         configured = []
@@ -195,6 +195,19 @@ class Network(Wiring):
         for switch_name in self.topo.switches():
             self.port_names[switch_name] = self._verify_ports(switch_name)
         self.build_seconds = time.monotonic() - started
+
+    def _make_room_for_neighbours(self):
+        """Let each server's kernel hold an ARP entry of every host for each of its hosts."""
+        hosts = self.topo.hosts()
+        if not self.cluster:
+            make_room_for_neighbours(len(hosts) ** 2, self.state)
+            return
+        for server in self.cluster.servers.values():
+            entries = len(hosts) * sum(self.cluster.placement[host] == server.name for host in hosts)
+            if server.local:
+                make_room_for_neighbours(entries, self.state)
+            elif entries:
+                make_room_on_server(entries, self.state, server.name, partial(self.cluster.argv, server), self.tools)
 
     def _cluster_classes(self, switch, one_more_configured):
         """(switch, host, link) classes of a run on several servers: Cluster Edition's
@@ -342,17 +355,34 @@ class Network(Wiring):
     def capture_point(self, node, port=None, via=None):
         """Return the CapturePoint of host `node`, or of port `port` of switch `node`,
         making the mirror that feeds it if one is used (see Wiring.capture_point)."""
-        if self.cluster and not self.cluster.server_of(node).local:
-            raise HarnessError(f"a capture on {node}, which runs on {self.cluster.placement[node]}: captures "
-                               "are taken on this machine's nodes only (--place it here)")
         point = super().capture_point(node, port, via)
         if point.mirror:
-            self.state.update(interfaces=self.state.read()["interfaces"] + [point.interface])
-            self.tools.run(mirror_argv(point.mirror, self.port_name(node, port), point.interface))
-            self.tools.run(["ip", "link", "set", "dev", point.interface, "alias", interface_mark(self.run_id)])
-            self.tools.run(["sysctl", "-q", "-w", f"net/ipv6/conf/{point.interface}/disable_ipv6=1"])
-            self.tools.run(["ip", "link", "set", "dev", point.interface, "up"])
+            self._expect_interface(node, point.interface)
+            for argv in (mirror_argv(point.mirror, self.port_name(node, port), point.interface),
+                         ["ip", "link", "set", "dev", point.interface, "alias", interface_mark(self.run_id)],
+                         ["sysctl", "-q", "-w", f"net/ipv6/conf/{point.interface}/disable_ipv6=1"],
+                         ["ip", "link", "set", "dev", point.interface, "up"]):
+                self.tools.run(self.on_server(node, argv))
         return point
+
+    def _expect_interface(self, node, name):
+        """Record in the run's state, before it is made, that interface `name` is about to be
+        made in the root namespace of `node`'s server."""
+        state = self.state.read()
+        server = self.cluster.placement[node] if self.cluster else None
+        if self._is_here(server):
+            self.state.update(interfaces=state["interfaces"] + [name])
+        else:
+            state["servers"][server]["interfaces"].append(name)
+            self.state.update(servers=state["servers"])
+
+    def elsewhere(self, point):
+        """For a capture point on another server, the Elsewhere that says how to run tcpdump
+        there; None for a point on this machine."""
+        if not self.cluster or self.cluster.server_of(point.node).local:
+            return None
+        return Elsewhere(self.cluster.placement[point.node], partial(self.cluster.on, point.node),
+                         self.host(point.host).pid if point.host else None)
 
     # -- OVS nodes' bridges, Linux plumbing and firewalls (see Lab.add_bridge and after) --------
 

@@ -9,7 +9,8 @@ enough). OVS behaviour as tests in a project's own CI:
   summary counts them, so the project's other tests still run on a laptop;
 - each check is a property of its test in JUnit XML (`--junitxml`);
 - options: --ovs-datapath, --ovs-flows, --ovs-results, --ovs-keep-failed, --ovs-repeat,
-  --ovs-interactive-on-failure.
+  --ovs-interactive-on-failure, --ovs-cluster and --ovs-place (every network across servers,
+  as `run --cluster ... --place ...`).
 """
 import functools
 import os
@@ -39,6 +40,10 @@ def pytest_addoption(parser):
                     help="run each experiment N times; fail if a counter differs between runs")
     group.addoption("--ovs-interactive-on-failure", action="store_true",
                     help="open Mininet's CLI after a step whose checks failed (needs a terminal and -s)")
+    group.addoption("--ovs-cluster", metavar="SERVER[,SERVER...]", default=None,
+                    help="build every network across these servers (Mininet Cluster Edition, as `run --cluster`)")
+    group.addoption("--ovs-place", action="append", default=[], metavar="NODE=SERVER",
+                    help="with --ovs-cluster: run NODE on SERVER (repeatable)")
 
 
 def pytest_configure(config):
@@ -49,6 +54,19 @@ def pytest_configure(config):
     config.addinivalue_line("filterwarnings", "ignore:distutils Version classes are deprecated:DeprecationWarning")
     if config.getoption("--ovs-repeat") < 1:
         raise pytest.UsageError("--ovs-repeat must be at least 1")
+    try:
+        _cluster(config)
+    except HarnessError as wrong:
+        raise pytest.UsageError(str(wrong)) from None
+
+
+def _cluster(config):
+    """{"cluster": servers, "place": pins} of --ovs-cluster and --ovs-place, for run and LabSession
+    (which refuse pins without servers, as `run` does)."""
+    from .cluster import parse_placement, parse_servers
+    servers = config.getoption("--ovs-cluster")
+    return {"cluster": parse_servers(servers) if servers is not None else None,
+            "place": parse_placement(config.getoption("--ovs-place"))}
 
 
 @functools.lru_cache(maxsize=None)
@@ -120,7 +138,8 @@ def ovs_lab(request):
 
     def build(topology, name="ovs_lab"):
         session = LabSession(topology, name=name, datapath=config.getoption("--ovs-datapath"),
-                             flows=config.getoption("--ovs-flows"), results_dir=_results_dir(config))
+                             flows=config.getoption("--ovs-flows"), results_dir=_results_dir(config),
+                             **_cluster(config))
         sessions.append(session)
         return session.open()
 
@@ -170,7 +189,7 @@ class ExperimentItem(pytest.Item):
             try:
                 result = run(self.experiment, datapath=config.getoption("--ovs-datapath"),
                              flows=config.getoption("--ovs-flows"), results_dir=_results_dir(config),
-                             after_step=_pause_on_failure(config))
+                             after_step=_pause_on_failure(config), **_cluster(config))
             except HarnessError as refused:
                 raise ExperimentFailed(f"not run: {refused}") from None
             runs.append(result)

@@ -15,6 +15,7 @@ import os
 import time
 import traceback
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import List, Optional
 
@@ -24,7 +25,7 @@ from .containers import container_name, require_docker, resolve_images
 from .controller import Controller
 from .environment import choose_datapath, require_runnable, root_forwarding, versions
 from .errors import HarnessError, Interrupted
-from .evidence import SwitchLog, keep_evidence
+from .evidence import SwitchLog, keep_evidence, server_log_name
 from .experiment import check_experiment_code, experiment_code_error
 from .flows import ControllerFlows, OfctlFlows
 from .interrupts import Interrupts
@@ -94,6 +95,7 @@ class ExperimentRun:
         self.datapath = self.results = None
         self.state = self.folder = self.controller = self.network = self.lab = self.switch_log = None
         self.captures = None
+        self.server_logs = {}   # another server's name -> the SwitchLog of its ovs-vswitchd
         self.cluster_servers, self.pins = cluster, place or {}
         self.cluster = None     # the harness.cluster.Cluster of a run on several servers
         self.servers = self.placement = None
@@ -194,6 +196,8 @@ class ExperimentRun:
                                       "command": list(spec.command), "capabilities": list(spec.capabilities)}
                                for host, spec in self.containers.items()}}
         self.switch_log = SwitchLog()
+        self.server_logs = {server.name: SwitchLog(there=partial(self.cluster.argv, server))
+                            for server in (self.cluster.remote() if self.cluster else [])}
         self.folder = RunFolder(self.results / experiment.name / run_id)
         self.folder.write_metadata(self.metadata)
         self.folder_written = True
@@ -246,6 +250,8 @@ class ExperimentRun:
                                f"{' | '.join(problems[:3])} (see {self.controller.log_path})")
         expected = self.experiment.expected_switch_warnings
         logs = [("ovs-vswitchd", "evidence/ovs-vswitchd.log", self.switch_log)] + [
+            (f"{server}'s ovs-vswitchd", f"evidence/{server_log_name(server)}", log)
+            for server, log in self.server_logs.items()] + [
             (f"{node}'s ovs-vswitchd", f"nodes/{node}/ovs-vswitchd.log", SwitchLog(ovs.log_path(), whole=True))
             for node, ovs in self.network.ovs.items()]
         for daemon, kept, log in logs:
@@ -283,8 +289,8 @@ class ExperimentRun:
     # -- helpers --------------------------------------------------------------------------
 
     def _keep_evidence(self):
-        self.metadata["evidence"] = str(keep_evidence(self.network, self.tools, self.folder.path,
-                                                      self.switch_log).relative_to(self.folder.path))
+        self.metadata["evidence"] = str(keep_evidence(self.network, self.tools, self.folder.path, self.switch_log,
+                                                      self.server_logs).relative_to(self.folder.path))
 
     def _remove_leftovers(self):
         self.metadata["removed_after_mininet"] = remove_run_leftovers(self.state.read(), self.tools)

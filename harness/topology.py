@@ -513,7 +513,7 @@ class Wiring:
             interface = self.interface(node, min(self._links[node]))
             return CapturePoint(node, interface, node, "in",
                                 f"tcpdump -Q in on {interface} in {node}'s namespace: frames delivered to {node}",
-                                vlan=self.vlan_of(node) if node in self._attachments else 0)
+                                vlan=self.vlan_of(node) if node in self._attachments else 0, node=node)
         name = self.port_name(node, port)
         vlan = self._port_settings[node].get(port, {}).get("tag", 0)
         if via not in (None, "tcpdump", "mirror"):
@@ -523,9 +523,9 @@ class Wiring:
             interface = f"{node}-cap{self._mirrors[node]}"
             return CapturePoint(name, interface, None, "in",
                                 f"OVS mirror of the frames {node} sends out of port {port} to internal port "
-                                f"{interface}, tcpdump -Q in there", mirror=node, vlan=vlan)
+                                f"{interface}, tcpdump -Q in there", mirror=node, vlan=vlan, node=node)
         return CapturePoint(name, name, None, "out",
-                            f"tcpdump -Q out on {name}: frames {node} sends out of port {port}", vlan=vlan)
+                            f"tcpdump -Q out on {name}: frames {node} sends out of port {port}", vlan=vlan, node=node)
 
     def port_settings(self, switch):
         """Return {port number: {setting: value}} of the ports of `switch` the topology sets

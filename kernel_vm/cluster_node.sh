@@ -23,10 +23,11 @@ install -m 644 /mnt/exchange/id_ed25519.pub /root/.ssh/authorized_keys
 mkdir -p /run/sshd
 /usr/sbin/sshd
 
-# The peer boots at the same time, under emulation: up to 5 minutes for its sshd.
+# The peer boots at the same time, under emulation: up to 5 minutes for its sshd. Its keys
+# must be known under both its name and its address (one lookup may time out alone).
 tries=0
 until ssh-keyscan -T 2 "$peer" "$peer_address" > /root/.ssh/known_hosts 2> /dev/null &&
-      [ "$(wc -l < /root/.ssh/known_hosts)" -ge 2 ]; do
+      ssh-keygen -F "$peer" > /dev/null && ssh-keygen -F "$peer_address" > /dev/null; do
   tries=$((tries + 1))
   [ "$tries" -lt 150 ] || { echo "cluster_node: no sshd answers on $peer"; exit 1; }
   sleep 2

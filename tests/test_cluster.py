@@ -2,10 +2,11 @@
 kernel has ip_gre and openvswitch; it has sshd and sudo), joined by an Ethernet link of their
 own (kernel_vm.guest.udp_link), each made a server by kernel_vm/cluster_node.sh with a root key
 generated for this test. vm1 runs the harness (`run --cluster vm1,vm2`, `doctor --cluster`,
-a SIGKILLed run and `clean`); vm2 waits until vm1 is done. The runs' folders come back through
+a SIGKILLed run with captures and `clean`); vm2 waits until vm1 is done. The runs' folders come back through
 vm1's exchange folder and are compared with the same experiments run on this machine.
 """
 import json
+import re
 import subprocess
 
 import pytest
@@ -39,13 +40,17 @@ EXPERIMENTS = {"normal_mode": ["-p", "shape=linear", "-p", "switches=2"],
 CLUSTER = ["--cluster", "vm1,vm2", "--place", "s1=vm1", "--place", "s2=vm2"]
 # The port of s1 and of s2 that links them (the others are their hosts').
 LINK_PORT = {"normal_mode": 2, "mac_learning_scale": 3}
+# Captures on the other server's nodes: vlan_normal captures every host and s1's trunk port
+# (the tunnel's end there); placed the other way round, h1, h3 and the trunk are on vm2.
+CAPTURED_ELSEWHERE = {"s1": "vm2", "s2": "vm1"}
 # A run SIGKILLed once its network is up (the blocking test experiment, h1 on vm1 pinging h2
-# on vm2), what it left on both servers, then `clean --cluster` (from the run's state file;
-# its sweep of the servers for runs whose state was lost finds nothing more).
+# on vm2, with tcpdumps on vm2 at h2 and at a mirror port of s2), what it left on both
+# servers, then `clean --cluster` (from the run's state file; its sweep of the servers for
+# runs whose state was lost finds nothing more).
 KILL_AND_CLEAN = """
 import json, os, subprocess, sys, time
 run = subprocess.Popen([sys.executable, "-m", "harness", "run", "tests/data/experiments/blocking.py",
-                        "-p", "switches=2", *sys.argv[1:], "--results-dir", "/tmp/killed"],
+                        "-p", "switches=2", "-p", "captures=true", *sys.argv[1:], "--results-dir", "/tmp/killed"],
                        env={**os.environ, "HARNESS_TEST_READY": "/tmp/ready"},
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 deadline = time.monotonic() + 300
@@ -59,21 +64,34 @@ def bridges(*prefix):
 print(json.dumps({"vm1": bridges(), "vm2": bridges("ssh", "vm2")}), flush=True)
 sys.exit(subprocess.run([sys.executable, "-m", "harness", "clean", "--cluster", "vm1,vm2"]).returncode)
 """
-# What is left on a server: bridges, interfaces with a run's mark, Mininet's shells and the
-# harness's ssh connections, state files.
+# What is left on a server: bridges, interfaces with a run's mark, Mininet's shells, the
+# harness's ssh connections and tcpdumps, state files.
 LEFT = ("ovs-vsctl list-br; ip -o link show | grep -o 'ovs-harness:.*' || true; "
-        "ps -eo args | grep -E '^(bash.*[m]ininet:|ssh -N)' || true; ls /run/ovs-harness 2>/dev/null | grep json || true")
+        "ps -eo args | grep -E '^(bash.*[m]ininet:|ssh -N|[t]cpdump)' || true; "
+        "ls /run/ovs-harness 2>/dev/null | grep json || true")
 
 
-# The two experiments through the Python API, in one interpreter (start-up under emulation
-# costs about 10 s a command); the killed run below goes through the command line.
+# The experiments through the Python API, in one interpreter (start-up under emulation costs
+# about 10 s a command), and a LabSession (the pytest plugin's ovs_lab) placed by
+# SwitchBinPlacer; the killed run below goes through the command line.
 API_RUNS = """
 import harness
+from harness.api import LabSession
 for experiment in ("normal_mode", "mac_learning_scale"):
     run = harness.run(experiment, shape="linear", switches=2, cluster=["vm1", "vm2"],
                       place={"s1": "vm1", "s2": "vm2"}, results_dir="/mnt/exchange/cluster")
     print(experiment, run.metadata["outcome"], run.path, flush=True)
-"""
+run = harness.run("vlan_normal", cluster=["vm1", "vm2"], place=%r, results_dir="/mnt/exchange/cluster")
+print("vlan_normal", run.metadata["outcome"], run.path, flush=True)
+session = LabSession(harness.Linear(switches=2), cluster=["vm1", "vm2"], results_dir="/mnt/exchange/cluster")
+lab = session.open()
+with lab.step("h1 ping h2"):
+    for switch in lab.network.switches():
+        lab.flows.add(switch, "action=normal")
+    lab.ping("h1", "h2", count=1)
+    lab.check.ping_loss("h1", "h2", percent=0)
+print("ovs_lab", "-", session.close(), flush=True)
+""" % CAPTURED_ELSEWHERE
 
 VM1_COMMANDS = {
     "setup": node_setup("vm1", "vm2"),
@@ -174,7 +192,7 @@ def single(tmp_path_factory):
     """The same experiments on this machine alone: {experiment: its run}."""
     results = tmp_path_factory.mktemp("single")
     runs = {}
-    for experiment, parameters in EXPERIMENTS.items():
+    for experiment, parameters in {**EXPERIMENTS, "vlan_normal": []}.items():
         process = harness("run", experiment, *parameters, "--results-dir", results)
         assert process.returncode == 0, process.stdout + process.stderr
         runs[experiment] = load_run(process.stdout.splitlines()[-1])
@@ -239,12 +257,40 @@ def test_every_counter_and_check_equals_the_single_machine_run_but_the_tunnels_s
     assert differing[~allowed].empty, differing[~allowed].to_string()
 
 
+def test_captures_on_the_other_servers_nodes_see_what_they_see_on_one_machine(vm1, single):
+    """tcpdump runs where the point is (in a host's namespace there, or on a port's
+    interface there) and its pcap streams back through ssh: every check passes, and every
+    point saw the same frames, step by step, as in the run on this machine alone."""
+    across, alone = cluster_run(vm1, "vlan_normal"), single["vlan_normal"]
+    assert across.metadata["outcome"] == "passed" and across.checks["passed"].all()
+    placement = across.metadata["cluster"]["placement"]
+    assert [placement[node] for node in ("s1", "h1", "h3", "s2", "h2", "h4")] == ["vm2"] * 3 + ["vm1"] * 3
+    assert sorted(across.metadata["captures"]) == ["h1", "h2", "h3", "h4", "s1-eth3"]
+    assert "mininet> h1@vm2 tcpdump" in across.transcript and "mininet> sh@vm2 tcpdump -i s1-eth3" in across.transcript
+
+    def seen(run):
+        return run.frames.groupby(["step", "at", "kind", "src_mac", "dst_mac", "vlan"]).size().to_dict()
+    assert seen(across) == seen(alone) and len(across.frames) > 0
+
+
+def test_a_lab_session_across_two_servers_is_placed_by_switch_bins(vm1):
+    """The pytest plugin's ovs_lab with --ovs-cluster: the same LabSession, its nodes placed
+    by Cluster Edition's SwitchBinPlacer (one switch a server, in order) as none is pinned."""
+    run = cluster_run(vm1, "ovs_lab")
+    assert run.metadata["outcome"] == "passed" and run.checks["passed"].all() and len(run.checks) == 1
+    assert run.metadata["cluster"]["placement"] == {"s1": "vm1", "h1": "vm1", "s2": "vm2", "h2": "vm2"}
+    assert len(run.metadata["cluster"]["tunnels"]) == 1
+
+
 def test_a_killed_run_across_two_servers_is_cleaned_on_both(vm1):
+    """Killed with two tcpdumps running on vm2 (at h2, and at a mirror port of s2): clean
+    stops them there, by the pid and start time each had when it started."""
     result = vm1["kill and clean"]
     assert result.status == 0, str(result)
     before = json.loads(result.output.splitlines()[0])
     assert (before["vm1"], before["vm2"]) == (["s1"], ["s2"]), result.output
     assert "removed bridge s2 on vm2" in result.output and "removed bridge s1" in result.output
+    assert len(re.findall(r"^removed tcpdump process \d+ on vm2$", result.output, re.MULTILINE)) == 2, result.output
     for server in SERVERS:
         left = vm1[f"left on {server}"]
         assert left.status == 0 and left.output.strip() == "", str(left)

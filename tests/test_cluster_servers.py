@@ -10,6 +10,7 @@ from harness import cleanup
 from harness.cluster import (Cluster, Server, cluster_report, parse_placement, parse_servers, place, resolve,
                              server_rows)
 from harness.errors import HarnessError
+from harness.kernel_tuning import make_room_on_server
 
 VERSIONS = {"ovs": "3.1.0", "mininet": "2.3.0"}
 REMOTE = Server("vm2", "192.0.2.2", False)
@@ -191,11 +192,11 @@ def test_a_clusters_commands_share_one_connection_per_server(tmp_path):
 
 
 class FakeServerTools:
-    """A CommandRunner for one server's bridges and interfaces: answers `ovs-vsctl list Bridge`
-    and `ip -o link show` (through ssh), and keeps every command it was given."""
+    """A CommandRunner for one server's bridges, interfaces and files: answers `ovs-vsctl list
+    Bridge`, `ip -o link show` and `cat` (through ssh), and keeps every command it was given."""
 
-    def __init__(self, bridges, links):
-        self.bridges, self.links, self.ran = bridges, links, []
+    def __init__(self, bridges, links, files=None):
+        self.bridges, self.links, self.files, self.ran = bridges, links, files or {}, []
 
     def run(self, argv, host=None, check=True, timeout=30):
         self.ran.append(shlex.split(argv[-1]))
@@ -206,6 +207,8 @@ class FakeServerTools:
             return "".join(f"{index}: {name}: <BROADCAST,MULTICAST,UP> mtu 1500 qdisc noqueue"
                            + (f"\\    alias {alias}" if alias else "") + "\n"
                            for index, (name, alias) in enumerate(self.links.items(), 1))
+        if command[0] == "cat":
+            return "".join(self.files[path] for path in command[1:])
         return ""
 
 
@@ -236,3 +239,66 @@ def test_a_killed_runs_state_names_its_run_and_clean_removes_its_marked_interfac
     tools = FakeServerTools({"br-ex": {}}, VM2_LINKS)
     removed = cleanup._remove_remote_leftovers("vm2", {"address": "192.0.2.2", "control_path": "/run/x"}, "dead", tools)
     assert removed == ["interface s2-eth1 on vm2", "interface s2-eth2 on vm2"]
+
+
+def test_a_killed_runs_remote_tcpdump_is_killed_only_if_it_is_still_the_same_process(monkeypatch):
+    """A capture's record is its pid and start time there: a pid now used by another process
+    (another start time) is left alone."""
+    stats = {"/proc/301/stat": "301 (tcpdump) S 1 301 301 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 5000 1 1",
+             "/proc/302/stat": "302 (bash) S 1 302 302 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 9999 1 1"}
+    monkeypatch.setattr(cleanup, "probe", lambda argv: (0, stats[shlex.split(argv[-1])[1]], ""))
+    tools = FakeServerTools({}, {})
+    entry = {"address": "192.0.2.2", "control_path": "/run/x",
+             "captures": [{"pid": 301, "start": 5000}, {"pid": 302, "start": 5001}]}
+    assert cleanup._remove_remote_leftovers("vm2", entry, "dead", tools) == ["tcpdump process 301 on vm2"]
+    assert [command for command in tools.ran if command[0] == "kill"] == [["kill", "-KILL", "301"]]
+
+
+class FakeState:
+    def __init__(self, servers):
+        self.content = {"servers": servers}
+
+    def read(self):
+        return json.loads(json.dumps(self.content))
+
+    def update(self, **fields):
+        self.content.update(fields)
+
+
+@pytest.mark.parametrize("entries, raised", [
+    (1024, {"gc_thresh1": 256}),
+    (4096, {"gc_thresh1": 1024, "gc_thresh2": 2048, "gc_thresh3": 4096})])
+def test_a_server_gets_room_for_its_hosts_neighbours_and_clean_puts_the_old_values_back(entries, raised):
+    """Linux's own thresholds (128, 512, 1024) on a server Mininet did not raise: only those
+    below what its hosts need are raised, the old values kept in the run's state."""
+    old = {"gc_thresh1": 128, "gc_thresh2": 512, "gc_thresh3": 1024}
+    tools = FakeServerTools({}, {}, {f"/proc/sys/net/ipv4/neigh/default/{name}": f"{value}\n"
+                                     for name, value in old.items()})
+    state = FakeState({"vm2": {"address": "192.0.2.2"}})
+    make_room_on_server(entries, state, "vm2", lambda argv: REMOTE.argv(argv), tools)
+    assert state.content["servers"]["vm2"]["sysctls"] == \
+        {f"/proc/sys/net/ipv4/neigh/default/{name}": old[name] for name in raised}
+    assert tools.ran[-1] == ["sysctl", "-q", "-w", *(f"net/ipv4/neigh/default/{name}={value}"
+                                                      for name, value in raised.items())]
+    removed = cleanup._remove_remote_leftovers("vm2", state.content["servers"]["vm2"], "dead", tools)
+    assert removed[-len(raised):] == [f"net.ipv4.neigh.default.{name} back to {old[name]} on vm2" for name in raised]
+    assert tools.ran[-1] == ["sysctl", "-q", "-w", *(f"net/ipv4/neigh/default/{name}={old[name]}" for name in raised)]
+
+
+class PluginOptions:
+    """A pytest config answering getoption from a dict."""
+
+    def __init__(self, options):
+        self.options = options
+
+    def getoption(self, name):
+        return self.options[name]
+
+
+def test_the_pytest_plugin_passes_its_cluster_options_as_run_takes_them():
+    from harness.pytest_plugin import _cluster
+    assert _cluster(PluginOptions({"--ovs-cluster": "vm1,vm2", "--ovs-place": ["s1=vm2"]})) == \
+        {"cluster": ["vm1", "vm2"], "place": {"s1": "vm2"}}
+    assert _cluster(PluginOptions({"--ovs-cluster": None, "--ovs-place": []})) == {"cluster": None, "place": {}}
+    with pytest.raises(HarnessError, match="at least two servers"):
+        _cluster(PluginOptions({"--ovs-cluster": "vm1", "--ovs-place": []}))

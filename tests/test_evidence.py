@@ -68,10 +68,18 @@ def test_a_warning_the_experiment_expects_is_allowed(tmp_path, results_dir):
     assert ours_on_machine() == NOTHING
 
 
-def test_the_switch_log_reads_only_what_came_after_it_started(tmp_path):
+@pytest.mark.parametrize("where", ["here", "on a server"])
+def test_the_switch_log_reads_only_what_came_after_it_started(tmp_path, where):
+    """On a server of a run on several, the log is read there (stat, then tail from where
+    the run began): here, a server whose commands run on this machine."""
     log = tmp_path / "ovs-vswitchd.log"
     log.write_text("2026-11-25T00:00:00Z|00001|bridge|WARN|before the run\n")
-    since = SwitchLog(log)
+    asked = []
+
+    def there(argv):
+        asked.append(argv[0])
+        return argv
+    since = SwitchLog(log, there=there if where == "on a server" else None)
     with open(log, "a") as more:
         more.write("2026-11-25T00:00:01Z|00002|netdev_linux|WARN|Dropped 5 log messages in last 10 seconds "
                    "(most recently, 3 seconds ago) due to excessive rate\n"
@@ -79,3 +87,4 @@ def test_the_switch_log_reads_only_what_came_after_it_started(tmp_path):
                    "2026-11-25T00:00:03Z|00004|bridge|ERR|during the run\n")
     assert since.unexpected_warnings() == ["2026-11-25T00:00:03Z|00004|bridge|ERR|during the run"]
     assert since.unexpected_warnings([r"during the \w+"]) == []
+    assert asked == ([] if where == "here" else ["stat"] + ["stat", "tail"] * 2)

@@ -2,7 +2,8 @@
 
 It creates the file named by $HARNESS_TEST_READY once the network is up and the ping is
 about to start, so a test knows when to send its signal. With steps_before=N, N short
-steps come first."""
+steps come first; with captures, h2 and the port of h2's switch toward h1 are captured (the
+port through an OVS mirror), so that a tcpdump and a mirror port are running too."""
 import os
 from pathlib import Path
 
@@ -17,6 +18,7 @@ class Blocking(Experiment):
     hosts_as = Parameter(str, "namespace", "namespace or container", choices=("namespace", "container"))
     switches = Parameter(int, 1, "switches: one, or a chain of two with a host each (h1 and h2 on "
                          "either end)", minimum=1, maximum=2)
+    captures = Parameter(bool, False, "capture at h2, and at its switch's port toward h1 through a mirror")
 
     @property
     def topology(self):
@@ -32,6 +34,10 @@ class Blocking(Experiment):
         with lab.step("long ping"):
             for switch in lab.network.switches():
                 lab.flows.add(switch, "action=normal")
+            if self.captures:
+                lab.capture("h2")
+                switch, _port = lab.network.attachment("h2")
+                lab.capture(switch, lab.network.port_toward(switch, "h1"), via="mirror")
             if not lab.planning:     # the dry pass before the run must not signal
                 Path(os.environ["HARNESS_TEST_READY"]).touch()
             lab.ping("h1", "h2", count=600)
