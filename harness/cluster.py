@@ -265,6 +265,7 @@ class Cluster:
         self.run_id = run_id
         self.control_dir = control_dir
         self.masters = {}
+        self.controller_ports = {}      # server name -> port forwarded there to the controller app
 
     def server_of(self, node):
         return self.servers[self.placement[node]]
@@ -305,6 +306,25 @@ class Cluster:
             if not poll_until(lambda: os.path.exists(path) or master.poll() is not None, 30) or master.poll() is not None:
                 raise HarnessError(f"--cluster: no ssh connection to {server.name} ({server.address}): "
                                    f"{_first_line(master.stderr.read() if master.poll() is not None else '') or 'timed out'}")
+
+    def reach_controller(self, port, tools):
+        """Let the switches of every remote server reach the controller app listening on
+        this machine's 127.0.0.1:`port`: a remote forward on each server's master connection
+        (`ssh -O forward -R`, a port the server picks on its own loopback), so the OpenFlow
+        port is never open beyond this machine. Returns {server name: its port}."""
+        for server in self.remote():
+            said = tools.run(["ssh", *SSH_OPTIONS, "-o", f"ControlPath={self.control_path(server)}",
+                              "-O", "forward", "-R", f"127.0.0.1:0:127.0.0.1:{port}",
+                              f"{CLUSTER_USER}@{server.address}"]).split()
+            if not said or not said[0].isdigit():
+                raise HarnessError(f"--cluster: {server.name} gave no port to forward to the controller app")
+            self.controller_ports[server.name] = int(said[0])
+        return dict(self.controller_ports)
+
+    def controller_target(self, node, target):
+        """The OpenFlow target, `target` here, as switch `node` reaches it from its server."""
+        server = self.server_of(node)
+        return target if server.local else f"tcp:127.0.0.1:{self.controller_ports[server.name]}"
 
     def disconnect(self):
         """Close the master connections (a command still using one is cut)."""

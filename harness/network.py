@@ -223,8 +223,10 @@ class Network(Wiring):
                     self.cluster.control_path(self.cluster.server_of(name))}
 
         def remote_switch(name, **params):
-            return cluster_nodes.RemoteHarnessSwitch(name, cluster=self.cluster, **switch.keywords,
-                                                     **{**params, **placed(name)})
+            target = switch.keywords["controller_target"]
+            return cluster_nodes.RemoteHarnessSwitch(
+                name, cluster=self.cluster, **{**switch.keywords, **params, **placed(name),
+                                               "controller_target": target and self.cluster.controller_target(name, target)})
 
         def remote_host(name, **params):
             return cluster_nodes.RemoteQuietHost(name, on_configured=one_more_configured, **{**params, **placed(name)})

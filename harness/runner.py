@@ -157,9 +157,7 @@ class ExperimentRun:
     def _prepare_cluster(self, topo, ovs_nodes):
         """Check what a run on several servers needs, and place the topology's nodes."""
         from .cluster import place, require_ready
-        unsupported = [what for what, used in (
-            ("OVS nodes", ovs_nodes), ("container hosts", self.containers),
-            ("a controller app", self.experiment.controller_app or self.flows_backend == "ryu")) if used]
+        unsupported = [what for what, used in (("OVS nodes", ovs_nodes), ("container hosts", self.containers)) if used]
         if unsupported:
             raise HarnessError(f"--cluster: {self.experiment.name} has {' and '.join(unsupported)}, which "
                                "a run on several servers does not support yet")
@@ -211,6 +209,9 @@ class ExperimentRun:
             self.controller.start()
         if self.cluster:
             self.cluster.connect(self.state)
+            if self.controller:
+                self.metadata["cluster"]["controller_ports"] = \
+                    self.cluster.reach_controller(self.controller.openflow_port, self.tools)
         self.network = Network(self.experiment.topology.build(), self.datapath.kind, self.state.run_id,
                                self.tools, self.state,
                                controller_target=self.controller.target if self.controller else None,

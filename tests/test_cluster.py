@@ -64,6 +64,33 @@ def bridges(*prefix):
 print(json.dumps({"vm1": bridges(), "vm2": bridges("ssh", "vm2")}), flush=True)
 sys.exit(subprocess.run([sys.executable, "-m", "harness", "clean", "--cluster", "vm1,vm2"]).returncode)
 """
+# Ctrl-C (SIGINT) at two moments of a run with two tcpdumps on vm2, each run left to tear
+# itself down (no `clean` before what is left is looked at): a second after the run claimed the
+# machine (its build: the ssh connections, Mininet's remote shells, the tunnel), and once its
+# long ping runs, then again a second later, which lands in its teardown.
+INTERRUPTS = """
+import glob, os, signal, subprocess, sys, time
+def claimed():
+    return glob.glob("/run/ovs-harness/*.json")
+for moment in ("build", "steps, then teardown"):
+    if os.path.exists("/tmp/interrupts-ready"):
+        os.remove("/tmp/interrupts-ready")
+    run = subprocess.Popen([sys.executable, "-m", "harness", "run", "tests/data/experiments/blocking.py",
+                            "-p", "switches=2", "-p", "captures=true", *sys.argv[1:],
+                            "--results-dir", "/tmp/interrupted"],
+                           env={**os.environ, "HARNESS_TEST_READY": "/tmp/interrupts-ready"},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (os.path.exists("/tmp/interrupts-ready") if moment != "build" else claimed()) and \
+            run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+    run.send_signal(signal.SIGINT)
+    if moment != "build":
+        time.sleep(1)
+        run.send_signal(signal.SIGINT)
+    print(moment, run.wait(timeout=300), flush=True)
+"""
 # What is left on a server: bridges, interfaces with a run's mark, Mininet's shells, the
 # harness's ssh connections and tcpdumps, state files.
 LEFT = ("ovs-vsctl list-br; ip -o link show | grep -o 'ovs-harness:.*' || true; "
@@ -73,7 +100,8 @@ LEFT = ("ovs-vsctl list-br; ip -o link show | grep -o 'ovs-harness:.*' || true; 
 
 # The experiments through the Python API, in one interpreter (start-up under emulation costs
 # about 10 s a command), and a LabSession (the pytest plugin's ovs_lab) placed by
-# SwitchBinPlacer; the killed run below goes through the command line.
+# SwitchBinPlacer, its flows sent by the controller app on vm1 (vm2's switch reaches it through
+# the ssh connection); the killed run below goes through the command line.
 API_RUNS = """
 import harness
 from harness.api import LabSession
@@ -83,7 +111,8 @@ for experiment in ("normal_mode", "mac_learning_scale"):
     print(experiment, run.metadata["outcome"], run.path, flush=True)
 run = harness.run("vlan_normal", cluster=["vm1", "vm2"], place=%r, results_dir="/mnt/exchange/cluster")
 print("vlan_normal", run.metadata["outcome"], run.path, flush=True)
-session = LabSession(harness.Linear(switches=2), cluster=["vm1", "vm2"], results_dir="/mnt/exchange/cluster")
+session = LabSession(harness.Linear(switches=2), flows="ryu", cluster=["vm1", "vm2"],
+                     results_dir="/mnt/exchange/cluster")
 lab = session.open()
 with lab.step("h1 ping h2"):
     for switch in lab.network.switches():
@@ -97,6 +126,9 @@ VM1_COMMANDS = {
     "setup": node_setup("vm1", "vm2"),
     "doctor": doctor("vm1", "vm2"),
     "cluster runs": [".venv/bin/python", "-c", API_RUNS],
+    "interrupts": [".venv/bin/python", "-c", INTERRUPTS, *CLUSTER],
+    "left after interrupts on vm1": ["sh", "-c", LEFT],
+    "left after interrupts on vm2": ["ssh", "-n", "vm2", LEFT],
     "kill and clean": [".venv/bin/python", "-c", KILL_AND_CLEAN, *CLUSTER],
     "left on vm1": ["sh", "-c", LEFT],
     "left on vm2": ["ssh", "-n", "vm2", LEFT],
@@ -273,13 +305,30 @@ def test_captures_on_the_other_servers_nodes_see_what_they_see_on_one_machine(vm
     assert seen(across) == seen(alone) and len(across.frames) > 0
 
 
-def test_a_lab_session_across_two_servers_is_placed_by_switch_bins(vm1):
+def test_a_lab_session_across_two_servers_is_placed_by_switch_bins_and_a_controller_reaches_both(vm1):
     """The pytest plugin's ovs_lab with --ovs-cluster: the same LabSession, its nodes placed
-    by Cluster Edition's SwitchBinPlacer (one switch a server, in order) as none is pinned."""
+    by Cluster Edition's SwitchBinPlacer (one switch a server, in order) as none is pinned;
+    with --flows ryu, both switches connected to the controller app on vm1 and took its
+    FlowMods, s2 through a port forwarded on vm2's loopback."""
     run = cluster_run(vm1, "ovs_lab")
     assert run.metadata["outcome"] == "passed" and run.checks["passed"].all() and len(run.checks) == 1
-    assert run.metadata["cluster"]["placement"] == {"s1": "vm1", "h1": "vm1", "s2": "vm2", "h2": "vm2"}
-    assert len(run.metadata["cluster"]["tunnels"]) == 1
+    cluster = run.metadata["cluster"]
+    assert cluster["placement"] == {"s1": "vm1", "h1": "vm1", "s2": "vm2", "h2": "vm2"}
+    assert len(cluster["tunnels"]) == 1 and list(cluster["controller_ports"]) == ["vm2"]
+    assert run.metadata["flows"] == "ryu"
+    assert set(run.flows[run.flows["actions"] == "NORMAL"]["switch"]) == {"s1", "s2"}
+
+
+def test_an_interrupted_run_across_two_servers_leaves_nothing_on_either(vm1):
+    """Interrupted in its build, and in its steps then again in its teardown: the run tears
+    itself down on both servers (remote tcpdumps, tunnels, bridges, shells, ssh connections)
+    and says it was interrupted."""
+    result = vm1["interrupts"]
+    assert result.status == 0, str(result)
+    assert result.output.splitlines() == ["build 130", "steps, then teardown 130"], str(result)
+    for server in SERVERS:
+        left = vm1[f"left after interrupts on {server}"]
+        assert left.status == 0 and left.output.strip() == "", str(left)
 
 
 def test_a_killed_run_across_two_servers_is_cleaned_on_both(vm1):
