@@ -1,36 +1,57 @@
 """Settings of the machine's kernel (not of one namespace) that a run changes, and putting
 them back: the run state records the old values before anything is changed, so teardown,
-or `clean` after a kill, restores them."""
+or `clean` after a kill, restores them. Mininet's own `fixLimits`, which raises a dozen
+machine-wide settings for good on its first network, is kept from running (skip_fixlimits):
+of what it raises, a run raises what it needs, for itself."""
+import resource
 from pathlib import Path
 
 NEIGHBOUR_SYSCTLS = Path("/proc/sys/net/ipv4/neigh/default")
+# How many received frames a CPU queues before it drops them (a veth's frame waits there for
+# the switch): the all-pairs probe's flood budget (harness.traffic) was measured with
+# Mininet's 5000; Linux's default is 1000.
+BACKLOG, BACKLOG_NEEDED = Path("/proc/sys/net/core/netdev_max_backlog"), 5000
+# The process's own limits fixLimits raises (not the machine's): a network of 254 hosts
+# holds more open files than the usual 1,024.
+PROCESS_LIMITS = ((resource.RLIMIT_NPROC, 8192), (resource.RLIMIT_NOFILE, 16384))
 
 
-def neighbour_room(entries):
-    """{/proc/sys path: value} of the thresholds that let the kernel hold `entries` ARP entries."""
+def skip_fixlimits(mininet_class):
+    """Keep Mininet (`mininet_class`, mininet.net.Mininet) from running fixLimits, and raise
+    the process limits it would have raised."""
+    for limit, wanted in PROCESS_LIMITS:
+        soft, hard = resource.getrlimit(limit)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            try:
+                resource.setrlimit(limit, (wanted, hard if hard == resource.RLIM_INFINITY else max(hard, wanted)))
+            except (ValueError, OSError):   # no CAP_SYS_RESOURCE: as far as the hard limit goes
+                resource.setrlimit(limit, (hard, hard))
+    mininet_class.inited = True     # what Mininet.init checks before it calls fixLimits
+
+
+def needed(entries):
+    """{/proc/sys path: least value} a run needs: room for `entries` ARP entries (the
+    kernel counts those of all namespaces together and drops new ones past gc_thresh3,
+    "neighbor table overflow"; all-pairs traffic among N hosts makes N x N), and the
+    backlog."""
     return {NEIGHBOUR_SYSCTLS / "gc_thresh1": entries // 4, NEIGHBOUR_SYSCTLS / "gc_thresh2": entries // 2,
-            NEIGHBOUR_SYSCTLS / "gc_thresh3": entries}
+            NEIGHBOUR_SYSCTLS / "gc_thresh3": entries, BACKLOG: BACKLOG_NEEDED}
 
 
-def make_room_for_neighbours(entries, state):
-    """Let the hosts of this machine hold `entries` ARP entries at once (every host one for
-    every other: the number of hosts squared).
-
-    The kernel counts the ARP entries of all namespaces together and drops new ones past
-    gc_thresh3 ("neighbor table overflow"): Mininet raises it to 16384, which all-pairs
-    traffic among 128 or more hosts exceeds. Raise the thresholds as needed; the values
-    they had are kept in the run state (`state`, a RunState), and put back by restore()."""
-    raised = {path: value for path, value in neighbour_room(entries).items() if value > int(path.read_text())}
+def make_room(entries, state):
+    """Raise this machine's settings to what a run whose hosts here may hold `entries` ARP
+    entries needs (see `needed`); the values they had are kept in the run state (`state`, a
+    RunState), and put back by restore()."""
+    raised = {path: value for path, value in needed(entries).items() if value > int(path.read_text())}
     state.update(sysctls={str(path): int(path.read_text()) for path in raised})
     for path, value in raised.items():
         path.write_text(str(value))
 
 
 def make_room_on_server(entries, state, server, there, tools):
-    """make_room_for_neighbours on another server of a run on several (`there(argv)` runs
-    argv on it; Mininet raises nothing there, and Linux's own gc_thresh3 is 1024); the old
-    values go under the server's entry of the run state, for restore_on_server."""
-    wanted = neighbour_room(entries)
+    """make_room on another server of a run on several (`there(argv)` runs argv on it); the
+    old values go under the server's entry of the run state, for restore()."""
+    wanted = needed(entries)
     now = [int(value) for value in tools.run(there(["cat", *map(str, wanted)])).split()]
     raised = {path: value for (path, value), old in zip(wanted.items(), now) if value > old}
     servers = state.read()["servers"]

@@ -14,7 +14,7 @@ from .capture import Elsewhere, mirror_argv
 from .cleanup import interface_mark, kill_host_processes
 from .containers import container_name
 from .errors import HarnessError
-from .kernel_tuning import make_room_for_neighbours, make_room_on_server
+from .kernel_tuning import make_room, make_room_on_server, skip_fixlimits
 from .ovs import DATAPATH_TYPES, existing_bridges
 from .ovs_node import OvsNode
 from .topology import Wiring, ovs_value
@@ -143,6 +143,7 @@ class Network(Wiring):
         started = time.monotonic()
         from mininet.net import Mininet     # imported here: only a build needs Mininet
         from . import mininet_nodes as nodes
+        skip_fixlimits(Mininet)
         self._refuse_foreign_names()
         by_server = self._switches_by_server()
         here = self._switches_here()
@@ -155,7 +156,7 @@ class Network(Wiring):
                                        for server, switches in ((self.cluster.servers[name], switches)
                                                                 for name, switches in by_server.items())
                                        if not server.local})
-        self._make_room_for_neighbours()
+        self._make_room()
         switch = partial(nodes.HarnessSwitch, run_id=self.run_id, tools=self.tools, datapath=self.datapath,
                          controller_target=self.controller_target)
         configured = []
@@ -196,17 +197,18 @@ class Network(Wiring):
             self.port_names[switch_name] = self._verify_ports(switch_name)
         self.build_seconds = time.monotonic() - started
 
-    def _make_room_for_neighbours(self):
-        """Let each server's kernel hold an ARP entry of every host for each of its hosts."""
+    def _make_room(self):
+        """Raise each server's kernel settings to what the run needs there: room for an ARP
+        entry of every host for each of its hosts (harness.kernel_tuning)."""
         hosts = self.topo.hosts()
         if not self.cluster:
-            make_room_for_neighbours(len(hosts) ** 2, self.state)
+            make_room(len(hosts) ** 2, self.state)
             return
         for server in self.cluster.servers.values():
             entries = len(hosts) * sum(self.cluster.placement[host] == server.name for host in hosts)
             if server.local:
-                make_room_for_neighbours(entries, self.state)
-            elif entries:
+                make_room(entries, self.state)
+            else:
                 make_room_on_server(entries, self.state, server.name, partial(self.cluster.argv, server), self.tools)
 
     def _cluster_classes(self, switch, one_more_configured):

@@ -265,24 +265,29 @@ class FakeState:
         self.content.update(fields)
 
 
+NEIGH = "/proc/sys/net/ipv4/neigh/default/"
+BACKLOG = "/proc/sys/net/core/netdev_max_backlog"
+
+
 @pytest.mark.parametrize("entries, raised", [
-    (1024, {"gc_thresh1": 256}),
-    (4096, {"gc_thresh1": 1024, "gc_thresh2": 2048, "gc_thresh3": 4096})])
+    (1024, {NEIGH + "gc_thresh1": 256, BACKLOG: 5000}),
+    (4096, {NEIGH + "gc_thresh1": 1024, NEIGH + "gc_thresh2": 2048, NEIGH + "gc_thresh3": 4096, BACKLOG: 5000})])
 def test_a_server_gets_room_for_its_hosts_neighbours_and_clean_puts_the_old_values_back(entries, raised):
-    """Linux's own thresholds (128, 512, 1024) on a server Mininet did not raise: only those
-    below what its hosts need are raised, the old values kept in the run's state."""
-    old = {"gc_thresh1": 128, "gc_thresh2": 512, "gc_thresh3": 1024}
-    tools = FakeServerTools({}, {}, {f"/proc/sys/net/ipv4/neigh/default/{name}": f"{value}\n"
-                                     for name, value in old.items()})
+    """Linux's own thresholds (128, 512, 1024) and backlog (1000) on a server Mininet did not
+    raise: only those below what its hosts need are raised, the old values kept in the run's state."""
+    old = {NEIGH + "gc_thresh1": 128, NEIGH + "gc_thresh2": 512, NEIGH + "gc_thresh3": 1024, BACKLOG: 1000}
+    tools = FakeServerTools({}, {}, {path: f"{value}\n" for path, value in old.items()})
     state = FakeState({"vm2": {"address": "192.0.2.2"}})
     make_room_on_server(entries, state, "vm2", lambda argv: REMOTE.argv(argv), tools)
-    assert state.content["servers"]["vm2"]["sysctls"] == \
-        {f"/proc/sys/net/ipv4/neigh/default/{name}": old[name] for name in raised}
-    assert tools.ran[-1] == ["sysctl", "-q", "-w", *(f"net/ipv4/neigh/default/{name}={value}"
-                                                      for name, value in raised.items())]
+    assert state.content["servers"]["vm2"]["sysctls"] == {path: old[path] for path in raised}
+
+    def keys(values):
+        return [f"{path.removeprefix('/proc/sys/')}={value}" for path, value in values.items()]
+    assert tools.ran[-1] == ["sysctl", "-q", "-w", *keys(raised)]
     removed = cleanup._remove_remote_leftovers("vm2", state.content["servers"]["vm2"], "dead", tools)
-    assert removed[-len(raised):] == [f"net.ipv4.neigh.default.{name} back to {old[name]} on vm2" for name in raised]
-    assert tools.ran[-1] == ["sysctl", "-q", "-w", *(f"net/ipv4/neigh/default/{name}={old[name]}" for name in raised)]
+    assert removed[-len(raised):] == [f"{path.removeprefix('/proc/sys/').replace('/', '.')} back to {old[path]} on vm2"
+                                      for path in raised]
+    assert tools.ran[-1] == ["sysctl", "-q", "-w", *keys({path: old[path] for path in raised})]
 
 
 class PluginOptions:

@@ -127,7 +127,7 @@ def test_an_interrupt_at_any_moment_leaves_nothing_and_an_outcome_that_agrees(re
     whole = interrupted_after(120, results_dir)
     length = time.monotonic() - started
     assert whole.returncode == 0, whole.stdout + whole.stderr
-    moments = [0.3 + 0.6 * step for step in range(int(length / 0.6))]
+    moments = [0.3 + 0.9 * step for step in range(int(length / 0.9))]
     moments += [length - 1.0 + 0.1 * step for step in range(11)]
     statuses = {"passed": 0, "failed": 1, "error": 2, "interrupted": 130}
     for moment in moments:
