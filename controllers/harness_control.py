@@ -77,8 +77,10 @@ class ControlledApp(App):
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
     def remember_datapath(self, ev):
         """Know every switch that connects, for the harness's requests. (An app's own
-        handler of the same event, under another name, runs too.)"""
-        self.datapaths[ev.msg.datapath.id] = ev.msg.datapath
+        handler of the same event, under another name, runs too.) The id comes from the
+        message: os-ken's own handler of this event sets `datapath.id`, and may run after
+        this one."""
+        self.datapaths[ev.msg.datapath_id] = ev.msg.datapath
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
     def error_msg_handler(self, ev):

@@ -21,7 +21,7 @@ class LearningSwitch(ControlledApp):
     def switch_features_handler(self, ev):
         datapath = ev.msg.datapath
         ofproto, parser = datapath.ofproto, datapath.ofproto_parser
-        self.mac_to_port.setdefault(datapath.id, {})
+        self.mac_to_port.setdefault(ev.msg.datapath_id, {})     # (os-ken may set datapath.id after this handler)
         # Table-miss: everything without a better flow comes to the controller, whole.
         self.add_flow(datapath, 0, parser.OFPMatch(),
                       [parser.OFPActionOutput(ofproto.OFPP_CONTROLLER, ofproto.OFPCML_NO_BUFFER)])

@@ -3,8 +3,10 @@
 # the VM runs, from the project folder. Usage: cluster_node.sh NAME ADDRESS PEER PEER_ADDRESS
 # The VM's Ethernet link (kernel_vm.guest.udp_link) gets ADDRESS/24; both servers are named in
 # /etc/hosts, as Cluster Edition needs; root logs in with the test's key (id_ed25519 in the
-# exchange folder), and knows the peer's host key under its name and address once its sshd
-# answers. The disk is a snapshot: none of this outlives the VM.
+# exchange folder); sshd offers only the host key the test made for this server (host_key),
+# and known_hosts (also the test's) has both servers' under their names and addresses, so no
+# key is fetched over the network. Returns once the peer's sshd lets root in. The disk is a
+# snapshot: none of this outlives the VM.
 set -eu
 name=$1 address=$2 peer=$3 peer_address=$4
 
@@ -24,16 +26,16 @@ printf '%s %s\n%s %s\n' "$address" "$name" "$peer_address" "$peer" >> /etc/hosts
 mkdir -p -m 700 /root/.ssh
 install -m 600 /mnt/exchange/id_ed25519 /root/.ssh/id_ed25519
 install -m 644 /mnt/exchange/id_ed25519.pub /root/.ssh/authorized_keys
+install -m 600 /mnt/exchange/host_key /etc/ssh/ovs-harness-test-host-key
+install -m 644 /mnt/exchange/known_hosts /root/.ssh/known_hosts
 mkdir -p /run/sshd
-/usr/sbin/sshd
+/usr/sbin/sshd -h /etc/ssh/ovs-harness-test-host-key
 
-# The peer boots at the same time, under emulation: up to 5 minutes for its sshd. Its keys
-# must be known under both its name and its address (one lookup may time out alone).
+# The peer boots at the same time, under emulation: give its sshd up to 5 minutes.
 tries=0
-until ssh-keyscan -T 2 "$peer" "$peer_address" > /root/.ssh/known_hosts 2> /dev/null &&
-      ssh-keygen -F "$peer" > /dev/null && ssh-keygen -F "$peer_address" > /dev/null; do
+until ssh -n -o BatchMode=yes -o ConnectTimeout=30 "$peer" true 2> /dev/null; do
   tries=$((tries + 1))
-  [ "$tries" -lt 150 ] || { echo "cluster_node: no sshd answers on $peer"; exit 1; }
+  [ "$tries" -lt 150 ] || { echo "cluster_node: root cannot log in to $peer"; exit 1; }
   sleep 2
 done
-echo "cluster_node: $name ($address) knows $peer ($peer_address)"
+echo "cluster_node: $name ($address) logs in to $peer ($peer_address)"

@@ -18,10 +18,21 @@ TEST_EXPERIMENTS = DATA / "experiments"
 EDGE_EXPERIMENTS = ["unknown_unicast_flood", "vlan_normal", "mac_aging", "mac_table_limit", "station_move"]
 
 
+# The tests that boot the VM image (kernel_vm.image) are marked `vm_image`. They run last,
+# and the image is built from the start of the session, in a thread, while the other tests
+# run: a build mostly waits on downloads and dpkg (minutes on a fresh machine, nothing once
+# cached), so it costs the session little beside them.
+_image_build = []       # the build's Future, once the session's tests start
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "vm_image: boots a VM from the test VM image (runs after the other tests)")
+
+
 # The VMs of the tests that boot the VM image, by test module: each module registers how it
 # boots its VMs (register_vms) and gets them from the `booted_vms` fixture. Under software
 # emulation a VM's harness keeps about one of this machine's two cores busy, so every
-# module's VMs boot at once, when the first is needed, and the image is built once before.
+# module's VMs boot at once, when the first is needed.
 VM_BOOTS = {}
 
 
@@ -32,21 +43,37 @@ def register_vms(module, boot):
     VM_BOOTS[module] = boot
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    """Start building the VM image if a selected test boots it."""
+    if not session.config.option.collectonly and any(item.get_closest_marker("vm_image") for item in session.items):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from kernel_vm.image import build_image
+        pool = ThreadPoolExecutor(max_workers=1)
+        _image_build.append(pool.submit(build_image, log=lambda line: None))
+        pool.shutdown(wait=False)       # (the build goes on; nothing more is submitted)
+
+
 @pytest.fixture(scope="session")
-def booted_vms(request, tmp_path_factory):
+def vm_image():
+    """The test VM image (kernel_vm.image.Image), once its build has finished."""
+    return _image_build[0].result()
+
+
+@pytest.fixture(scope="session")
+def booted_vms(request, vm_image, tmp_path_factory):
     """{module: a finished Future of what its boot returned}, for every module with a
     selected test; all boots run at once (each in a thread of its own, qemu doing the work),
     and all have finished before any test goes on, so that no test on this machine shares
     its cores with a VM."""
     from concurrent.futures import ThreadPoolExecutor, wait
 
-    from kernel_vm.image import build_image
     selected = {item.module.__name__ for item in request.session.items}
     boots = {module: boot for module, boot in VM_BOOTS.items() if module in selected}
-    image = build_image(log=lambda line: None)
     with ThreadPoolExecutor(max_workers=max(1, len(boots))) as pool:
         # (the folders are made here: pytest's temporary folders are not made safely by threads)
-        futures = {module: pool.submit(boot, image, tmp_path_factory.mktemp(module)) for module, boot in boots.items()}
+        futures = {module: pool.submit(boot, vm_image, tmp_path_factory.mktemp(module)) for module, boot in boots.items()}
         wait(futures.values())
     return futures
 
@@ -129,11 +156,13 @@ def edge_runs(tmp_path_factory):
 def pytest_collection_modifyitems(config, items):
     """Tests marked `network` build real networks on real OVS, as root; the others (parsers,
     checks, parameters, results, experiment loading) need neither. Without root, say so
-    plainly instead of failing obscurely, and name the command that runs the unit tests."""
+    plainly instead of failing obscurely, and name the command that runs the unit tests.
+    The tests that boot the VM image go last (see `vm_image`)."""
     if os.geteuid() != 0 and any(item.get_closest_marker("network") for item in items):
         pytest.exit("tests marked `network` build real networks: run them as root "
                     "(sudo .venv/bin/python -m pytest), or run only the unit tests: "
                     ".venv/bin/python -m pytest -m 'not network'", returncode=2)
+    items.sort(key=lambda item: bool(item.get_closest_marker("vm_image")))     # (a stable sort)
 
 
 @pytest.fixture(autouse=True)

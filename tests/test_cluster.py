@@ -17,7 +17,7 @@ from harness.figures import differences
 from harness.results import load_run
 from kernel_vm.guest import Guest, run_in_guests, udp_link
 
-pytestmark = pytest.mark.network     # two VMs
+pytestmark = [pytest.mark.network, pytest.mark.vm_image]     # two VMs
 
 SERVERS = {"vm1": "192.168.77.1", "vm2": "192.168.77.2"}
 DONE = "/run/ovs-harness-cluster-done"
@@ -143,15 +143,32 @@ VM2_COMMANDS = [node_setup("vm2", "vm1"),
                 ["sh", "-c", f"until [ -e {DONE} ]; do sleep 1; done"]]
 
 
+def make_keys(exchanges):
+    """Give the servers ({name: exchange folder}) root's key pair (both have it, and accept
+    it), a host key each, and a known_hosts naming every host key under its server's name and
+    address: nothing is fetched with ssh-keyscan, whose key exchanges, one per key type, take
+    seconds each under emulation and timed out for minutes while the VMs were busy."""
+    first = next(iter(exchanges.values()))
+    keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ovs-harness cluster test", "-f"]
+    subprocess.run([*keygen, first / "id_ed25519"], check=True)
+    known = []
+    for name, exchange in exchanges.items():
+        for key in ("id_ed25519", "id_ed25519.pub"):
+            if exchange != first:
+                (exchange / key).write_bytes((first / key).read_bytes())
+        subprocess.run([*keygen, exchange / "host_key"], check=True)
+        # (a line for each, as ssh-keyscan writes them: `ssh-keygen -R` of one leaves the other)
+        known += [f"{known_as} {(exchange / 'host_key.pub').read_text()}" for known_as in (name, SERVERS[name])]
+    for exchange in exchanges.values():
+        (exchange / "known_hosts").write_text("".join(known))
+
+
 def boot(image, folder):
     """Boot both servers, run vm1's commands; return their VmResults."""
     exchanges = [folder / "vm1", folder / "vm2"]
     for exchange in exchanges:
         exchange.mkdir()
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ovs-harness cluster test",
-                    "-f", exchanges[0] / "id_ed25519"], check=True)
-    for name in ("id_ed25519", "id_ed25519.pub"):
-        (exchanges[1] / name).write_bytes((exchanges[0] / name).read_bytes())
+    make_keys(dict(zip(SERVERS, exchanges)))
     ends = udp_link()
     runs = run_in_guests(image, [
         Guest(list(VM1_COMMANDS.values()), exchanges[0], ends[0], SERVER_MEMORY_MB, SERVER_CPUS),

@@ -42,11 +42,15 @@ def arp_frame(src, dst, opcode):
 
 def connect(app, datapath):
     """Deliver a switch's features to every handler the app registered for them, as os-ken's
-    dispatcher does (set_ev_cls records the event in the method's `callers`)."""
-    event = ofp_event.EventOFPSwitchFeatures(Message(datapath))
+    dispatcher does (set_ev_cls records the event in the method's `callers`), before os-ken's
+    own handler of them gives the datapath its id, as it may: each app handles its events in
+    a thread of its own."""
+    dpid, datapath.id = datapath.id, None
+    event = ofp_event.EventOFPSwitchFeatures(Message(datapath, datapath_id=dpid))
     for _name, method in inspect.getmembers(app, inspect.ismethod):
         if ofp_event.EventOFPSwitchFeatures in getattr(method, "callers", {}):
             method(event)
+    datapath.id = dpid
 
 
 @pytest.fixture
