@@ -201,34 +201,31 @@ def _remove_remote_leftovers(server, entry, run_id, tools):
         if status == 0 and stat.strip() and stat_record(stat) == record:
             tools.run(there(["kill", "-KILL", str(record["pid"])]), check=False)
             removed.append(f"tcpdump process {record['pid']} on {server}")
-    removed += _remove_runs_on_server(remote, tools, lambda ids: ids[RUN_ID_KEY] == run_id, {run_id},
-                                      entry.get("control_path"))
+    removed += _remove_runs_on_server(server, there, tools, lambda ids: ids[RUN_ID_KEY] == run_id, {run_id})
     return removed + [f"{line} on {server}"
                       for line in kernel_tuning.restore(entry.get("sysctls", {}), there, tools)]
 
 
-def _remove_runs_on_server(server, tools, ours, runs=(), control_path=None):
-    """On `server` (a harness.cluster.Server), remove every marked bridge whose external_ids
-    `ours(ids)` accepts, and every interface carrying the mark of one of `runs` or of a run
-    whose bridge was removed; return one line per thing removed. Raises HarnessError if the
-    server does not answer."""
-    def there(argv):
-        return server.argv(argv, control_path)
+def _remove_runs_on_server(server, there, tools, ours, runs=()):
+    """On server `server` (its name; there(argv): the argv that runs argv on it), remove every
+    marked bridge whose external_ids `ours(ids)` accepts, and every interface carrying the
+    mark of one of `runs` or of a run whose bridge was removed; return one line per thing
+    removed. Raises HarnessError if the server does not answer."""
     try:
         bridges = bridge_ids(tools, there)
     except HarnessError as problem:
-        raise HarnessError(f"{server.name} does not answer ({problem}), so what runs made there is still "
+        raise HarnessError(f"{server} does not answer ({problem}), so what runs made there is still "
                            "there: run `python -m harness clean` again when it does") from None
     doomed = {name: ids[RUN_ID_KEY] for name, ids in bridges.items() if ids.get(RUN_ID_KEY) and ours(ids)}
     removed = []
     if doomed:
         tools.run(there(["ovs-vsctl", *(word for bridge in doomed for word in ("--", "--if-exists", "del-br", bridge))]))
-        removed += [f"bridge {bridge} on {server.name}" for bridge in doomed]
+        removed += [f"bridge {bridge} on {server}" for bridge in doomed]
     marks = {interface_mark(run) for run in {*runs, *doomed.values()}}
     for name, mark in _marked_interfaces(tools.run(there(["ip", "-o", "link", "show"]))).items():
         if mark in marks and name not in doomed:
             tools.run(there(["ip", "link", "del", name]), check=False)
-            removed.append(f"interface {name} on {server.name}")
+            removed.append(f"interface {name} on {server}")
     return removed
 
 
@@ -308,6 +305,7 @@ def clean(tools, servers=()):
             driver = this_machine()
             for server in servers:
                 if not server.local:
-                    removed += _remove_runs_on_server(server, tools, lambda ids: ids.get(DRIVER_KEY) == driver
+                    removed += _remove_runs_on_server(server.name, server.argv, tools,
+                                                      lambda ids: ids.get(DRIVER_KEY) == driver
                                                       and ids[RUN_ID_KEY] not in live)
     return removed

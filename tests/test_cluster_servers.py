@@ -226,7 +226,7 @@ VM2_LINKS = {"lo": None, "ens3": None, "s2-eth1@if5": "ovs-harness:dead", "s2-et
 def test_clean_cluster_removes_from_a_server_only_what_this_machines_dead_runs_left():
     tools = FakeServerTools(VM2_BRIDGES, VM2_LINKS)
     removed = cleanup._remove_runs_on_server(
-        REMOTE, tools, lambda ids: ids.get("ovs-harness-driver") == "this" and ids["ovs-harness-run"] != "alive")
+        "vm2", REMOTE.argv, tools, lambda ids: ids.get("ovs-harness-driver") == "this" and ids["ovs-harness-run"] != "alive")
     assert removed == ["bridge s2 on vm2", "interface s2-eth1 on vm2", "interface s2-eth2 on vm2"]
     assert ["ovs-vsctl", "--", "--if-exists", "del-br", "s2"] in tools.ran
     assert [command for command in tools.ran if command[:3] == ["ip", "link", "del"]] == \
