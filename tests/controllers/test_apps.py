@@ -55,13 +55,16 @@ def connect(app, datapath):
 
 @pytest.fixture
 def connected():
-    """A learning switch app with the dummy switch connected."""
+    """A learning switch app with the dummy switch connected. (Closed even when connecting
+    fails: its control thread would keep pytest from exiting.)"""
     app = learning_switch.LearningSwitch()
     datapath = DummyDatapath()
-    connect(app, datapath)
-    assert app.datapaths == {1: datapath}
-    yield app, datapath
-    app.close()
+    try:
+        connect(app, datapath)
+        assert app.datapaths == {1: datapath}
+        yield app, datapath
+    finally:
+        app.close()
 
 
 def packet_in(app, datapath, in_port, data):
