@@ -31,11 +31,11 @@ install -m 644 /mnt/exchange/known_hosts /root/.ssh/known_hosts
 mkdir -p /run/sshd
 /usr/sbin/sshd -h /etc/ssh/ovs-harness-test-host-key
 
-# The peer boots at the same time, under emulation: give its sshd up to 5 minutes.
-tries=0
+# The peer boots at the same time, under emulation: give its sshd up to 5 minutes (a
+# deadline, not a number of tries: a try that waits for the connection can take 30 s).
+deadline=$(($(date +%s) + 300))
 until ssh -n -o BatchMode=yes -o ConnectTimeout=30 "$peer" true 2> /dev/null; do
-  tries=$((tries + 1))
-  [ "$tries" -lt 150 ] || { echo "cluster_node: root cannot log in to $peer"; exit 1; }
+  [ "$(date +%s)" -lt "$deadline" ] || { echo "cluster_node: root cannot log in to $peer"; exit 1; }
   sleep 2
 done
 echo "cluster_node: $name ($address) logs in to $peer ($peer_address)"
