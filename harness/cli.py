@@ -8,8 +8,6 @@ import os
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
@@ -18,7 +16,6 @@ from rich.table import Table
 
 from .errors import HarnessError, Interrupted
 from .files import write_atomically
-from .analysis import counter_spread
 from .interrupts import Interrupts
 from .results import (COLUMNS, default_results_dir, find_run, load_run, table_frame,
                       read_metadata, run_folders)
@@ -117,6 +114,7 @@ def pause_in_mininet_cli(step, rows, network):
 
 def _summarise_repeats(experiment, paths, results_dir):
     """Print how every per-step counter varied over repeated runs, and save it as CSV."""
+    from .analysis import counter_spread    # pandas: see cmd_show
     spread = counter_spread([load_run(path) for path in paths])
     varying = spread[spread["variance"] > 0]
     heading(f"{len(paths)} runs of {experiment.name}")
@@ -280,6 +278,7 @@ def cmd_runs(args):
 
 
 def cmd_show(args):
+    import pandas as pd     # imported by the commands that need it: a run's start-up does not
     run = load_run(find_run(args.run, args.results_dir))
     if args.csv:
         getattr(run, args.csv).to_csv(sys.stdout, index=False)

@@ -266,7 +266,7 @@ class ExperimentRun:
         """Keep the evidence of a run that failed or broke, while its network stands; then
         tear down what the run made, in this order, each part whatever the others did: the
         network (Mininet), the controller app, whatever is left (cleanup), the state file;
-        then write the final metadata and transcript."""
+        then finish writing the tables, and write the final metadata and transcript."""
         if self.outcome in ("failed", "error") and self.network is not None and self.network.net is not None:
             self._tear_down("could not keep the evidence", self._keep_evidence)
         self.tools.transcript.step = "teardown"
@@ -285,6 +285,10 @@ class ExperimentRun:
             self.outcome = "interrupted"    # the exit status says so: the metadata must too
             self.errors.insert(0, f"interrupted by {self.interrupts.first} after its steps had finished")
         if self.folder_written:
+            try:
+                self.folder.close()
+            except HarnessError as problem:     # a step's tables could not be written
+                self._record_problem(problem)
             self._write_progress(ended=_now(), outcome=self.outcome)
 
     # -- helpers --------------------------------------------------------------------------

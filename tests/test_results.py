@@ -1,4 +1,5 @@
 """Run folders: tidy tables written atomically, read back by load_run, found by id."""
+import errno
 import json
 
 import pytest
@@ -40,6 +41,7 @@ def write_run(folder, run_id, started="2026-11-25T10:00:00+0000"):
 def test_a_step_becomes_one_row_per_thing_with_run_step_and_switch(tmp_path):
     run = write_run(tmp_path, "20261125-100000-abcd")
     run.add_step("20261125-100000-abcd", finished_step(), host_named)
+    run.close()
     loaded = load_run(run.path)
     assert loaded.flows[["step", "switch", "actions", "n_packets"]].values.tolist() == \
         [["h1 ping h2", "s1", "NORMAL", 8]]
@@ -55,7 +57,7 @@ def test_a_step_becomes_one_row_per_thing_with_run_step_and_switch(tmp_path):
 
 def test_a_run_without_steps_still_has_every_table_with_its_columns(tmp_path):
     run = write_run(tmp_path, "20261125-100000-abcd")
-    run.write_tables()
+    run.close()
     loaded = load_run(run.path)
     assert all(list(getattr(loaded, name).columns) == COLUMNS[name] and getattr(loaded, name).empty
                for name in COLUMNS)
@@ -65,8 +67,29 @@ def test_no_partial_files_are_left_in_a_run_folder(tmp_path):
     run = write_run(tmp_path, "20261125-100000-abcd")
     run.add_step("20261125-100000-abcd", finished_step(), host_named)
     run.write_transcript("mininet> sh ovs-ofctl dump-flows s1\n")
+    run.close()
     assert not [p.name for p in run.path.iterdir() if "partial" in p.name]
     assert json.loads((run.path / "metadata.json").read_text())["run_id"] == "20261125-100000-abcd"
+
+
+def test_after_the_first_step_only_the_tables_a_step_added_to_are_rewritten(tmp_path, monkeypatch):
+    written = []
+    monkeypatch.setattr(RunFolder, "_write_table", lambda self, name, table: written.append(name))
+    run = write_run(tmp_path, "20261125-100000-abcd")
+    run.add_step("20261125-100000-abcd", finished_step(), host_named)
+    run.add_step("20261125-100000-abcd", Step(index=2, name="a step that observed nothing"), host_named)
+    run.close()
+    assert written == list(COLUMNS)
+
+
+def test_a_table_write_that_failed_is_an_error_when_the_folder_is_closed(tmp_path, monkeypatch):
+    def disk_full(path, write):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    run = write_run(tmp_path, "20261125-100000-abcd")
+    monkeypatch.setattr("harness.results.write_atomically", disk_full)
+    run.add_step("20261125-100000-abcd", finished_step(), host_named)
+    with pytest.raises(HarnessError, match=f"cannot write results in {run.path}: No space left on device"):
+        run.close()
 
 
 def test_find_run_by_path_id_and_latest(tmp_path):
