@@ -207,14 +207,14 @@ class Lab:
 
     def run(self, node, argv, check=True, timeout=30):
         """Run `argv` (an argument list, never a shell string) on host `node`, in its
-        namespace, or on switch `node` (in the root namespace, where OVS's tools reach every
-        bridge); return its output. It is kept in the transcript. check: a failure (non-zero
-        exit) is an error of the run."""
+        namespace, or on switch `node` (in the root namespace of its server, where OVS's tools
+        reach every bridge); return its output. It is kept in the transcript. check: a failure
+        (non-zero exit) is an error of the run."""
         require_argument_list(argv)
         if node in self.network.hosts():
             return self._tools.run(argv, host=self.network.host(node), check=check, timeout=timeout)
         self.network.require_switch(node)
-        return self._tools.run(argv, check=check, timeout=timeout)
+        return self._tools.run(self.network.on_server(node, argv), check=check, timeout=timeout)
 
     def run_in_container(self, host, argv, check=True, timeout=30):
         """Run `argv` inside container host `host`'s container (`docker exec`: with the

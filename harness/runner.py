@@ -33,7 +33,6 @@ from .lab import Lab
 from .network import Network
 from .results import RunFolder, claim_results_dir, default_results_dir, new_run_id
 from .tools import CommandRunner
-from .topology import Wiring
 
 FLOW_INSTALLER = "controllers.flow_installer"
 
@@ -92,7 +91,7 @@ class ExperimentRun:
         self.meter = meter or (lambda what, done, total: None)
         self.tools = CommandRunner()
         self.interrupts = None
-        self.datapath = self.results = None
+        self.datapath = self.results = self.topo = None
         self.state = self.folder = self.controller = self.network = self.lab = self.switch_log = None
         self.captures = None
         self.server_logs = {}   # another server's name -> the SwitchLog of its ovs-vswitchd
@@ -143,12 +142,12 @@ class ExperimentRun:
                                "installed with ovs-ofctl (leave --flows out)")
         require_runnable()
         self.datapath = choose_datapath(self.requested_datapath)
-        check_experiment_code(self.experiment, self.datapath.kind)
+        wiring = check_experiment_code(self.experiment, self.datapath.kind).network
+        self.topo = wiring.topo     # the Mininet topology, built once: planned on, then run
         self.progress(str(self.datapath))
-        topo = self.experiment.topology.build()
-        self.containers = Wiring(topo).containers()
+        self.containers = wiring.containers()
         if self.cluster_servers:
-            self._prepare_cluster(topo, nodes)
+            self._prepare_cluster(self.topo, nodes)
         if self.containers:
             self.docker = {"daemon": require_docker(self.progress),
                            "images": resolve_images(self.containers, self.progress)}
@@ -212,7 +211,7 @@ class ExperimentRun:
             if self.controller:
                 self.metadata["cluster"]["controller_ports"] = \
                     self.cluster.reach_controller(self.controller.openflow_port, self.tools)
-        self.network = Network(self.experiment.topology.build(), self.datapath.kind, self.state.run_id,
+        self.network = Network(self.topo, self.datapath.kind, self.state.run_id,
                                self.tools, self.state,
                                controller_target=self.controller.target if self.controller else None,
                                meter=self.meter, node_logs=self.folder.path / "nodes",

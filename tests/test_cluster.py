@@ -103,7 +103,8 @@ LEFT = ("ovs-vsctl list-br; ip -o link show | grep -o 'ovs-harness:.*' || true; 
 # The experiments through the Python API, in one interpreter (start-up under emulation costs
 # about 10 s a command), and a LabSession (the pytest plugin's ovs_lab) placed by
 # SwitchBinPlacer, its flows sent by the controller app on vm1 (vm2's switch reaches it through
-# the ssh connection); the killed run below goes through the command line.
+# the ssh connection), which ends with a port whose device does not exist added to s2 (a
+# warning in vm2's ovs-vswitchd log); the killed run below goes through the command line.
 API_RUNS = """
 import harness
 from harness.api import LabSession
@@ -118,9 +119,12 @@ session = LabSession(harness.Linear(switches=2), flows="ryu", cluster=["vm1", "v
 lab = session.open()
 with lab.step("h1 ping h2"):
     for switch in lab.network.switches():
+        lab.run(switch, ["ovs-vsctl", "br-exists", switch])     # on the switch's own server
         lab.flows.add(switch, "action=normal")
     lab.ping("h1", "h2", count=1)
     lab.check.ping_loss("h1", "h2", percent=0)
+with lab.step("a port without a device on vm2's switch"):
+    lab.run("s2", ["ovs-vsctl", "add-port", "s2", "no-such-dev"])
 print("ovs_lab", "-", session.close(), flush=True)
 """ % CAPTURED_ELSEWHERE
 
@@ -339,12 +343,24 @@ def test_a_lab_session_across_two_servers_is_placed_by_switch_bins_and_a_control
     with --flows ryu, both switches connected to the controller app on vm1 and took its
     FlowMods, s2 through a port forwarded on vm2's loopback."""
     run = cluster_run(vm1, "ovs_lab")
-    assert run.metadata["outcome"] == "passed" and run.checks["passed"].all() and len(run.checks) == 1
+    assert run.checks["passed"].all() and len(run.checks) == 1
     cluster = run.metadata["cluster"]
     assert cluster["placement"] == {"s1": "vm1", "h1": "vm1", "s2": "vm2", "h2": "vm2"}
     assert len(cluster["tunnels"]) == 1 and list(cluster["controller_ports"]) == ["vm2"]
     assert run.metadata["flows"] == "ryu"
     assert set(run.flows[run.flows["actions"] == "NORMAL"]["switch"]) == {"s1", "s2"}
+
+
+def test_a_warning_in_the_other_servers_switch_log_fails_the_run_and_its_log_is_kept(vm1):
+    """The session's last step adds a port without a device to s2, on vm2: vm2's ovs-vswitchd
+    logs a warning, which fails the run, and its log of the run is kept with the evidence."""
+    run = cluster_run(vm1, "ovs_lab")
+    assert run.metadata["outcome"] == "error", run.metadata
+    assert re.match(r"vm2's ovs-vswitchd logged \d+ warning\(s\) the experiment did not expect, first: .*"
+                    r"could not open network device no-such-dev", run.metadata["error"]), run.metadata["error"]
+    kept = run.path / run.metadata["evidence"]
+    assert "no-such-dev" in (kept / "ovs-vswitchd.vm2.log").read_text()
+    assert "no-such-dev" not in (kept / "ovs-vswitchd.log").read_text()
 
 
 def test_an_interrupted_run_across_two_servers_leaves_nothing_on_either(vm1):
