@@ -192,10 +192,11 @@ def experiment_code_error(error, experiment):
     line of the experiment's code it came from (its innermost line in the experiment's
     files, those of its class and the experiment classes it derives from), what went wrong,
     and Python's hint. A HarnessError raised by the harness on the experiment's behalf
-    ("no host 'h5'") is located the same way."""
+    ("no host 'h5'") is located the same way. The harness's own experiment classes (Experiment,
+    LabSession's) are not the experiment's code: an error in their files is not located."""
     cls = experiment if isinstance(experiment, type) else type(experiment)
     files = {os.path.realpath(inspect.getsourcefile(klass)) for klass in cls.__mro__
-             if issubclass(klass, Experiment) and klass is not Experiment}
+             if issubclass(klass, Experiment) and klass.__module__.partition(".")[0] != __package__}
     return _located(error, files)
 
 

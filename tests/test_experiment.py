@@ -2,8 +2,10 @@
 import pytest
 
 from conftest import TEST_EXPERIMENTS
+from harness import SingleSwitch
+from harness.api import LabSession, run
 from harness.errors import HarnessError
-from harness.experiment import experiment_names, find_experiment
+from harness.experiment import experiment_code_error, experiment_names, find_experiment
 
 
 def test_normal_mode_is_found_by_name_with_its_summary():
@@ -40,3 +42,13 @@ def test_files_that_are_not_experiments(file, message):
 def test_a_path_that_is_not_a_python_file_is_refused(spec):
     with pytest.raises(HarnessError, match="is not an experiment file: give a .py file"):
         find_experiment(spec)
+
+
+def test_an_error_in_the_harness_is_not_located_as_a_lab_sessions_code():
+    """LabSession's experiment class is made in harness/api.py: an error raised there (a
+    switch's log warning found when the session closes) is the harness's, not a line of the
+    session's code to point at."""
+    session_class = type(LabSession(SingleSwitch(hosts=2))._run.experiment)
+    with pytest.raises(HarnessError) as raised:
+        run("nope")
+    assert experiment_code_error(raised.value, session_class) == str(raised.value)
