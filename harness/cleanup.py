@@ -187,23 +187,24 @@ def remove_ovs_node(entry):
 def _remove_remote_leftovers(server, entry, run_id, tools):
     """Remove what run `run_id` made on remote `server`, over ssh (its state entry: {"address",
     "control_path", what the run was about to make there: "bridges", "interfaces", the records
-    of the tcpdumps it started there, "captures", and the kernel settings it raised there,
-    "sysctls"}): the tcpdumps still running, the bridges and interfaces that carry its mark,
-    then the settings' old values. Returns one line per thing removed."""
+    of the tcpdumps it started there, "captures", and "holds_settings" once it was about to
+    hold kernel settings there}): the tcpdumps still running, the bridges and interfaces that
+    carry its mark, then its hold of the settings. Returns one line per thing removed."""
     from .cluster import Server     # only a run on several servers has remote leftovers
     remote = Server(server, entry["address"], False)
     removed = []
 
-    def there(argv):
-        return remote.argv(argv, entry.get("control_path"))
+    def there(argv, stdin=False):
+        return remote.argv(argv, entry.get("control_path"), stdin=stdin)
     for record in entry.get("captures", []):
         status, stat, _ = probe(there(["cat", f"/proc/{record['pid']}/stat"]))
         if status == 0 and stat.strip() and stat_record(stat) == record:
             tools.run(there(["kill", "-KILL", str(record["pid"])]), check=False)
             removed.append(f"tcpdump process {record['pid']} on {server}")
     removed += _remove_runs_on_server(server, there, tools, lambda ids: ids[RUN_ID_KEY] == run_id, {run_id})
-    return removed + [f"{line} on {server}"
-                      for line in kernel_tuning.restore(entry.get("sysctls", {}), there, tools)]
+    if entry.get("holds_settings"):
+        removed += [f"{line} on {server}" for line in kernel_tuning.release_on_server(run_id, there, tools)]
+    return removed
 
 
 def _remove_runs_on_server(server, there, tools, ours, runs=()):
@@ -281,8 +282,8 @@ def clean(tools, servers=()):
     """Remove everything that runs which are no longer alive left behind: here, and on the
     servers of runs on several that this machine drove. On `servers` (harness.cluster.Servers)
     too, what runs this machine drove left there when their state file was lost with this
-    machine's /run (a reboot): their bridges (which carry this machine's mark) and their
-    marked interfaces.
+    machine's /run (a reboot): their bridges (which carry this machine's mark), their marked
+    interfaces, and their holds of the server's kernel settings.
 
     Returns one line per thing removed."""
     removed = []
@@ -308,4 +309,6 @@ def clean(tools, servers=()):
                     removed += _remove_runs_on_server(server.name, server.argv, tools,
                                                       lambda ids: ids.get(DRIVER_KEY) == driver
                                                       and ids[RUN_ID_KEY] not in live)
+                    removed += [f"{line} on {server.name}"
+                                for line in kernel_tuning.sweep_server(driver, live, server.argv, tools)]
     return removed

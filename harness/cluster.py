@@ -26,9 +26,9 @@ from .waiting import poll_until
 # commands (Cluster Edition would otherwise log in as the user who ran sudo).
 CLUSTER_USER = "root"
 SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=5")
-# Tools a run starts on every server: Mininet's, Open vSwitch's, and what the harness's
-# pings, captures and checksum settings need.
-SERVER_TOOLS = ("mn", "mnexec", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "ping", "tcpdump", "ethtool")
+# Tools a run starts on every server: Mininet's, Open vSwitch's, what the harness's pings,
+# captures and checksum settings need, and python3 for its hold of the kernel settings.
+SERVER_TOOLS = ("mn", "mnexec", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "ping", "tcpdump", "ethtool", "python3")
 # Modules a cross-server link and a kernel switch need.
 SERVER_MODULES = ("ip_gre", "openvswitch")
 # Captures and transcripts of several servers are put side by side by their timestamps.
@@ -48,17 +48,19 @@ class Server:
     address: str
     local: bool
 
-    def argv(self, argv, control_path=None, persist=None):
+    def argv(self, argv, control_path=None, persist=None, stdin=False):
         """The argv that runs `argv` on this server, as root: itself here, else through ssh
         (the remote shell gets the words quoted one by one), over the master connection at
         `control_path` if given (see Cluster.connect); with `persist` (seconds), the first
-        command opens that master, which closes itself once idle that long."""
+        command opens that master, which closes itself once idle that long. stdin: the
+        command reads what is given to ssh's standard input (else ssh gives it none)."""
         if self.local:
             return list(argv)
         shared = ["-o", f"ControlPath={control_path}"] if control_path else []
         if persist:
             shared += ["-o", "ControlMaster=auto", "-o", f"ControlPersist={persist}"]
-        return ["ssh", "-n", *SSH_OPTIONS, *shared, f"{CLUSTER_USER}@{self.address}", "--", shlex.join(argv)]
+        return ["ssh", *([] if stdin else ["-n"]), *SSH_OPTIONS, *shared, f"{CLUSTER_USER}@{self.address}", "--",
+                shlex.join(argv)]
 
 
 MACHINE_ID = "/etc/machine-id"
@@ -277,9 +279,9 @@ class Cluster:
     def control_path(self, server):
         return str(self.control_dir / f"{self.run_id}.ssh-{server.name}")
 
-    def argv(self, server, argv):
-        """The argv that runs `argv` on `server`, over its shared connection."""
-        return server.argv(argv, self.control_path(server))
+    def argv(self, server, argv, stdin=False):
+        """The argv that runs `argv` on `server`, over its shared connection (stdin: see Server.argv)."""
+        return server.argv(argv, self.control_path(server), stdin=stdin)
 
     def on(self, node, argv):
         """The argv that runs `argv` in the root namespace of the server `node` runs on."""

@@ -3,14 +3,19 @@ them back: the run state records the old values before anything is changed, so t
 or `clean` after a kill, restores them. Mininet's own `fixLimits`, which raises a dozen
 machine-wide settings for good on its first network, is kept from running (skip_fixlimits):
 of what it raises, a run raises what it needs, for itself."""
+import json
 import resource
 from pathlib import Path
+
+from . import held_settings
 
 NEIGHBOUR_SYSCTLS = Path("/proc/sys/net/ipv4/neigh/default")
 # How many received frames a CPU queues before it drops them (a veth's frame waits there for
 # the switch): the all-pairs probe's flood budget (harness.traffic) was measured with
 # Mininet's 5000; Linux's default is 1000.
 BACKLOG, BACKLOG_NEEDED = Path("/proc/sys/net/core/netdev_max_backlog"), 5000
+# The program that holds settings on another server (sent there on its standard input).
+HELD_SETTINGS_PROGRAM = Path(held_settings.__file__).read_text()
 # The process's own limits fixLimits raises (not the machine's): a network of 254 hosts
 # holds more open files than the usual 1,024.
 PROCESS_LIMITS = ((resource.RLIMIT_NPROC, 8192), (resource.RLIMIT_NOFILE, 16384))
@@ -48,17 +53,29 @@ def make_room(entries, state):
         path.write_text(str(value))
 
 
-def make_room_on_server(entries, state, server, there, tools):
-    """make_room on another server of a run on several (`there(argv)` runs argv on it); the
-    old values go under the server's entry of the run state, for restore()."""
-    wanted = needed(entries)
-    now = [int(value) for value in tools.run(there(["cat", *map(str, wanted)])).split()]
-    raised = {path: value for (path, value), old in zip(wanted.items(), now) if value > old}
+def hold_on_server(entries, state, server, there, tools):
+    """make_room on another server of a run on several (`there(argv, stdin)` runs argv on it): the
+    run holds the settings there (see harness.held_settings), which the run state says first,
+    so that teardown or `clean` lets go of them with release_on_server."""
+    from .cluster import this_machine
     servers = state.read()["servers"]
-    servers[server]["sysctls"] = {str(path): old for path, old in zip(wanted, now) if path in raised}
+    servers[server]["holds_settings"] = True
     state.update(servers=servers)
-    if raised:
-        tools.run(there(["sysctl", "-q", "-w", *(f"{_key(path)}={value}" for path, value in raised.items())]))
+    wanted = {_key(path): value for path, value in needed(entries).items()}
+    tools.run(there(["python3", "-", "hold", state.run_id, this_machine(), json.dumps(wanted)], stdin=True),
+              text=HELD_SETTINGS_PROGRAM)
+
+
+def release_on_server(run_id, there, tools):
+    """Let go of what run `run_id` held on another server; return one line per setting put back."""
+    return tools.run(there(["python3", "-", "release", run_id], stdin=True), text=HELD_SETTINGS_PROGRAM).splitlines()
+
+
+def sweep_server(driver, live, there, tools):
+    """Let go of what runs of machine `driver` that are not in `live` (run ids) held on
+    another server; return one line per setting put back."""
+    return tools.run(there(["python3", "-", "sweep", driver, json.dumps(sorted(live))], stdin=True),
+                     text=HELD_SETTINGS_PROGRAM).splitlines()
 
 
 def _key(path):
@@ -66,15 +83,9 @@ def _key(path):
     return str(path).removeprefix("/proc/sys/")
 
 
-def restore(previous, there=None, tools=None):
-    """Put back the kernel settings a run raised ({/proc/sys path: value}), on this machine
-    or with `there` and `tools` on another server; return one line each."""
-    if there is not None and previous:
-        tools.run(there(["sysctl", "-q", "-w", *(f"{_key(path)}={value}" for path, value in previous.items())]),
-                  check=False)
-    restored = []
+def restore(previous):
+    """Put back the kernel settings a run raised on this machine ({/proc/sys path: value});
+    return one line each."""
     for path, value in previous.items():
-        if there is None:
-            Path(path).write_text(str(value))
-        restored.append(f"{_key(path).replace('/', '.')} back to {value}")
-    return restored
+        Path(path).write_text(str(value))
+    return [f"{_key(path).replace('/', '.')} back to {value}" for path, value in previous.items()]

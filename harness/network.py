@@ -14,7 +14,7 @@ from .capture import Elsewhere, mirror_argv
 from .cleanup import interface_mark, kill_host_processes
 from .containers import container_name
 from .errors import HarnessError
-from .kernel_tuning import make_room, make_room_on_server, skip_fixlimits
+from .kernel_tuning import hold_on_server, make_room, skip_fixlimits
 from .ovs import DATAPATH_TYPES, existing_bridges
 from .ovs_node import OvsNode
 from .topology import Wiring, ovs_value
@@ -209,7 +209,7 @@ class Network(Wiring):
             if server.local:
                 make_room(entries, self.state)
             else:
-                make_room_on_server(entries, self.state, server.name, partial(self.cluster.argv, server), self.tools)
+                hold_on_server(entries, self.state, server.name, partial(self.cluster.argv, server), self.tools)
 
     def _cluster_classes(self, switch, one_more_configured):
         """(switch, host, link) classes of a run on several servers: Cluster Edition's

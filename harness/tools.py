@@ -96,13 +96,14 @@ class CommandRunner:
     def __init__(self, transcript: Optional[Transcript] = None):
         self.transcript = transcript if transcript is not None else Transcript()
 
-    def run(self, argv, host=None, check=True, timeout=30):
+    def run(self, argv, host=None, check=True, timeout=30, text=None):
         """Run argv (a list, never a shell string) and return its stdout.
 
         host: a Mininet host to run it in (through Mininet's own `popen`), or None for the
-        root namespace. Raises HarnessError naming the command when it fails and `check`
-        is set; every command is recorded in the transcript either way."""
-        stdout, stderr, returncode = self._finish(*self._start(argv, host), timeout)
+        root namespace. text: what the command reads on its standard input. Raises
+        HarnessError naming the command when it fails and `check` is set; every command is
+        recorded in the transcript either way."""
+        stdout, stderr, returncode = self._finish(*self._start(argv, host, text), timeout)
         if check:
             _require_success(argv, stdout, stderr, returncode)
         return stdout

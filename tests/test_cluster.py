@@ -93,11 +93,11 @@ for moment in ("build", "steps, then teardown"):
 """
 # What is left on a server: bridges, interfaces with a run's mark, a neighbour threshold not
 # put back (cluster_node.sh set gc_thresh1 to 1), Mininet's shells, the harness's ssh
-# connections and tcpdumps, state files.
+# connections and tcpdumps, state files, a run's hold of the kernel settings.
 LEFT = ("ovs-vsctl list-br; ip -o link show | grep -o 'ovs-harness:.*' || true; "
         "grep -vx 1 /proc/sys/net/ipv4/neigh/default/gc_thresh1 || true; "
         "ps -eo args | grep -E '^(bash.*[m]ininet:|ssh -N|[t]cpdump)' || true; "
-        "ls /run/ovs-harness 2>/dev/null | grep json || true")
+        "ls /run/ovs-harness 2>/dev/null | grep json || true; ls /run/ovs-harness/held 2>/dev/null || true")
 
 
 # The experiments through the Python API, in one interpreter (start-up under emulation costs
@@ -280,7 +280,8 @@ def test_an_experiment_across_two_servers_passes_and_says_where_each_node_ran(vm
 def test_each_servers_neighbour_thresholds_are_raised_for_its_hosts_and_put_back(vm1):
     """cluster_node.sh set gc_thresh1 to 1 on both servers: mac_learning_scale's four hosts,
     two on each, need room for 2 × 4 entries a server (gc_thresh1 a quarter of it), so the
-    run raised it on both, vm2's over ssh, and put 1 back at its end."""
+    run raised it on both, vm2's held there over ssh (harness.held_settings), and put 1 back
+    at its end."""
     removed = cluster_run(vm1, "mac_learning_scale").metadata["removed_after_mininet"]
     assert "net.ipv4.neigh.default.gc_thresh1 back to 1 on vm2" in removed, removed
     assert "net.ipv4.neigh.default.gc_thresh1 back to 1" in removed, removed

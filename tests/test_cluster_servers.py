@@ -1,21 +1,23 @@
 """A run's servers without servers (no root, no ssh): what `doctor --cluster` says about one,
 from recorded answers of its commands; where the nodes of a topology are placed; how a
 command reaches a server. tests/test_cluster.py runs on two real servers."""
+import contextlib
+import io
 import json
 import shlex
 
 import pytest
 
-from harness import cleanup
+from harness import cleanup, held_settings, kernel_tuning
 from harness.cluster import (Cluster, Server, cluster_report, parse_placement, parse_servers, place, resolve,
                              server_rows)
 from harness.errors import HarnessError
-from harness.kernel_tuning import make_room_on_server
+from harness.kernel_tuning import HELD_SETTINGS_PROGRAM, hold_on_server
 
 VERSIONS = {"ovs": "3.1.0", "mininet": "2.3.0"}
 REMOTE = Server("vm2", "192.0.2.2", False)
 WHICH = "".join(f"/usr/bin/{tool}\n" for tool in
-                ("mn", "mnexec", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "ping", "tcpdump", "ethtool"))
+                ("mn", "mnexec", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "ping", "tcpdump", "ethtool", "python3"))
 # What a ready server answers, by the command run on it.
 READY = {
     "true": (0, "", ""),
@@ -193,12 +195,14 @@ def test_a_clusters_commands_share_one_connection_per_server(tmp_path):
 
 class FakeServerTools:
     """A CommandRunner for one server's bridges, interfaces and files: answers `ovs-vsctl list
-    Bridge`, `ip -o link show` and `cat` (through ssh), and keeps every command it was given."""
+    Bridge`, `ip -o link show` and `cat` (through ssh), runs the program that holds kernel
+    settings (harness.held_settings, where the test put its folders), and keeps every command
+    it was given."""
 
     def __init__(self, bridges, links, files=None):
         self.bridges, self.links, self.files, self.ran = bridges, links, files or {}, []
 
-    def run(self, argv, host=None, check=True, timeout=30):
+    def run(self, argv, host=None, check=True, timeout=30, text=None):
         self.ran.append(shlex.split(argv[-1]))
         command = self.ran[-1]
         if command[:2] == ["ovs-vsctl", "--format=json"]:
@@ -209,6 +213,12 @@ class FakeServerTools:
                            for index, (name, alias) in enumerate(self.links.items(), 1))
         if command[0] == "cat":
             return "".join(self.files[path] for path in command[1:])
+        if command[:2] == ["python3", "-"]:
+            assert text == HELD_SETTINGS_PROGRAM and "-n" not in argv[:-1], argv     # ssh passes the program on
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                held_settings.main(command[2:])
+            return printed.getvalue()
         return ""
 
 
@@ -255,8 +265,9 @@ def test_a_killed_runs_remote_tcpdump_is_killed_only_if_it_is_still_the_same_pro
 
 
 class FakeState:
-    def __init__(self, servers):
+    def __init__(self, servers, run_id=None):
         self.content = {"servers": servers}
+        self.run_id = run_id
 
     def read(self):
         return json.loads(json.dumps(self.content))
@@ -265,29 +276,70 @@ class FakeState:
         self.content.update(fields)
 
 
-NEIGH = "/proc/sys/net/ipv4/neigh/default/"
-BACKLOG = "/proc/sys/net/core/netdev_max_backlog"
+NEIGH = "net/ipv4/neigh/default/"
+BACKLOG = "net/core/netdev_max_backlog"
+# Linux's own thresholds and backlog, on a server Mininet did not raise them on.
+LINUX = {NEIGH + "gc_thresh1": 128, NEIGH + "gc_thresh2": 512, NEIGH + "gc_thresh3": 1024, BACKLOG: 1000}
+
+
+@pytest.fixture
+def server_settings(tmp_path, monkeypatch):
+    """A server's /proc/sys settings (LINUX) and its folder of held settings, where
+    harness.held_settings finds them; returns a function that reads the settings."""
+    proc_sys = tmp_path / "proc" / "sys"
+    for setting, value in LINUX.items():
+        (proc_sys / setting).parent.mkdir(parents=True, exist_ok=True)
+        (proc_sys / setting).write_text(f"{value}\n")
+    monkeypatch.setattr(held_settings, "PROC_SYS", proc_sys)
+    monkeypatch.setattr(held_settings, "HELD", tmp_path / "held")
+    return lambda: {setting: int((proc_sys / setting).read_text()) for setting in LINUX}
+
+
+def ssh_to_vm2(argv, stdin=False):
+    return REMOTE.argv(argv, stdin=stdin)
 
 
 @pytest.mark.parametrize("entries, raised", [
     (1024, {NEIGH + "gc_thresh1": 256, BACKLOG: 5000}),
     (4096, {NEIGH + "gc_thresh1": 1024, NEIGH + "gc_thresh2": 2048, NEIGH + "gc_thresh3": 4096, BACKLOG: 5000})])
-def test_a_server_gets_room_for_its_hosts_neighbours_and_clean_puts_the_old_values_back(entries, raised):
-    """Linux's own thresholds (128, 512, 1024) and backlog (1000) on a server Mininet did not
-    raise: only those below what its hosts need are raised, the old values kept in the run's state."""
-    old = {NEIGH + "gc_thresh1": 128, NEIGH + "gc_thresh2": 512, NEIGH + "gc_thresh3": 1024, BACKLOG: 1000}
-    tools = FakeServerTools({}, {}, {path: f"{value}\n" for path, value in old.items()})
-    state = FakeState({"vm2": {"address": "192.0.2.2"}})
-    make_room_on_server(entries, state, "vm2", lambda argv: REMOTE.argv(argv), tools)
-    assert state.content["servers"]["vm2"]["sysctls"] == {path: old[path] for path in raised}
-
-    def keys(values):
-        return [f"{path.removeprefix('/proc/sys/')}={value}" for path, value in values.items()]
-    assert tools.ran[-1] == ["sysctl", "-q", "-w", *keys(raised)]
+def test_a_server_gets_room_for_its_hosts_neighbours_and_clean_puts_the_old_values_back(entries, raised,
+                                                                                        server_settings):
+    """Only the settings below what the server's hosts need are raised; the run's state says
+    it holds settings there, and cleaning the run puts them back."""
+    tools = FakeServerTools({}, {})
+    state = FakeState({"vm2": {"address": "192.0.2.2"}}, run_id="dead")
+    hold_on_server(entries, state, "vm2", ssh_to_vm2, tools)
+    assert state.content["servers"]["vm2"]["holds_settings"] is True
+    assert server_settings() == {**LINUX, **raised}
     removed = cleanup._remove_remote_leftovers("vm2", state.content["servers"]["vm2"], "dead", tools)
-    assert removed[-len(raised):] == [f"{path.removeprefix('/proc/sys/').replace('/', '.')} back to {old[path]} on vm2"
-                                      for path in raised]
-    assert tools.ran[-1] == ["sysctl", "-q", "-w", *keys({path: old[path] for path in raised})]
+    assert removed == [f"{setting.replace('/', '.')} back to {LINUX[setting]} on vm2" for setting in raised]
+    assert server_settings() == LINUX
+
+
+def test_two_driving_machines_sharing_a_server_do_not_put_its_settings_back_under_each_other(server_settings):
+    """A run driven from another machine needs less than ours: when ours ends first, the
+    thresholds come down to what the other needs (gc_thresh3's is Linux's own), and back to
+    Linux's when it ends too."""
+    held, proc_sys = held_settings.HELD, held_settings.PROC_SYS
+    held_settings.hold("ours", "this", {NEIGH + "gc_thresh1": 1024, NEIGH + "gc_thresh3": 4096}, held, proc_sys)
+    held_settings.hold("theirs", "other", {NEIGH + "gc_thresh1": 256, NEIGH + "gc_thresh3": 1024}, held, proc_sys)
+    assert server_settings() == {**LINUX, NEIGH + "gc_thresh1": 1024, NEIGH + "gc_thresh3": 4096}
+    assert held_settings.release("ours", held, proc_sys) == ["net.ipv4.neigh.default.gc_thresh3 back to 1024"]
+    assert server_settings() == {**LINUX, NEIGH + "gc_thresh1": 256}
+    assert held_settings.release("theirs", held, proc_sys) == ["net.ipv4.neigh.default.gc_thresh1 back to 128"]
+    assert server_settings() == LINUX
+
+
+def test_clean_lets_go_of_what_this_machines_dead_runs_held_whose_state_was_lost(server_settings):
+    """The sweep of `clean --cluster`: a dead run of this machine's lets go; a live one of this
+    machine's and one another machine drives (alive or not, this machine cannot tell) keep theirs."""
+    held, proc_sys = held_settings.HELD, held_settings.PROC_SYS
+    for run, driver, need in (("dead", "this", 4096), ("alive", "this", 1024), ("elsewhere", "other", 2048)):
+        held_settings.hold(run, driver, {NEIGH + "gc_thresh3": need}, held, proc_sys)
+    tools = FakeServerTools({}, {})
+    assert kernel_tuning.sweep_server("this", {"alive"}, ssh_to_vm2, tools) == []
+    assert server_settings() == {**LINUX, NEIGH + "gc_thresh3": 2048}
+    assert sorted(path.stem for path in held.glob("*.json")) == ["alive", "elsewhere"]
 
 
 class PluginOptions:
