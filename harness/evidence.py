@@ -19,10 +19,17 @@ from .tools import probe
 
 VSWITCHD_LOG = Path("/var/log/openvswitch/ovs-vswitchd.log")
 _SEVERE = re.compile(r"\|(WARN|ERR|EMER)\|")
-# What ovs-vswitchd logs as a warning in every run, and means nothing about the experiment.
+# What ovs-vswitchd logs as a warning in any run, and means nothing about the experiment.
 EXPECTED_EVERYWHERE = (
     # its rate limiter saying it skipped messages (those it skipped are not ours to judge)
     r"\|WARN\|Dropped \d+ log messages in last \d+ seconds",
+    # A machine too busy to run it for a second (seen under emulation, with three VMs on two
+    # cores): the report of a long poll interval, with its counts, and RCU waiting for a
+    # thread. OVS's own testsuite lets these pass too (check_logs in tests/ofproto-macros.at).
+    r"\|timeval(\(\w+\))?\|WARN\|Unreasonably long \d+ms poll interval",
+    r"\|timeval(\(\w+\))?\|WARN\|(faults: \d+ minor, \d+ major|disk: \d+ reads, \d+ writes"
+    r"|context switches: \d+ voluntary, \d+ involuntary)",
+    r"\|ovs_rcu(\(\w+\))?\|WARN\|blocked \d+ ms waiting for \S+ to quiesce",
 )
 
 

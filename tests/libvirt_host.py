@@ -5,7 +5,7 @@ What libvirt and vagrant-libvirt leave behind after `vagrant destroy` (measured,
 vagrant-libvirt 0.11.2): the box's volume in the storage pool, the pool itself when
 vagrant-libvirt had to make it, the daemons, and the firewall chains libvirt adds the first
 time it starts a network (LIBVIRT_INP, LIBVIRT_FWI... with the rules that jump to them, in
-tables it may have made for them), which it never removes.
+base chains and tables it may have made for them), which it never removes.
 """
 import json
 import os
@@ -134,13 +134,21 @@ class LibvirtHost:
         new_chains = {(body["family"], body["table"], body["name"]) for entry in now
                       for kind, body in entry.items()
                       if kind == "chain" and body["name"].startswith(LIBVIRT_CHAIN_PREFIX)} - before
+        jumped_from = set()    # the chains libvirt's jumps were in (INPUT, FORWARD, OUTPUT...)
         for entry in now:
             rule = entry.get("rule")
             if rule and (rule["family"], rule["table"], jump_target(rule)) in new_chains:
                 nft("delete", "rule", rule["family"], rule["table"], rule["chain"], "handle", str(rule["handle"]))
+                jumped_from.add((rule["family"], rule["table"], rule["chain"]))
         for family, table, chain in new_chains:
             nft("flush", "chain", family, table, chain)
         for family, table, chain in new_chains:
+            nft("delete", "chain", family, table, chain)
+        # iptables made the base chain a jump went in if it was not there (on a fresh machine,
+        # filter's INPUT and OUTPUT): gone too, when nothing else is in it now.
+        in_use = {(entry["rule"]["family"], entry["rule"]["table"], entry["rule"]["chain"])
+                  for entry in ruleset() if "rule" in entry}
+        for family, table, chain in jumped_from - before - in_use:
             nft("delete", "chain", family, table, chain)
         left = ruleset()
         with_rules = {(entry["rule"]["family"], entry["rule"]["table"]) for entry in left if "rule" in entry}
