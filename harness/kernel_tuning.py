@@ -1,8 +1,10 @@
 """Settings of the machine's kernel (not of one namespace) that a run changes, and putting
 them back: the run state records the old values before anything is changed, so teardown,
-or `clean` after a kill, restores them. Mininet's own `fixLimits`, which raises a dozen
-machine-wide settings for good on its first network, is kept from running (skip_fixlimits):
-of what it raises, a run raises what it needs, for itself."""
+or `clean` after a kill, restores them. On another server of a run on several, the run holds
+them there instead (harness.held_settings), as runs driven from other machines may too.
+Mininet's own `fixLimits`, which raises a dozen machine-wide settings for good on its first
+network, is kept from running (skip_fixlimits): of what it raises, a run raises what it
+needs, for itself."""
 import json
 import resource
 from pathlib import Path
@@ -14,8 +16,6 @@ NEIGHBOUR_SYSCTLS = Path("/proc/sys/net/ipv4/neigh/default")
 # the switch): the all-pairs probe's flood budget (harness.traffic) was measured with
 # Mininet's 5000; Linux's default is 1000.
 BACKLOG, BACKLOG_NEEDED = Path("/proc/sys/net/core/netdev_max_backlog"), 5000
-# The program that holds settings on another server (sent there on its standard input).
-HELD_SETTINGS_PROGRAM = Path(held_settings.__file__).read_text()
 # The process's own limits fixLimits raises (not the machine's): a network of 254 hosts
 # holds more open files than the usual 1,024.
 PROCESS_LIMITS = ((resource.RLIMIT_NPROC, 8192), (resource.RLIMIT_NOFILE, 16384))
@@ -62,20 +62,25 @@ def hold_on_server(entries, state, server, there, tools):
     servers[server]["holds_settings"] = True
     state.update(servers=servers)
     wanted = {_key(path): value for path, value in needed(entries).items()}
-    tools.run(there(["python3", "-", "hold", state.run_id, this_machine(), json.dumps(wanted)], stdin=True),
-              text=HELD_SETTINGS_PROGRAM)
+    _held_settings(there, tools, "hold", state.run_id, this_machine(), json.dumps(wanted))
 
 
 def release_on_server(run_id, there, tools):
     """Let go of what run `run_id` held on another server; return one line per setting put back."""
-    return tools.run(there(["python3", "-", "release", run_id], stdin=True), text=HELD_SETTINGS_PROGRAM).splitlines()
+    return _held_settings(there, tools, "release", run_id)
 
 
 def sweep_server(driver, live, there, tools):
     """Let go of what runs of machine `driver` that are not in `live` (run ids) held on
     another server; return one line per setting put back."""
-    return tools.run(there(["python3", "-", "sweep", driver, json.dumps(sorted(live))], stdin=True),
-                     text=HELD_SETTINGS_PROGRAM).splitlines()
+    return _held_settings(there, tools, "sweep", driver, json.dumps(sorted(live)))
+
+
+def _held_settings(there, tools, *arguments):
+    """Run harness.held_settings with `arguments` on another server, the program sent on
+    python3's standard input; return the lines it printed."""
+    program = Path(held_settings.__file__).read_text()
+    return tools.run(there(["python3", "-", *arguments], stdin=True), text=program).splitlines()
 
 
 def _key(path):
