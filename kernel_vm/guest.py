@@ -6,7 +6,9 @@ results. qemu uses software emulation (TCG), which works where KVM does not; the
 opened in snapshot mode, so the cached image never changes.
 """
 import ctypes
+import functools
 import json
+import os
 import shlex
 import signal
 import socket
@@ -63,24 +65,25 @@ class Guest:
     cpus: int = GUEST_CPUS
 
 
-def run_in_guest(image, commands, exchange, timeout=BOOT_TIMEOUT):
+def run_in_guest(image, commands, exchange, timeout=BOOT_TIMEOUT, niceness=0):
     """Boot image, run commands (argv lists, run from the project folder in the guest, one
     after another, whatever their exit status) and power off.
 
     exchange is a new or empty host folder; the commands can write under /mnt/exchange in
     the guest, which is that folder. Returns a GuestRun. Raises GuestError if the guest did
-    not run every command within timeout seconds (the guest is then killed)."""
-    [run] = run_in_guests(image, [Guest(commands, Path(exchange))], timeout)
+    not run every command within timeout seconds (the guest is then killed). qemu runs at
+    `niceness` (as nice(1) sets it): above 0, this machine's other processes come first."""
+    [run] = run_in_guests(image, [Guest(commands, Path(exchange))], timeout, niceness)
     return run
 
 
-def run_in_guests(image, guests, timeout=BOOT_TIMEOUT):
+def run_in_guests(image, guests, timeout=BOOT_TIMEOUT, niceness=0):
     """Boot one VM per Guest at once, each running its commands as run_in_guest does, and
     wait for all of them; return their GuestRuns in order. The first VM drives: another one
     waits in its own commands for the first one's last command (a server waiting for its
     client), and has FOLLOWER_GRACE seconds to power off after the first did. Raises
     GuestError if one did not (all are then killed), or if the first did not run every
-    command within timeout seconds."""
+    command within timeout seconds. qemu runs at `niceness`, as in run_in_guest."""
     started = time.monotonic()
     qemus = []
     try:
@@ -91,7 +94,7 @@ def run_in_guests(image, guests, timeout=BOOT_TIMEOUT):
                 _qemu_argv(image, guest.exchange, guest.exchange / "console.log", guest.nic, guest.memory_mb,
                            guest.cpus),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                preexec_fn=_die_with_parent))
+                preexec_fn=functools.partial(_start_qemu, niceness)))
         errors = []
         for index, (qemu, guest) in enumerate(zip(qemus, guests)):
             left = timeout - (time.monotonic() - started)
@@ -176,10 +179,11 @@ def _qemu_argv(image, exchange, console, nic=None, memory_mb=GUEST_MEMORY_MB, cp
     ]
 
 
-def _die_with_parent():
-    """In the qemu child: be killed when the process that started it dies, so that a killed
-    test run never leaves a VM behind."""
+def _start_qemu(niceness):
+    """In the qemu child: be killed when the thread that started it ends (so that a killed
+    test run never leaves a VM behind), and take `niceness`."""
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.nice(niceness)
 
 
 def _console_tail(console, lines=40):

@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,10 +20,18 @@ EDGE_EXPERIMENTS = ["unknown_unicast_flood", "vlan_normal", "mac_aging", "mac_ta
 
 
 # The tests that boot the VM image (kernel_vm.image) are marked `vm_image`. They run last,
-# and the image is built from the start of the session, in a thread, while the other tests
-# run: a build mostly waits on downloads and dpkg (minutes on a fresh machine, nothing once
-# cached), so it costs the session little beside them.
-_image_build = []       # the build's Future, once the session's tests start
+# and their VMs do their work in the background from the start of the session while the
+# other tests run: the image is built (minutes on a fresh machine, mostly waiting on
+# downloads and dpkg; nothing once cached), then every module's VMs boot at once and run
+# their commands. Under software emulation they are CPU-bound (about 19 CPU-minutes), and the
+# other tests leave most of the machine's two cores idle (they mostly wait on frames and
+# timers), so qemu runs at VM_NICENESS: this machine's tests take the cores first, the VMs
+# the rest. (When the VMs had the machine to themselves after the other tests, the suite
+# took 32 to 34 minutes; beside them, see the README.)
+VM_NICENESS = 19
+# How long a module's VMs may take beside the other tests before they are killed (they take
+# about 10 minutes alone).
+VM_TIMEOUT = 1800
 
 
 def pytest_configure(config):
@@ -30,52 +39,67 @@ def pytest_configure(config):
 
 
 # The VMs of the tests that boot the VM image, by test module: each module registers how it
-# boots its VMs (register_vms) and gets them from the `booted_vms` fixture. Under software
-# emulation a VM's harness keeps about one of this machine's two cores busy, so every
-# module's VMs boot at once, when the first is needed.
+# boots its VMs (register_vms) and gets what they returned from the `booted_vms` fixture.
 VM_BOOTS = {}
 
 
 def register_vms(module, boot):
-    """Register `boot(image, folder)`, which boots module `module`'s VMs (keeping what they
-    leave in `folder`, a new folder), runs their commands and returns what the module's
-    tests read."""
+    """Register `boot(image, folder, niceness, timeout)`, which boots module `module`'s VMs
+    (qemu at `niceness`, killed after `timeout` seconds, keeping what they leave in `folder`,
+    a new folder), runs their commands and returns what the module's tests read."""
     VM_BOOTS[module] = boot
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtestloop(session):
-    """Start building the VM image if a selected test boots it."""
-    if not session.config.option.collectonly and any(item.get_closest_marker("vm_image") for item in session.items):
-        from concurrent.futures import ThreadPoolExecutor
+def _in_background(function, *args, **kwargs):
+    """Call function in a daemon thread; return the Future of what it returns. (A daemon
+    thread, as an interrupted session must not wait for a VM at its exit: its qemu, started
+    by that thread, is killed when the thread ends.)"""
+    from concurrent.futures import Future
+    future = Future()
 
-        from kernel_vm.image import build_image
-        pool = ThreadPoolExecutor(max_workers=1)
-        _image_build.append(pool.submit(build_image, log=lambda line: None))
-        pool.shutdown(wait=False)       # (the build goes on; nothing more is submitted)
+    def call():
+        try:
+            future.set_result(function(*args, **kwargs))
+        except BaseException as error:      # (the test that needs it raises it)
+            future.set_exception(error)
+    threading.Thread(target=call, daemon=True).start()
+    return future
+
+
+_background = {}        # "image": the image build's Future; each module's VMs' Future
+
+
+@pytest.fixture(scope="session", autouse=True)
+def vms_in_background(request, tmp_path_factory):
+    """If a selected test boots the VM image, start building it, then its modules' VMs."""
+    if not any(item.get_closest_marker("vm_image") for item in request.session.items) or _background:
+        return
+    from kernel_vm.image import build_image
+    image = _background["image"] = _in_background(build_image, log=lambda line: None)
+    selected = {item.module.__name__ for item in request.session.items}
+    for module, boot in VM_BOOTS.items():
+        if module in selected:
+            # (the folders are made here: pytest's temporary folders are not made safely by threads)
+            folder = tmp_path_factory.mktemp(module)
+            _background[module] = _in_background(lambda boot=boot, folder=folder: boot(
+                image.result(), folder, VM_NICENESS, VM_TIMEOUT))
 
 
 @pytest.fixture(scope="session")
 def vm_image():
     """The test VM image (kernel_vm.image.Image), once its build has finished."""
-    return _image_build[0].result()
+    return _background["image"].result()
 
 
 @pytest.fixture(scope="session")
-def booted_vms(request, vm_image, tmp_path_factory):
+def booted_vms(vm_image):
     """{module: a finished Future of what its boot returned}, for every module with a
-    selected test; all boots run at once (each in a thread of its own, qemu doing the work),
-    and all have finished before any test goes on, so that no test on this machine shares
-    its cores with a VM."""
-    from concurrent.futures import ThreadPoolExecutor, wait
-
-    selected = {item.module.__name__ for item in request.session.items}
-    boots = {module: boot for module, boot in VM_BOOTS.items() if module in selected}
-    with ThreadPoolExecutor(max_workers=max(1, len(boots))) as pool:
-        # (the folders are made here: pytest's temporary folders are not made safely by threads)
-        futures = {module: pool.submit(boot, vm_image, tmp_path_factory.mktemp(module)) for module, boot in boots.items()}
-        wait(futures.values())
-    return futures
+    selected test; all have finished before any test goes on, so that a test on this
+    machine that follows (the Vagrant VM's) does not share its cores with them."""
+    from concurrent.futures import wait
+    boots = {module: future for module, future in _background.items() if module != "image"}
+    wait(boots.values())
+    return boots
 
 
 def harness(*args, env=None, timeout=180, **kwargs):

@@ -167,7 +167,7 @@ def make_keys(exchanges):
         (exchange / "known_hosts").write_text("".join(known))
 
 
-def boot(image, folder):
+def boot(image, folder, niceness, timeout):
     """Boot both servers, run vm1's commands; return their VmResults."""
     exchanges = [folder / "vm1", folder / "vm2"]
     for exchange in exchanges:
@@ -176,7 +176,7 @@ def boot(image, folder):
     ends = udp_link()
     runs = run_in_guests(image, [
         Guest(list(VM1_COMMANDS.values()), exchanges[0], ends[0], SERVER_MEMORY_MB, SERVER_CPUS),
-        Guest(VM2_COMMANDS, exchanges[1], ends[1], SERVER_MEMORY_MB, SERVER_CPUS)])
+        Guest(VM2_COMMANDS, exchanges[1], ends[1], SERVER_MEMORY_MB, SERVER_CPUS)], timeout, niceness)
     for run in runs:
         setup = run.results[0]
         assert setup.status == 0, f"{setup}\n--- console ---\n{run.console[-3000:]}"

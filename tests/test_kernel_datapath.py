@@ -54,9 +54,9 @@ GUEST_COMMANDS = {
 }
 
 
-def boot(image, folder):
+def boot(image, folder, niceness, timeout):
     """Boot the VM once and run every guest command; return (GuestRun, {name: CommandResult})."""
-    run = run_in_guest(image, list(GUEST_COMMANDS.values()), folder / "exchange")
+    run = run_in_guest(image, list(GUEST_COMMANDS.values()), folder / "exchange", timeout, niceness)
     return run, dict(zip(GUEST_COMMANDS, run.results))
 
 
