@@ -25,6 +25,7 @@ from .containers import labelled_containers, remove_containers
 from .errors import HarnessError
 from .files import write_json
 from .ovs import DRIVER_KEY, RUN_ID_KEY, bridge_ids, existing_bridges
+from .results import RUN_ID
 from .tools import probe
 from .waiting import poll_until
 
@@ -165,22 +166,72 @@ def _kill_process_group(record, what):
     return [f"{what} process {record['pid']}"]
 
 
-def remove_ovs_node(entry):
+def record_there(there, pid):
+    """process_record of process `pid` of another server (there(argv): the argv that runs
+    argv on it); its start is None if it does not run."""
+    status, stat, _ = probe(there(["cat", f"/proc/{pid}/stat"]))
+    return stat_record(stat) if status == 0 and stat.strip() else {"pid": pid, "start": None}
+
+
+def is_running_there(there, record):
+    """is_running, of a process of another server (see record_there)."""
+    return bool(record) and record.get("start") is not None and record_there(there, record["pid"]) == record
+
+
+def remove_ovs_node(entry, there=None, tools=None):
     """Kill the daemons of an OVS node's state entry ({"directory", "daemons": [records]},
     see harness.ovs_node) that still run, and remove its directory (only one under
     STATE_DIR, and the run's directory with it once empty); return one line per thing
-    removed."""
+    removed. On another server: there(argv) is the argv that runs argv on it, and `tools`
+    runs that."""
     removed = []
+    directory = Path(entry.get("directory") or "/")
+    ours = directory.parent.parent == STATE_DIR
+    if there is not None:
+        where = f" on {entry['server']}"
+        for record in entry.get("daemons", []):
+            if is_running_there(there, record):
+                tools.run(there(["kill", "-KILL", str(record["pid"])]), check=False)
+                removed.append(f"OVS node daemon process {record['pid']}{where}")
+        if ours and probe(there(["test", "-d", str(directory)]))[0] == 0:
+            tools.run(there(["rm", "-rf", "--", str(directory)]))
+            removed.append(f"OVS node directory {directory}{where}")
+            tools.run(there(["rmdir", "--ignore-fail-on-non-empty", "--", str(directory.parent)]), check=False)
+        return removed
     for record in entry.get("daemons", []):
         if is_running(record):
             os.kill(record["pid"], signal.SIGKILL)
             removed.append(f"OVS node daemon process {record['pid']}")
-    directory = Path(entry.get("directory") or "/")
-    if directory.parent.parent == STATE_DIR and directory.is_dir():
+    if ours and directory.is_dir():
         shutil.rmtree(directory, ignore_errors=True)
         removed.append(f"OVS node directory {directory}")
-    if directory.parent.parent == STATE_DIR and directory.parent.is_dir() and not any(directory.parent.iterdir()):
+    if ours and directory.parent.is_dir() and not any(directory.parent.iterdir()):
         directory.parent.rmdir()
+    return removed
+
+
+def driver_mark(node_directory):
+    """The file in an OVS node's directory on another server (STATE_DIR/<run id>/<node>)
+    that names the machine that drove its run."""
+    from .cluster import this_machine
+    return Path(node_directory) / f"driven-by-{this_machine()}"
+
+
+def remove_lost_ovs_nodes(server, there, tools, live):
+    """On server `server` (there(argv): the argv that runs argv on it), stop the OVS node
+    daemons of the runs this machine drove that are not in `live` (run ids), and remove
+    their directories: what a run left there when its state file was lost. Returns one line
+    per run whose nodes were removed."""
+    marks = tools.run(there(["find", str(STATE_DIR), "-mindepth", "3", "-maxdepth", "3", "-type", "f",
+                             "-name", driver_mark("").name]), check=False).split()
+    removed = []
+    for run_directory in sorted({str(Path(mark).parent.parent) for mark in marks}):
+        run_id = Path(run_directory).name
+        if run_id in live or not RUN_ID.match(run_id):
+            continue
+        tools.run(there(["pkill", "-KILL", "-f", f"^ovs(db-server|-vswitchd) .*{run_directory}/"]), check=False)
+        tools.run(there(["rm", "-rf", "--", run_directory]))
+        removed.append(f"OVS nodes of run {run_id} on {server}")
     return removed
 
 
@@ -188,7 +239,8 @@ def _remove_remote_leftovers(server, entry, run_id, tools):
     """Remove what run `run_id` made on remote `server`, over ssh (its state entry: {"address",
     "control_path", what the run was about to make there: "bridges", "interfaces", the records
     of the tcpdumps it started there, "captures", and "holds_settings" once it was about to
-    hold kernel settings there}): the tcpdumps still running, the bridges and interfaces that
+    hold kernel settings there}, and its OVS nodes there, "ovs_nodes"): the tcpdumps and OVS
+    node daemons still running and the nodes' directories, the bridges and interfaces that
     carry its mark, then its hold of the settings. Returns one line per thing removed."""
     from .cluster import Server     # only a run on several servers has remote leftovers
     remote = Server(server, entry["address"], False)
@@ -197,10 +249,11 @@ def _remove_remote_leftovers(server, entry, run_id, tools):
     def there(argv, stdin=False):
         return remote.argv(argv, entry.get("control_path"), stdin=stdin)
     for record in entry.get("captures", []):
-        status, stat, _ = probe(there(["cat", f"/proc/{record['pid']}/stat"]))
-        if status == 0 and stat.strip() and stat_record(stat) == record:
+        if is_running_there(there, record):
             tools.run(there(["kill", "-KILL", str(record["pid"])]), check=False)
             removed.append(f"tcpdump process {record['pid']} on {server}")
+    for node in entry.get("ovs_nodes", []):
+        removed += remove_ovs_node({**node, "server": server}, there, tools)
     removed += _remove_runs_on_server(server, there, tools, lambda ids: ids[RUN_ID_KEY] == run_id, {run_id})
     if entry.get("holds_settings"):
         removed += [f"{line} on {server}" for line in kernel_tuning.release_on_server(run_id, there, tools)]
@@ -257,6 +310,10 @@ def remove_run_leftovers(state, tools):
     for record in state.get("ssh_masters", []):
         # Their sessions are the remote nodes' shells: they end with them.
         removed += _kill_process_group(record, "ssh connection")
+    for entry in state.get("servers", {}).values():
+        socket = Path(entry.get("control_path") or "/")
+        if socket.parent == STATE_DIR:
+            socket.unlink(missing_ok=True)      # its master, killed, could not remove it
     try:
         bridges = existing_bridges(tools)
     except HarnessError:
@@ -311,4 +368,5 @@ def clean(tools, servers=()):
                                                       and ids[RUN_ID_KEY] not in live)
                     removed += [f"{line} on {server.name}"
                                 for line in kernel_tuning.sweep_server(driver, live, server.argv, tools)]
+                    removed += remove_lost_ovs_nodes(server.name, server.argv, tools, live)
     return removed

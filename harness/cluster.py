@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from .cleanup import STATE_DIR, process_record
 from .errors import HarnessError
@@ -31,6 +32,13 @@ SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=5")
 SERVER_TOOLS = ("mn", "mnexec", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "ping", "tcpdump", "ethtool", "python3")
 # Modules a cross-server link and a kernel switch need.
 SERVER_MODULES = ("ip_gre", "openvswitch")
+# Every node of a run on a server (its shell) and every command the run has running there
+# at once (a snapshot dumps each bridge four ways at once; the all-pairs probe runs up to 32
+# fpings) is a session of the run's one ssh connection to it, and sshd refuses sessions past
+# its MaxSessions (10 by default): ssh then opens connections of its own, which time out on
+# a busy server. A server must allow this many.
+SERVER_SESSIONS = 1000
+SSHD_CONFIG = ("/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d")
 # Captures and transcripts of several servers are put side by side by their timestamps.
 CLOCK_TOLERANCE_S = 0.5
 # The checks of a server share one ssh connection (a dozen logins cost seconds each under
@@ -151,6 +159,7 @@ def server_rows(server, local_versions, run=probe, clock=time.time):
                      "ok" if status == 0 else "fail",
                      "" if status == 0 else f"apt install sudo on {server.name}: Cluster Edition runs every "
                                             "remote command through it, even as root"))
+        rows.append(_sessions_row(server, on_server))
     status, found, _ = on_server(["which", *SERVER_TOOLS])
     missing = [tool for tool in SERVER_TOOLS if not re.search(rf"/{re.escape(tool)}$", found, re.MULTILINE)]
     rows.append((what("tools"), "all installed" if not missing else "missing " + ", ".join(missing),
@@ -185,6 +194,19 @@ def server_rows(server, local_versions, run=probe, clock=time.time):
     return rows
 
 
+def _sessions_row(server, on_server):
+    """The doctor row of how many sessions `server`'s sshd allows a connection (its first
+    MaxSessions, which is the one sshd takes; 10 if none is set)."""
+    _status, found, _ = on_server(["grep", "-rhiE", r"^\s*MaxSessions\s", *SSHD_CONFIG])
+    words = found.split()
+    sessions = int(words[1]) if len(words) > 1 and words[1].isdigit() else 10
+    enough = sessions >= SERVER_SESSIONS
+    return (f"{server.name}: ssh sessions a connection", str(sessions), "ok" if enough else "fail",
+            "" if enough else f"put `MaxSessions {SERVER_SESSIONS}` in /etc/ssh/sshd_config.d/ovs-harness.conf on "
+                              f"{server.name} and reload sshd: a run's nodes there and its commands at once share "
+                              "one connection")
+
+
 def _make_probe_folder():
     """Make the folder of PROBE_CONTROL_PATH if we can (not as a user: ssh then connects
     once a command, and says so)."""
@@ -217,10 +239,11 @@ def parse_placement(pins):
 
 def place(topo, servers, pins=None):
     """Return {node: server name} for every node of Mininet Topo `topo` on `servers` (names):
-    the switches pinned in `pins` ({node: server}) where they are pinned, the others spread
-    evenly in order by Cluster Edition's SwitchBinPlacer (reproducible, unlike its
-    RandomPlacer), and every host on its switch's server unless pinned itself. Raises
-    HarnessError for a pin naming an unknown node or server."""
+    the switches and OVS nodes (hosts with an Open vSwitch of their own, which carry other
+    hosts' links as a switch does) pinned in `pins` ({node: server}) where they are pinned,
+    the others spread evenly in order by Cluster Edition's SwitchBinPlacer (reproducible,
+    unlike its RandomPlacer), and every other host on its switch's (or OVS node's) server
+    unless pinned itself. Raises HarnessError for a pin naming an unknown node or server."""
     from mininet.examples.cluster import SwitchBinPlacer
     pins = pins or {}
     for node, server in pins.items():
@@ -230,12 +253,12 @@ def place(topo, servers, pins=None):
         if server not in servers:
             raise HarnessError(f"--place {node}={server}: {server} is not one of --cluster's servers "
                                f"({', '.join(servers)})")
-    free = [switch for switch in topo.switches() if switch not in pins]
-    placement = SwitchBinPlacer.bin(free, servers)
-    placement.update({node: server for node, server in pins.items() if node in topo.switches()})
+    bridging = topo.switches() + [host for host in topo.hosts() if topo.nodeInfo(host).get("ovs_node")]
+    placement = SwitchBinPlacer.bin([node for node in bridging if node not in pins], servers)
+    placement.update({node: server for node, server in pins.items() if node in bridging})
     for link in topo.links():
         for host, switch in (link, link[::-1]):
-            if host in topo.hosts() and switch in topo.switches():
+            if host not in bridging and switch in bridging:
                 placement[host] = pins.get(host, placement[switch])
     for host in topo.hosts():
         if host not in placement:
@@ -329,11 +352,13 @@ class Cluster:
         return target if server.local else f"tcp:127.0.0.1:{self.controller_ports[server.name]}"
 
     def disconnect(self):
-        """Close the master connections (a command still using one is cut)."""
-        for master in self.masters.values():
+        """Close the master connections (a command still using one is cut), and remove their
+        sockets (a master ended by a signal leaves its socket behind)."""
+        for name, master in self.masters.items():
             if master.poll() is None:
                 master.terminate()
             master.wait()
+            Path(self.control_path(self.servers[name])).unlink(missing_ok=True)
         self.masters.clear()
 
     def metadata(self):

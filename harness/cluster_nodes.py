@@ -12,7 +12,8 @@ them changed. Imported only by a run with --cluster.
   its ends are marked as the run's and get no IPv6 before they come up (their own router
   solicitations and MLD reports would cross the tunnel into the other switch and be
   counted); an interface that exists already is an error, never deleted (Cluster Edition
-  deletes whatever has the name first).
+  deletes whatever has the name first). Between two OVS nodes (hosts), each end is moved
+  into its node's namespace, as Cluster Edition does.
 """
 import hashlib
 import shlex
@@ -64,6 +65,12 @@ class RemoteHarnessSwitch(HarnessRemote, HarnessSwitch):
         return self.pexec(["test", "-e", f"/sys/class/net/{self.name}"])[2] == 0
 
 
+def _require_quiet(where, argv, output):
+    """Raise HarnessError if `argv`, run on `where`, said anything (ip and sysctl say only errors)."""
+    if output.strip():
+        raise HarnessError(f"`{shlex.join(argv)}` failed on {where}: {output.strip()}")
+
+
 def gre_key_base(run_id):
     """The first GRE key of run `run_id`'s links (each link adds its own number): from the
     run id, so that two runs between the same servers use different keys."""
@@ -83,16 +90,24 @@ class RunGRELink(MarkedLink, RemoteGRELink):
         ends = [(node1, intfname1, addr1), (node2, intfname2, addr2)]
         addresses = [self._tunnel_address(node, other) for node, other in ((node1, node2), (node2, node1))]
         for (node, name, mac), local, remote in zip(ends, addresses, addresses[::-1]):
-            commands = [["ip", "link", "add", "name", name, "type", "gretap", "local", local, "remote", remote,
+            # A host's end (an OVS node's underlay) is made under a name of the run's own, as
+            # its own name (eth1) may be a real interface of the server, and goes into the
+            # host's namespace, down, to take its name there: its QuietIntf turns IPv6 off
+            # before bringing it up. (Moved, it still sends from the root namespace, where
+            # the tunnel was made.)
+            made_as = f"ovsh{self.key:08x}" if node.inNamespace else name
+            commands = [["ip", "link", "add", "name", made_as, "type", "gretap", "local", local, "remote", remote,
                          "ttl", "64", "key", str(self.key)],
-                        ["ip", "link", "set", "dev", name, "alias", interface_mark(self.run_id)],
-                        ["sysctl", "-q", "-w", f"net/ipv6/conf/{name}/disable_ipv6=1"],
-                        ["ip", "link", "set", "dev", name, "mtu", str(GRE_MTU),
-                         *(["address", mac] if mac else []), "up"]]
+                        ["ip", "link", "set", "dev", made_as, "alias", interface_mark(self.run_id)],
+                        ["ip", "link", "set", "dev", made_as, "mtu", str(GRE_MTU), *(["address", mac] if mac else [])]]
+            commands += [["ip", "link", "set", "dev", made_as, "netns", str(node.pid)]] if node.inNamespace else \
+                [["sysctl", "-q", "-w", f"net/ipv6/conf/{name}/disable_ipv6=1"], ["ip", "link", "set", "dev", name, "up"]]
             for argv in commands:
-                output = node.rcmd(argv).strip()
-                if output:
-                    raise HarnessError(f"`{shlex.join(argv)}` failed on {node.server}: {output}")
+                _require_quiet(node.server, argv, node.rcmd(argv))
+            if node.inNamespace:
+                argv = ["ip", "link", "set", "dev", made_as, "name", name]
+                out, err, _code = node.pexec(argv)
+                _require_quiet(f"{node.server} ({node.name})", argv, out + err)
         return None
 
     @staticmethod

@@ -152,10 +152,9 @@ class Network(Wiring):
         if self.cluster:
             self.state.update(servers={server.name: {"address": server.address,
                                                      "control_path": self.cluster.control_path(server),
-                                                     "bridges": switches, "interfaces": self.root_interfaces(switches)}
-                                       for server, switches in ((self.cluster.servers[name], switches)
-                                                                for name, switches in by_server.items())
-                                       if not server.local})
+                                                     "bridges": by_server.get(server.name, []),
+                                                     "interfaces": self.root_interfaces(by_server.get(server.name, []))}
+                                       for server in self.cluster.remote()})
         self._make_room()
         switch = partial(nodes.HarnessSwitch, run_id=self.run_id, tools=self.tools, datapath=self.datapath,
                          controller_target=self.controller_target)
@@ -191,7 +190,9 @@ class Network(Wiring):
             self.tools.run_each([(["ethtool", "--offload", name, "tx", "off"], host)
                                  for host in self.net.hosts for name in host.intfNames() if name != "lo"])
         for node in self.ovs_nodes():
-            self.ovs[node] = OvsNode(self.net[node], self.run_id, self.tools, self.state, self.node_logs / node)
+            server = self.cluster.placement[node] if self.cluster else None
+            self.ovs[node] = OvsNode(self.net[node], self.run_id, self.tools, self.state, self.node_logs / node,
+                                     *(() if self._is_here(server) else (server, partial(self.on_server, node))))
             self.ovs[node].start()
         for switch_name in self.topo.switches():
             self.port_names[switch_name] = self._verify_ports(switch_name)

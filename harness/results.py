@@ -57,7 +57,7 @@ COLUMNS = {
     "frames": STEP_KEYS + ["at", "time", "src", "dst", "src_mac", "dst_mac", "vlan", "ethertype", "kind",
                            "ip_src", "ip_dst", "icmp_seq", "dst_port"],
 }
-_RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
+RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
 MARKER = ".ovs-harness-results"     # marks a folder as holding ovs-harness runs
 
 
@@ -276,7 +276,7 @@ def find_run(spec, results_dir=None):
         if not folders:
             raise HarnessError(f"no runs in {results_dir} yet: run an experiment first")
         return folders[-1]
-    if _RUN_ID.match(spec):
+    if RUN_ID.match(spec):
         matches = [folder for folder in folders if folder.name == spec]
         if matches:
             return matches[0]

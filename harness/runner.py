@@ -147,18 +147,17 @@ class ExperimentRun:
         self.progress(str(self.datapath))
         self.containers = wiring.containers()
         if self.cluster_servers:
-            self._prepare_cluster(self.topo, nodes)
+            self._prepare_cluster(self.topo)
         if self.containers:
             self.docker = {"daemon": require_docker(self.progress),
                            "images": resolve_images(self.containers, self.progress)}
         self.results = claim_results_dir(self.results_dir)
 
-    def _prepare_cluster(self, topo, ovs_nodes):
+    def _prepare_cluster(self, topo):
         """Check what a run on several servers needs, and place the topology's nodes."""
         from .cluster import place, require_ready
-        unsupported = [what for what, used in (("OVS nodes", ovs_nodes), ("container hosts", self.containers)) if used]
-        if unsupported:
-            raise HarnessError(f"--cluster: {self.experiment.name} has {' and '.join(unsupported)}, which "
+        if self.containers:
+            raise HarnessError(f"--cluster: {self.experiment.name} has container hosts, which "
                                "a run on several servers does not support yet")
         self.placement = place(topo, self.cluster_servers, self.pins)
         self.servers = require_ready(self.cluster_servers, versions())
@@ -252,7 +251,7 @@ class ExperimentRun:
         logs = [("ovs-vswitchd", "evidence/ovs-vswitchd.log", self.switch_log)] + [
             (f"{server}'s ovs-vswitchd", f"evidence/{server_log_name(server)}", log)
             for server, log in self.server_logs.items()] + [
-            (f"{node}'s ovs-vswitchd", f"nodes/{node}/ovs-vswitchd.log", SwitchLog(ovs.log_path(), whole=True))
+            (f"{node}'s ovs-vswitchd", f"nodes/{node}/ovs-vswitchd.log", ovs.switch_log())
             for node, ovs in self.network.ovs.items()]
         for daemon, kept, log in logs:
             warnings = log.unexpected_warnings(expected)

@@ -28,6 +28,9 @@ install -m 600 /mnt/exchange/id_ed25519 /root/.ssh/id_ed25519
 install -m 644 /mnt/exchange/id_ed25519.pub /root/.ssh/authorized_keys
 install -m 600 /mnt/exchange/host_key /etc/ssh/ovs-harness-test-host-key
 install -m 644 /mnt/exchange/known_hosts /root/.ssh/known_hosts
+# What doctor --cluster asks of a server's sshd (README): a run's sessions over its one connection.
+mkdir -p /etc/ssh/sshd_config.d
+echo "MaxSessions 1000" > /etc/ssh/sshd_config.d/ovs-harness.conf
 mkdir -p /run/sshd
 /usr/sbin/sshd -h /etc/ssh/ovs-harness-test-host-key
 

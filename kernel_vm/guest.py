@@ -65,25 +65,26 @@ class Guest:
     cpus: int = GUEST_CPUS
 
 
-def run_in_guest(image, commands, exchange, timeout=BOOT_TIMEOUT, niceness=0):
+def run_in_guest(image, commands, exchange, timeout=BOOT_TIMEOUT, idle=False):
     """Boot image, run commands (argv lists, run from the project folder in the guest, one
     after another, whatever their exit status) and power off.
 
     exchange is a new or empty host folder; the commands can write under /mnt/exchange in
     the guest, which is that folder. Returns a GuestRun. Raises GuestError if the guest did
-    not run every command within timeout seconds (the guest is then killed). qemu runs at
-    `niceness` (as nice(1) sets it): above 0, this machine's other processes come first."""
-    [run] = run_in_guests(image, [Guest(commands, Path(exchange))], timeout, niceness)
+    not run every command within timeout seconds (the guest is then killed). idle: qemu
+    runs only on the CPU time nothing else of this machine wants (SCHED_IDLE: any other
+    process that wakes up takes its core at once)."""
+    [run] = run_in_guests(image, [Guest(commands, Path(exchange))], timeout, idle)
     return run
 
 
-def run_in_guests(image, guests, timeout=BOOT_TIMEOUT, niceness=0):
+def run_in_guests(image, guests, timeout=BOOT_TIMEOUT, idle=False):
     """Boot one VM per Guest at once, each running its commands as run_in_guest does, and
     wait for all of them; return their GuestRuns in order. The first VM drives: another one
     waits in its own commands for the first one's last command (a server waiting for its
     client), and has FOLLOWER_GRACE seconds to power off after the first did. Raises
     GuestError if one did not (all are then killed), or if the first did not run every
-    command within timeout seconds. qemu runs at `niceness`, as in run_in_guest."""
+    command within timeout seconds. idle: as in run_in_guest."""
     started = time.monotonic()
     qemus = []
     try:
@@ -94,7 +95,7 @@ def run_in_guests(image, guests, timeout=BOOT_TIMEOUT, niceness=0):
                 _qemu_argv(image, guest.exchange, guest.exchange / "console.log", guest.nic, guest.memory_mb,
                            guest.cpus),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                preexec_fn=functools.partial(_start_qemu, niceness)))
+                preexec_fn=functools.partial(_start_qemu, idle)))
         errors = []
         for index, (qemu, guest) in enumerate(zip(qemus, guests)):
             left = timeout - (time.monotonic() - started)
@@ -179,11 +180,12 @@ def _qemu_argv(image, exchange, console, nic=None, memory_mb=GUEST_MEMORY_MB, cp
     ]
 
 
-def _start_qemu(niceness):
+def _start_qemu(idle):
     """In the qemu child: be killed when the thread that started it ends (so that a killed
-    test run never leaves a VM behind), and take `niceness`."""
+    test run never leaves a VM behind); with `idle`, take the SCHED_IDLE policy."""
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    os.nice(niceness)
+    if idle:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 def _console_tail(console, lines=40):

@@ -25,12 +25,13 @@ EDGE_EXPERIMENTS = ["unknown_unicast_flood", "vlan_normal", "mac_aging", "mac_ta
 # downloads and dpkg; nothing once cached), then every module's VMs boot at once and run
 # their commands. Under software emulation they are CPU-bound (about 19 CPU-minutes), and the
 # other tests leave most of the machine's two cores idle (they mostly wait on frames and
-# timers), so qemu runs at VM_NICENESS: this machine's tests take the cores first, the VMs
-# the rest. (When the VMs had the machine to themselves after the other tests, the suite
-# took 32 to 34 minutes; beside them, see the README.)
-VM_NICENESS = 19
-# How long a module's VMs may take beside the other tests before they are killed (they take
-# about 10 minutes alone).
+# timers), so qemu runs on idle time only (SCHED_IDLE): a test's process that wakes up takes
+# its core at once. (At nice 19 instead, a woken ovs-vswitchd waited for qemu's time slice:
+# on a chain of 64 switches an echo took over a second, and the all-pairs probe failed.)
+# When the VMs had the machine to themselves after the other tests, the suite took 32 to 34
+# minutes.
+# How long a module's VMs may take beside the other tests before they are killed (alone,
+# about 10 minutes).
 VM_TIMEOUT = 1800
 
 
@@ -44,9 +45,9 @@ VM_BOOTS = {}
 
 
 def register_vms(module, boot):
-    """Register `boot(image, folder, niceness, timeout)`, which boots module `module`'s VMs
-    (qemu at `niceness`, killed after `timeout` seconds, keeping what they leave in `folder`,
-    a new folder), runs their commands and returns what the module's tests read."""
+    """Register `boot(image, folder, idle, timeout)`, which boots module `module`'s VMs
+    (qemu on idle time if `idle`, killed after `timeout` seconds, keeping what they leave in
+    `folder`, a new folder), runs their commands and returns what the module's tests read."""
     VM_BOOTS[module] = boot
 
 
@@ -82,7 +83,7 @@ def vms_in_background(request, tmp_path_factory):
             # (the folders are made here: pytest's temporary folders are not made safely by threads)
             folder = tmp_path_factory.mktemp(module)
             _background[module] = _in_background(lambda boot=boot, folder=folder: boot(
-                image.result(), folder, VM_NICENESS, VM_TIMEOUT))
+                image.result(), folder, True, VM_TIMEOUT))
 
 
 @pytest.fixture(scope="session")

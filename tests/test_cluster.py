@@ -44,24 +44,33 @@ LINK_PORT = {"normal_mode": 2, "mac_learning_scale": 3}
 # (the tunnel's end there); placed the other way round, h1, h3 and the trunk are on vm2.
 CAPTURED_ELSEWHERE = {"s1": "vm2", "s2": "vm1"}
 # A run SIGKILLed once its network is up (the blocking test experiment, h1 on vm1 pinging h2
-# on vm2, with tcpdumps on vm2 at h2 and at a mirror port of s2), what it left on both
-# servers, then `clean --cluster` (from the run's state file; its sweep of the servers for
-# runs whose state was lost finds nothing more).
+# on vm2: with tcpdumps on vm2 at h2 and at a mirror port of s2; or behind OVS nodes, n1 on
+# vm1 and n2 on vm2), what it left on both servers (bridges; OVS node daemons), then `clean
+# --cluster` (from the run's state file; its sweep of the servers for runs whose state was
+# lost finds nothing more). The experiment's options are the script's arguments.
 KILL_AND_CLEAN = """
-import json, os, subprocess, sys, time
+import json, os, shlex, subprocess, sys, time
+ready = f"/tmp/ready-{os.getpid()}"
 run = subprocess.Popen([sys.executable, "-m", "harness", "run", "tests/data/experiments/blocking.py",
-                        "-p", "switches=2", "-p", "captures=true", *sys.argv[1:], "--results-dir", "/tmp/killed"],
-                       env={**os.environ, "HARNESS_TEST_READY": "/tmp/ready"},
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                        *sys.argv[1:], "--results-dir", "/tmp/killed"],
+                       env={**os.environ, "HARNESS_TEST_READY": ready},
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 deadline = time.monotonic() + 300
-while not os.path.exists("/tmp/ready") and run.poll() is None and time.monotonic() < deadline:
+while not os.path.exists(ready) and run.poll() is None and time.monotonic() < deadline:
     time.sleep(0.5)
+if run.poll() is not None:      # it ended by itself: what it said, for the test's message
+    print("the run ended before it was killed, exit", run.returncode, run.stdout.read()[-3000:], flush=True)
+    sys.exit(1)
 time.sleep(2)
 run.kill()
 run.wait()
-def bridges(*prefix):
-    return subprocess.run([*prefix, "ovs-vsctl", "list-br"], capture_output=True, text=True).stdout.split()
-print(json.dumps({"vm1": bridges(), "vm2": bridges("ssh", "vm2")}), flush=True)
+def left(*prefix):
+    def lines(*argv):
+        return subprocess.run([*prefix, shlex.join(argv)] if prefix else argv, capture_output=True,
+                              text=True).stdout.split()
+    return {"bridges": lines("ovs-vsctl", "list-br"),
+            "node daemons": len(lines("pgrep", "-f", "^ovs(db-server|-vswitchd) .*/run/ovs-harness/"))}
+print(json.dumps({"vm1": left(), "vm2": left("ssh", "vm2")}), flush=True)
 sys.exit(subprocess.run([sys.executable, "-m", "harness", "clean", "--cluster", "vm1,vm2"]).returncode)
 """
 # Ctrl-C (SIGINT) at two moments of a run with two tcpdumps on vm2, each run left to tear
@@ -79,7 +88,7 @@ for moment in ("build", "steps, then teardown"):
                             "-p", "switches=2", "-p", "captures=true", *sys.argv[1:],
                             "--results-dir", "/tmp/interrupted"],
                            env={**os.environ, "HARNESS_TEST_READY": "/tmp/interrupts-ready"},
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 300
     while not (os.path.exists("/tmp/interrupts-ready") if moment != "build" else claimed()) and \
             run.poll() is None and time.monotonic() < deadline:
@@ -89,15 +98,19 @@ for moment in ("build", "steps, then teardown"):
     if moment != "build":
         time.sleep(1)
         run.send_signal(signal.SIGINT)
-    print(moment, run.wait(timeout=300), flush=True)
+    said = run.communicate(timeout=300)[0]
+    print(moment, run.returncode, flush=True)
+    if run.returncode != 130:       # what the run said, for the test's message
+        print(said[-3000:], flush=True)
 """
 # What is left on a server: bridges, interfaces with a run's mark, a neighbour threshold not
 # put back (cluster_node.sh set gc_thresh1 to 1), Mininet's shells, the harness's ssh
-# connections and tcpdumps, state files, a run's hold of the kernel settings.
+# connections, tcpdumps and OVS nodes' daemons, state files and OVS nodes' directories, a
+# run's hold of the kernel settings.
 LEFT = ("ovs-vsctl list-br; ip -o link show | grep -o 'ovs-harness:.*' || true; "
         "grep -vx 1 /proc/sys/net/ipv4/neigh/default/gc_thresh1 || true; "
-        "ps -eo args | grep -E '^(bash.*[m]ininet:|ssh -N|[t]cpdump)' || true; "
-        "ls /run/ovs-harness 2>/dev/null | grep json || true; ls /run/ovs-harness/held 2>/dev/null || true")
+        "ps -eo args | grep -E '^(bash.*[m]ininet:|ssh -N|[t]cpdump|ovs(db-server|-vswitchd) .*/run/ovs-harness/)' "
+        "|| true; ls /run/ovs-harness 2>/dev/null | grep -vx held || true; ls /run/ovs-harness/held 2>/dev/null || true")
 
 
 # The experiments through the Python API, in one interpreter (start-up under emulation costs
@@ -114,6 +127,8 @@ for experiment in ("normal_mode", "mac_learning_scale"):
     print(experiment, run.metadata["outcome"], run.path, flush=True)
 run = harness.run("vlan_normal", cluster=["vm1", "vm2"], place=%r, results_dir="/mnt/exchange/cluster")
 print("vlan_normal", run.metadata["outcome"], run.path, flush=True)
+run = harness.run("neutron_journey", cluster=["vm1", "vm2"], results_dir="/mnt/exchange/cluster")
+print("neutron_journey", run.metadata["outcome"], run.path, flush=True)
 session = LabSession(harness.Linear(switches=2), flows="ryu", cluster=["vm1", "vm2"],
                      results_dir="/mnt/exchange/cluster")
 lab = session.open()
@@ -135,7 +150,9 @@ VM1_COMMANDS = {
     "interrupts": [".venv/bin/python", "-c", INTERRUPTS, *CLUSTER],
     "left after interrupts on vm1": ["sh", "-c", LEFT],
     "left after interrupts on vm2": ["ssh", "-n", "vm2", LEFT],
-    "kill and clean": [".venv/bin/python", "-c", KILL_AND_CLEAN, *CLUSTER],
+    "kill and clean": [".venv/bin/python", "-c", KILL_AND_CLEAN, "-p", "switches=2", "-p", "captures=true", *CLUSTER],
+    "kill and clean OVS nodes": [".venv/bin/python", "-c", KILL_AND_CLEAN, "-p", "ovs_nodes=true",
+                                 "--cluster", "vm1,vm2", "--place", "n1=vm1", "--place", "n2=vm2"],
     "left on vm1": ["sh", "-c", LEFT],
     "left on vm2": ["ssh", "-n", "vm2", LEFT],
     # The most common first failure: a server whose host key is not known under its address.
@@ -167,7 +184,7 @@ def make_keys(exchanges):
         (exchange / "known_hosts").write_text("".join(known))
 
 
-def boot(image, folder, niceness, timeout):
+def boot(image, folder, idle, timeout):
     """Boot both servers, run vm1's commands; return their VmResults."""
     exchanges = [folder / "vm1", folder / "vm2"]
     for exchange in exchanges:
@@ -176,7 +193,7 @@ def boot(image, folder, niceness, timeout):
     ends = udp_link()
     runs = run_in_guests(image, [
         Guest(list(VM1_COMMANDS.values()), exchanges[0], ends[0], SERVER_MEMORY_MB, SERVER_CPUS),
-        Guest(VM2_COMMANDS, exchanges[1], ends[1], SERVER_MEMORY_MB, SERVER_CPUS)], timeout, niceness)
+        Guest(VM2_COMMANDS, exchanges[1], ends[1], SERVER_MEMORY_MB, SERVER_CPUS)], timeout, idle)
     for run in runs:
         setup = run.results[0]
         assert setup.status == 0, f"{setup}\n--- console ---\n{run.console[-3000:]}"
@@ -217,6 +234,7 @@ def test_doctor_finds_both_servers_ready(vm1):
     assert ("ok", "vm2: address", "192.168.77.2") in table
     assert ("ok", "vm2: ssh key login as root", "works") in table
     assert ("ok", "vm2: sudo", "works") in table
+    assert ("ok", "vm2: ssh sessions a connection", "1000") in table
     for server in SERVERS:
         assert ("ok", f"{server}: tools", "all installed") in table
         assert ("ok", f"{server}: Open vSwitch running", "yes") in table
@@ -364,6 +382,24 @@ def test_a_warning_in_the_other_servers_switch_log_fails_the_run_and_its_log_is_
     assert "no-such-dev" not in (kept / "ovs-vswitchd.log").read_text()
 
 
+def test_the_neutron_journey_with_its_compute_and_network_nodes_on_two_servers_passes(vm1):
+    """The blog's compute node and network node on separate kernels: each OVS node runs its
+    daemons on its server (placed as switches are: compute on vm1, network on vm2), with the
+    VMs, routers and external host beside their node; the underlay between the nodes is the
+    GRE tunnel between the servers, each end in its node's namespace, which carries the
+    journey's own GRE. Every check passes, hop by hop; the network node's logs come back into
+    the run folder."""
+    run = cluster_run(vm1, "neutron_journey")
+    assert run.metadata["outcome"] == "passed" and run.checks["passed"].all(), run.metadata["error"]
+    cluster = run.metadata["cluster"]
+    assert cluster["placement"] == {"compute": "vm1", "vma": "vm1", "vmb": "vm1", "network": "vm2",
+                                    "qroutera": "vm2", "qrouterb": "vm2", "ext": "vm2"}
+    assert cluster["tunnels"] == [["compute", "eth1", "network", "eth1"]]
+    assert "bridge br-int: added interface" in (run.path / "nodes" / "network" / "ovs-vswitchd.log").read_text()
+    assert re.search(rf"root@{SERVERS['vm2']} -- .*ovs-ofctl dump-flows unix:/run/ovs-harness/\S+/network/br-tun.mgmt",
+                     run.transcript)
+
+
 def test_an_interrupted_run_across_two_servers_leaves_nothing_on_either(vm1):
     """Interrupted in its build, and in its steps then again in its teardown: the run tears
     itself down on both servers (remote tcpdumps, tunnels, bridges, shells, ssh connections)
@@ -382,9 +418,29 @@ def test_a_killed_run_across_two_servers_is_cleaned_on_both(vm1):
     result = vm1["kill and clean"]
     assert result.status == 0, str(result)
     before = json.loads(result.output.splitlines()[0])
-    assert (before["vm1"], before["vm2"]) == (["s1"], ["s2"]), result.output
+    assert (before["vm1"]["bridges"], before["vm2"]["bridges"]) == (["s1"], ["s2"]), result.output
     assert "removed bridge s2 on vm2" in result.output and "removed bridge s1" in result.output
     assert len(re.findall(r"^removed tcpdump process \d+ on vm2$", result.output, re.MULTILINE)) == 2, result.output
+    assert_nothing_left(vm1)
+
+
+def assert_nothing_left(vm1):
     for server in SERVERS:
         left = vm1[f"left on {server}"]
         assert left.status == 0 and left.output.strip() == "", str(left)
+
+
+def test_a_killed_run_with_ovs_nodes_on_two_servers_is_cleaned_on_both(vm1):
+    """Killed with n1's Open vSwitch running on vm1 and n2's on vm2 (two daemons each, in
+    the nodes' namespaces): clean stops vm2's there, by the pid and start time each had,
+    and removes the node's directory there; the tunnel between the nodes goes with their
+    namespaces."""
+    result = vm1["kill and clean OVS nodes"]
+    assert result.status == 0, str(result)
+    before = json.loads(result.output.splitlines()[0])
+    assert before == {server: {"bridges": [], "node daemons": 2} for server in SERVERS}, result.output
+    assert len(re.findall(r"^removed OVS node daemon process \d+ on vm2$", result.output, re.MULTILINE)) == 2, \
+        result.output
+    assert re.search(r"^removed OVS node directory /run/ovs-harness/\S+/n2 on vm2$", result.output, re.MULTILINE)
+    assert len(re.findall(r"^removed OVS node daemon process \d+$", result.output, re.MULTILINE)) == 2, result.output
+    assert_nothing_left(vm1)

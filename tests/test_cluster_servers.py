@@ -23,6 +23,7 @@ WHICH = "".join(f"/usr/bin/{tool}\n" for tool in
 READY = {
     "true": (0, "", ""),
     "sudo -n true": (0, "", ""),
+    "grep -rhiE ^\\s*MaxSessions\\s /etc/ssh/sshd_config /etc/ssh/sshd_config.d": (0, " maxsessions 1000\n", ""),
     "which": (0, WHICH, ""),
     "ovs-vsctl --version": (0, "ovs-vsctl (Open vSwitch) 3.1.0\nDB Schema 8.3.1\n", ""),
     "mn --version": (0, "", "2.3.0\n"),
@@ -56,8 +57,9 @@ def rows_of(changed=None, server=REMOTE, clock=lambda: 1000.0):
 
 def test_a_ready_server_passes_every_check():
     rows = rows_of()
-    assert list(rows) == ["address", "ssh key login as root", "sudo", "tools", "Open vSwitch version",
-                          "Mininet version", "Open vSwitch running", "ip_gre module", "openvswitch module", "clock"]
+    assert list(rows) == ["address", "ssh key login as root", "sudo", "ssh sessions a connection", "tools",
+                          "Open vSwitch version", "Mininet version", "Open vSwitch running", "ip_gre module",
+                          "openvswitch module", "clock"]
     assert {status for status, _found, _fix in rows.values()} == {"ok"}
     assert rows["clock"][1] == "+0.25 s from this machine's"
 
@@ -104,6 +106,19 @@ def test_each_missing_part_fails_its_own_line_and_says_what_to_do():
     assert rows["Open vSwitch running"][0] == "fail" and "ovs-ctl start" in rows["Open vSwitch running"][2]
     assert rows["ip_gre module"][:2] == ("fail", "modprobe: FATAL: Module ip_gre not found")
     assert rows["openvswitch module"][0] == "ok"
+
+
+SESSIONS_CONFIG = "grep -rhiE ^\\s*MaxSessions\\s /etc/ssh/sshd_config /etc/ssh/sshd_config.d"
+
+
+@pytest.mark.parametrize("answer, found", [
+    ((1, "", ""), "10"),        # none set: sshd's default
+    ((0, "MaxSessions 64\nMaxSessions 1000\n", ""), "64"),     # the first one set is sshd's
+])
+def test_a_server_whose_sshd_allows_few_sessions_a_connection_fails_with_the_line_to_add(answer, found):
+    status, said, fix = rows_of({SESSIONS_CONFIG: answer})["ssh sessions a connection"]
+    assert (status, said) == ("fail", found)
+    assert "`MaxSessions 1000` in /etc/ssh/sshd_config.d/ovs-harness.conf on vm2" in fix
 
 
 def test_a_clock_half_a_second_off_is_a_warning():
@@ -169,6 +184,16 @@ def test_a_pinned_node_stays_where_it_is_pinned_and_its_hosts_with_it():
     assert placement == {"s1": "vm2", "h1": "vm2", "s2": "vm1", "s3": "vm2", "h2": "vm1", "h3": "vm1"}
 
 
+def test_ovs_nodes_are_spread_as_switches_and_the_hosts_linked_to_them_follow():
+    """neutron_journey: the compute node on the first server, the network node on the
+    second, each VM with its compute node, the routers and the external host with the
+    network node; the underlay between the nodes is the link that crosses."""
+    from harness.experiment import find_experiment
+    placement = place(find_experiment("neutron_journey")().topology.build(), ["vm1", "vm2"])
+    assert placement == {"compute": "vm1", "vma": "vm1", "vmb": "vm1", "network": "vm2", "qroutera": "vm2",
+                         "qrouterb": "vm2", "ext": "vm2"}
+
+
 @pytest.mark.parametrize("pins, said", [
     ({"s9": "vm1"}, "the topology has no node s9"),
     ({"s1": "vm9"}, "vm9 is not one of --cluster's servers"),
@@ -196,7 +221,7 @@ def test_a_clusters_commands_share_one_connection_per_server(tmp_path):
 
 class FakeServerTools:
     """A CommandRunner for one server's bridges, interfaces and files: answers `ovs-vsctl list
-    Bridge`, `ip -o link show` and `cat` (through ssh), runs the program that holds kernel
+    Bridge`, `ip -o link show`, `cat` and `find -name` (through ssh), runs the program that holds kernel
     settings (harness.held_settings, where the test put its folders), and keeps every command
     it was given."""
 
@@ -214,6 +239,9 @@ class FakeServerTools:
                            for index, (name, alias) in enumerate(self.links.items(), 1))
         if command[0] == "cat":
             return "".join(self.files[path] for path in command[1:])
+        if command[0] == "find":        # find FOLDER ... -name NAME
+            return "".join(f"{path}\n" for path in self.files
+                           if path.startswith(command[1] + "/") and Path(path).name == command[-1])
         if command[:2] == ["python3", "-"]:
             # ssh passes the program on to python3
             assert text == Path(held_settings.__file__).read_text() and "-n" not in argv[:-1], argv
@@ -264,6 +292,50 @@ def test_a_killed_runs_remote_tcpdump_is_killed_only_if_it_is_still_the_same_pro
              "captures": [{"pid": 301, "start": 5000}, {"pid": 302, "start": 5001}]}
     assert cleanup._remove_remote_leftovers("vm2", entry, "dead", tools) == ["tcpdump process 301 on vm2"]
     assert [command for command in tools.ran if command[0] == "kill"] == [["kill", "-KILL", "301"]]
+
+
+def test_a_killed_runs_ovs_node_on_a_server_is_stopped_and_its_directory_removed(monkeypatch):
+    """The node's daemons, known there by pid and start time (a pid now another process's
+    is left alone), then its directory, and the run's directory there once empty."""
+    stats = {"/proc/401/stat": "401 (ovsdb-server) S 1 401 401 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 7000 1 1",
+             "/proc/402/stat": "402 (bash) S 1 402 402 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 9999 1 1"}
+
+    def probe_there(argv):
+        command = shlex.split(argv[-1])
+        return (0, stats[command[1]], "") if command[0] == "cat" else (0, "", "")     # (test -d: it is there)
+    monkeypatch.setattr(cleanup, "probe", probe_there)
+    tools = FakeServerTools({}, {})
+    entry = {"address": "192.0.2.2", "control_path": "/run/x", "ovs_nodes": [
+        {"node": "network", "directory": "/run/ovs-harness/dead/network",
+         "daemons": [{"pid": 401, "start": 7000}, {"pid": 402, "start": 7001}]}]}
+    assert cleanup._remove_remote_leftovers("vm2", entry, "dead", tools) == [
+        "OVS node daemon process 401 on vm2", "OVS node directory /run/ovs-harness/dead/network on vm2"]
+    assert [command for command in tools.ran if command[0] in ("kill", "rm", "rmdir")] == [
+        ["kill", "-KILL", "401"], ["rm", "-rf", "--", "/run/ovs-harness/dead/network"],
+        ["rmdir", "--ignore-fail-on-non-empty", "--", "/run/ovs-harness/dead"]]
+
+
+def test_clean_cluster_stops_the_ovs_nodes_of_this_machines_dead_runs_whose_state_was_lost(monkeypatch):
+    """Each node's directory there names the machine that drove its run: only this
+    machine's runs that are not alive lose their nodes' daemons and directories."""
+    monkeypatch.setattr(cleanup, "driver_mark", lambda folder: Path(folder) / "driven-by-this")
+    tools = FakeServerTools({}, {}, files=dict.fromkeys([
+        "/run/ovs-harness/20261127-010000-dead/n1/driven-by-this", "/run/ovs-harness/20261127-010000-dead/n2/driven-by-this",
+        "/run/ovs-harness/20261127-020000-a11e/n1/driven-by-this",
+        "/run/ovs-harness/20261127-030000-e15e/n1/driven-by-other", "/run/ovs-harness/held/x/driven-by-this"], ""))
+    removed = cleanup.remove_lost_ovs_nodes("vm2", REMOTE.argv, tools, live={"20261127-020000-a11e"})
+    assert removed == ["OVS nodes of run 20261127-010000-dead on vm2"]
+    assert [command for command in tools.ran if command[0] in ("pkill", "rm")] == [
+        ["pkill", "-KILL", "-f", "^ovs(db-server|-vswitchd) .*/run/ovs-harness/20261127-010000-dead/"],
+        ["rm", "-rf", "--", "/run/ovs-harness/20261127-010000-dead"]]
+
+
+def test_an_ovs_node_directory_outside_the_harnesss_is_never_removed(monkeypatch):
+    monkeypatch.setattr(cleanup, "probe", lambda argv: (0, "", ""))
+    tools = FakeServerTools({}, {})
+    entry = {"address": "192.0.2.2", "ovs_nodes": [{"node": "network", "directory": "/etc/network", "daemons": []}]}
+    assert cleanup._remove_remote_leftovers("vm2", entry, "dead", tools) == []
+    assert not [command for command in tools.ran if command[0] in ("rm", "rmdir")]
 
 
 class FakeState:

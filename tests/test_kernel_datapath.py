@@ -54,9 +54,9 @@ GUEST_COMMANDS = {
 }
 
 
-def boot(image, folder, niceness, timeout):
+def boot(image, folder, idle, timeout):
     """Boot the VM once and run every guest command; return (GuestRun, {name: CommandResult})."""
-    run = run_in_guest(image, list(GUEST_COMMANDS.values()), folder / "exchange", timeout, niceness)
+    run = run_in_guest(image, list(GUEST_COMMANDS.values()), folder / "exchange", timeout, idle)
     return run, dict(zip(GUEST_COMMANDS, run.results))
 
 
