@@ -90,6 +90,18 @@ def where_ran(host):
     return host.name if server == "localhost" else f"{host.name}@{server}"
 
 
+def _reap(process):
+    """Wait for `process`, killed, to end. Not by process.wait(): a signal raised while
+    communicate() was inside wait() can leave subprocess's lock of the process held (the
+    `with` statement of CPython issue bpo-29988), and wait() would then block for good (a
+    run interrupted in a snapshot hung so, its dumps ended but never reaped)."""
+    if process.returncode is None:
+        try:
+            os.waitpid(process.pid, 0)
+        except ChildProcessError:       # reaped already, by the interrupted wait
+            pass
+
+
 class CommandRunner:
     """Runs commands in the root namespace or on Mininet hosts and records them."""
 
@@ -161,7 +173,7 @@ class CommandRunner:
             raise HarnessError(f"`{shlex.join(argv)}` did not answer in {timeout} s") from None
         except BaseException:       # interrupted: the command must not outlive the run
             process.kill()
-            process.wait()
+            _reap(process)
             self.transcript.record(where, argv, "[interrupted: killed]\n", process.returncode)
             raise
         self.transcript.record(where, argv, stdout + stderr, process.returncode)

@@ -1,7 +1,10 @@
 """Running the tools: commands run at once, in order, their failures named."""
+import os
+import threading
+
 import pytest
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, Interrupted
 from harness.tools import CommandRunner, where_ran
 
 
@@ -29,3 +32,29 @@ class Host:
 def test_the_transcript_says_on_which_server_a_host_ran_a_command():
     assert [where_ran(None), where_ran(Host("h1")), where_ran(Host("h1", server="localhost")),
             where_ran(Host("h2", server="vm2"))] == ["sh", "h1", "h1", "h2@vm2"]
+
+
+def test_a_command_interrupted_while_its_wait_holds_subprocesss_lock_is_killed_without_hanging():
+    """A signal raised inside Popen.wait() can leave its lock held (CPython bpo-29988):
+    the command is still killed and reaped, and the interruption goes on up."""
+    runner = CommandRunner()
+    process, argv, where, text = runner._start(["sleep", "30"], None)
+
+    def interrupted_inside_wait(input=None, timeout=None):
+        process._waitpid_lock.acquire()     # and never released, as the interrupted `with` left it
+        raise Interrupted("SIGINT")
+    process.communicate = interrupted_inside_wait
+    raised = []
+
+    def finish():
+        try:
+            runner._finish(process, argv, where, text, timeout=5)
+        except Interrupted as interruption:
+            raised.append(interruption)
+    waiting = threading.Thread(target=finish, daemon=True)     # (so that a hang fails the test)
+    waiting.start()
+    waiting.join(10)
+    assert raised, "the interrupted command is never reaped: the run would hang"
+    with pytest.raises(ProcessLookupError):
+        os.kill(process.pid, 0)         # gone, and reaped (a zombie would still take signal 0)
+    assert runner.transcript.entries[-1].output == "[interrupted: killed]\n"
