@@ -83,10 +83,15 @@ class OvsNode:
         under "ovs_nodes", or for a node on another server, under that server's entry."""
         state = self.state.read()
         entry = {"node": self.name, "directory": str(self.directory), "daemons": daemons}
-        owner = state if self.server is None else state["servers"][self.server]
+        owner = self._holder(state)
         owner["ovs_nodes"] = [each for each in owner.get("ovs_nodes", []) if each["node"] != self.name] + [entry]
         self.state.update(**({"ovs_nodes": owner["ovs_nodes"]} if self.server is None else
                              {"servers": state["servers"]}))
+
+    def _holder(self, state):
+        """The part of the run's state that lists this node: the state itself, or for a node
+        on another server, that server's entry."""
+        return state if self.server is None else state["servers"][self.server]
 
     def _running(self, record):
         return is_running(record) if self.server is None else is_running_there(self.there, record)
@@ -119,8 +124,7 @@ class OvsNode:
         for daemon in reversed(DAEMONS):
             self.tools.run(self.appctl("exit", *(["--cleanup"] if daemon == "ovs-vswitchd" else []), daemon=daemon),
                            check=False)
-        state = self.state.read()
-        owner = state if self.server is None else state["servers"][self.server]
+        owner = self._holder(self.state.read())
         entry = next((each for each in owner.get("ovs_nodes", []) if each["node"] == self.name), {})
         daemons = entry.get("daemons", [])
         poll_until(lambda: not any(self._running(record) for record in daemons), EXIT_TIMEOUT)
