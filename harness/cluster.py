@@ -14,13 +14,15 @@ import shlex
 import socket
 import subprocess
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import server_batch
 from .cleanup import STATE_DIR, process_record
 from .errors import HarnessError
 from .interrupts import uninterrupted
-from .tools import probe
+from .tools import OnServer, probe
 from .waiting import poll_until
 
 # The user a run logs in as on every server: the harness runs as root, and so do its remote
@@ -32,11 +34,12 @@ SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=5")
 SERVER_TOOLS = ("mn", "mnexec", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "ping", "tcpdump", "ethtool", "python3")
 # Modules a cross-server link and a kernel switch need.
 SERVER_MODULES = ("ip_gre", "openvswitch")
-# Every node of a run on a server (its shell) and every command the run has running there
-# at once (a snapshot dumps each bridge four ways at once; the all-pairs probe runs up to 32
-# fpings) is a session of the run's one ssh connection to it, and sshd refuses sessions past
-# its MaxSessions (10 by default): ssh then opens connections of its own, which time out on
-# a busy server. A server must allow this many.
+# Every node of a run on a server (its shell), every capture there and every command the
+# run has running there (the commands it starts at once, a snapshot's dumps or a wave of
+# the all-pairs probe's fpings, are one: harness.server_batch) is a session of the run's one
+# ssh connection to it, and sshd refuses sessions past its MaxSessions (10 by default): ssh
+# then opens connections of its own, which time out on a busy server. A server must allow
+# this many, and a run more if its nodes there need more (sessions_needed).
 SERVER_SESSIONS = 1000
 SSHD_CONFIG = ("/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d")
 # Captures and transcripts of several servers are put side by side by their timestamps.
@@ -45,6 +48,8 @@ CLOCK_TOLERANCE_S = 0.5
 # emulation), which closes itself PROBE_PERSIST_S after the last one, even after a kill.
 PROBE_CONTROL_PATH = str(STATE_DIR / "ssh-probe-%C")
 PROBE_PERSIST_S = 5
+# Several commands for one server run there in one session (harness.tools.CommandRunner).
+BATCH_PROGRAM = Path(server_batch.__file__).read_text()
 _SERVER_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
 
 
@@ -64,11 +69,15 @@ class Server:
         command reads what is given to ssh's standard input (else ssh gives it none)."""
         if self.local:
             return list(argv)
+        return OnServer(self._ssh(argv, control_path, persist, stdin), self.name, argv,
+                        self._ssh(["python3", "-c", BATCH_PROGRAM], control_path, persist, stdin=True))
+
+    def _ssh(self, argv, control_path, persist, stdin):
         shared = ["-o", f"ControlPath={control_path}"] if control_path else []
         if persist:
             shared += ["-o", "ControlMaster=auto", "-o", f"ControlPersist={persist}"]
         return ["ssh", *([] if stdin else ["-n"]), *SSH_OPTIONS, *shared, f"{CLUSTER_USER}@{self.address}", "--",
-                shlex.join(argv)]
+                shlex.join(map(str, argv))]
 
 
 MACHINE_ID = "/etc/machine-id"
@@ -129,9 +138,17 @@ def _version_of(output):
     return _first_line(output).split()[-1] if output.strip() else None
 
 
-def server_rows(server, local_versions, run=probe, clock=time.time):
+def sessions_needed(nodes):
+    """The ssh sessions a run with `nodes` nodes on a server may have open there at once, at
+    least SERVER_SESSIONS: each node's shell and a capture at each, and room for its commands
+    at once (a snapshot's, or a probe wave's, there share one session)."""
+    return max(SERVER_SESSIONS, 2 * nodes + 16)
+
+
+def server_rows(server, local_versions, run=probe, clock=time.time, nodes=0):
     """Return doctor rows (what, found, status, how to fix) for one server, one line each;
-    run(argv) -> (status, stdout, stderr) runs a command here (a recorded fake in tests)."""
+    run(argv) -> (status, stdout, stderr) runs a command here (a recorded fake in tests);
+    nodes: how many nodes of a run would run there (see sessions_needed)."""
     def what(check):
         return f"{server.name}: {check}"
 
@@ -159,7 +176,7 @@ def server_rows(server, local_versions, run=probe, clock=time.time):
                      "ok" if status == 0 else "fail",
                      "" if status == 0 else f"apt install sudo on {server.name}: Cluster Edition runs every "
                                             "remote command through it, even as root"))
-        rows.append(_sessions_row(server, on_server))
+        rows.append(_sessions_row(server, on_server, sessions_needed(nodes)))
     status, found, _ = on_server(["which", *SERVER_TOOLS])
     missing = [tool for tool in SERVER_TOOLS if not re.search(rf"/{re.escape(tool)}$", found, re.MULTILINE)]
     rows.append((what("tools"), "all installed" if not missing else "missing " + ", ".join(missing),
@@ -194,15 +211,15 @@ def server_rows(server, local_versions, run=probe, clock=time.time):
     return rows
 
 
-def _sessions_row(server, on_server):
+def _sessions_row(server, on_server, needed):
     """The doctor row of how many sessions `server`'s sshd allows a connection (its first
-    MaxSessions, which is the one sshd takes; 10 if none is set)."""
+    MaxSessions, which is the one sshd takes; 10 if none is set), against the `needed`."""
     _status, found, _ = on_server(["grep", "-rhiE", r"^\s*MaxSessions\s", *SSHD_CONFIG])
     words = found.split()
     sessions = int(words[1]) if len(words) > 1 and words[1].isdigit() else 10
-    enough = sessions >= SERVER_SESSIONS
+    enough = sessions >= needed
     return (f"{server.name}: ssh sessions a connection", str(sessions), "ok" if enough else "fail",
-            "" if enough else f"put `MaxSessions {SERVER_SESSIONS}` in /etc/ssh/sshd_config.d/ovs-harness.conf on "
+            "" if enough else f"put `MaxSessions {needed}` in /etc/ssh/sshd_config.d/ovs-harness.conf on "
                               f"{server.name} and reload sshd: a run's nodes there and its commands at once share "
                               "one connection")
 
@@ -266,13 +283,15 @@ def place(topo, servers, pins=None):
     return placement
 
 
-def require_ready(servers, local_versions, run=probe):
+def require_ready(servers, local_versions, run=probe, placement=None):
     """Raise HarnessError with the first problem `doctor --cluster` would report for
-    `servers` (names); return their Servers."""
+    `servers` (names), each asked for the sessions its nodes of `placement` ({node: server
+    name}) need; return their Servers."""
     _make_probe_folder()
     resolved = [resolve(name, run) for name in servers]
+    nodes = Counter((placement or {}).values())
     for server in resolved:
-        for what, found, status, fix in server_rows(server, local_versions, run):
+        for what, found, status, fix in server_rows(server, local_versions, run, nodes=nodes[server.name]):
             if status == "fail":
                 raise HarnessError(f"--cluster: {what}: {found}; {fix} (see `python -m harness doctor "
                                    f"--cluster {','.join(servers)}`)")

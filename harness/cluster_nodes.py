@@ -21,11 +21,11 @@ import shlex
 from mininet.examples.cluster import RemoteGRELink, RemoteMixin
 
 from .cleanup import interface_mark
-from .cluster import this_machine
+from .cluster import Server, this_machine
 from .errors import HarnessError
 from .mininet_nodes import HarnessSwitch, MarkedLink, QuietHost
 from .ovs import DRIVER_KEY
-from .tools import probe
+from .tools import probe, where_ran
 
 GRE_MTU = 1450      # Cluster Edition's: 1500 less the outer IPv4 and GRE headers, with room
 
@@ -42,6 +42,15 @@ class HarnessRemote(RemoteMixin):
         if self.isRemote:
             cmd = [shlex.quote(str(word)) for word in (cmd.split() if isinstance(cmd, str) else cmd)]
         return super()._popen(cmd, sudo=sudo, tt=tt, **params)
+
+    def in_namespace(self, argv):
+        """The argv (harness.tools.OnServer) that runs `argv` in this node's namespace on its
+        server, as popen does there (mnexec), over the run's connection to it: several such,
+        of one server, go there in one session (harness.tools.CommandRunner.start_all)."""
+        server = Server(self.server, self.serverIP, False)
+        on_server = server.argv(["mnexec", "-da", str(self.pid), *argv], self.controlPath)
+        on_server.where, on_server.shown = where_ran(self), [str(arg) for arg in argv]
+        return on_server
 
 
 class RemoteQuietHost(HarnessRemote, QuietHost):

@@ -403,11 +403,11 @@ class Network(Wiring):
         return self.ovs[node].appctl(command, name, *args) if node else \
             self.on_server(bridge, ["ovs-appctl", command, bridge, *args])
 
-    def vswitchds(self):
-        """The argv prefix of ovs-appctl for every ovs-vswitchd with bridges of this run."""
-        return [self.on_server(switches[0], ["ovs-appctl"]) for switches in self._switches_by_server().values()
+    def every_vswitchd(self, *args):
+        """The argv of `ovs-appctl args` for every ovs-vswitchd with bridges of this run."""
+        return [self.on_server(switches[0], ["ovs-appctl", *args]) for switches in self._switches_by_server().values()
                 if switches] + \
-            [self.ovs[node].appctl() for node in sorted({self._node_bridges[bridge] for bridge in self.node_bridges()})]
+            [self.ovs[node].appctl(*args) for node in sorted({self._node_bridges[bridge] for bridge in self.node_bridges()})]
 
     def add_node_bridge(self, node, bridge, fail_mode="secure"):
         name = super().add_node_bridge(node, bridge, fail_mode)

@@ -34,11 +34,7 @@ class Observer:
         started = time.perf_counter()
         snapshot = Snapshot(before_step=before_step, **{name: list(rows) for name, rows in step_records.items()})
         bridges = self.network.bridges()
-        self._dump(snapshot, ports=True, fdb=True, flows=True)
-        for node in self.network.firewalls():
-            host = self.network.host(node)
-            snapshot.iptables[node] = parse_iptables_save(self.tools.run(["iptables-save", "-c"], host=host))
-            snapshot.conntrack[node] = parse_conntrack(self.tools.run(["conntrack", "-L"], host=host))
+        self._dump(snapshot, ports=True, fdb=True, flows=True, firewalls=True)
         if self.controller:
             self._observe_controller(snapshot)
         if self.captures:
@@ -49,7 +45,7 @@ class Observer:
             if any(snapshot.flows.values()):
                 # Packets forwarded by datapath flows reach their OpenFlow flow's n_packets
                 # only when a revalidator passes over them: wait for a pass, then read again.
-                self.tools.run_each([([*appctl, "revalidator/wait"], None) for appctl in self.network.vswitchds()])
+                self.tools.run_each([(argv, None) for argv in self.network.every_vswitchd("revalidator/wait")])
                 # A tunnel port's counters are made from the stats of the flows that used
                 # it, pushed by the same revalidator pass.
                 self._dump(snapshot, flows=True, ports=bool(self.network.node_bridges()))
@@ -84,25 +80,32 @@ class Observer:
         return _parsed(bridge, partial(parse_fdb, port_names=self.network.port_names[bridge]),
                        self.tools.run(self.network.appctl("fdb/show", bridge)))
 
-    def _dump(self, snapshot, ports=False, fdb=False, flows=False):
-        """Read every bridge's port counters, MAC table (and its counts) and flows, as asked,
-        into `snapshot`: every command at once (one after the other, a chain of 64 switches
-        took 2.1 s a snapshot here, as each command's start-up adds up)."""
-        dumps = []      # (table, bridge, parse, argv)
+    def _dump(self, snapshot, ports=False, fdb=False, flows=False, firewalls=False):
+        """Read every bridge's port counters, MAC table (and its counts) and flows, and the
+        rules and connections of every host with a firewall, as asked, into `snapshot`:
+        every command at once (one after the other, a chain of 64 switches took 2.1 s a
+        snapshot here, as each command's start-up adds up), those of another server in one
+        session there."""
+        dumps = []      # (table, bridge or host, parse, argv, host to run it in)
         for bridge in self.network.bridges():
             names = self.network.port_names[bridge]
             if ports:
                 dumps.append((snapshot.ports, bridge, partial(parse_ports, port_names=names),
-                              self.network.ofctl(bridge, "dump-ports")))
+                              self.network.ofctl(bridge, "dump-ports"), None))
             if fdb:
                 dumps += [(snapshot.fdb, bridge, partial(parse_fdb, port_names=names),
-                           self.network.appctl("fdb/show", bridge)),
-                          (snapshot.fdb_stats, bridge, parse_fdb_stats, self.network.appctl("fdb/stats-show", bridge))]
+                           self.network.appctl("fdb/show", bridge), None),
+                          (snapshot.fdb_stats, bridge, parse_fdb_stats, self.network.appctl("fdb/stats-show", bridge),
+                           None)]
             if flows:
-                dumps.append((snapshot.flows, bridge, parse_flows, self.network.ofctl(bridge, "dump-flows")))
-        outputs = self.tools.run_each([(argv, None) for _table, _bridge, _parse, argv in dumps])
-        for (table, bridge, parse, _argv), output in zip(dumps, outputs):
-            table[bridge] = _parsed(bridge, parse, output)
+                dumps.append((snapshot.flows, bridge, parse_flows, self.network.ofctl(bridge, "dump-flows"), None))
+        for node in self.network.firewalls() if firewalls else []:
+            host = self.network.host(node)
+            dumps += [(snapshot.iptables, node, parse_iptables_save, ["iptables-save", "-c"], host),
+                      (snapshot.conntrack, node, parse_conntrack, ["conntrack", "-L"], host)]
+        outputs = self.tools.run_each([(argv, host) for _table, _name, _parse, argv, host in dumps])
+        for (table, name, parse, _argv, _host), output in zip(dumps, outputs):
+            table[name] = _parsed(name, parse, output)
 
     def trace(self, bridge, flow, packet):
         """Ask `bridge` what it would do with `flow` (ovs-appctl ofproto/trace syntax; no
@@ -126,9 +129,9 @@ class Observer:
         return rows
 
 
-def _parsed(bridge, parse, output):
-    """Return parse(output) of a dump of `bridge`; an unreadable one is a HarnessError."""
+def _parsed(name, parse, output):
+    """Return parse(output) of a dump of bridge or host `name`; an unreadable one is a HarnessError."""
     try:
         return parse(output)
     except ValueError as unreadable:
-        raise HarnessError(f"{bridge}: {unreadable}") from None
+        raise HarnessError(f"{name}: {unreadable}") from None

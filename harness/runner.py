@@ -160,7 +160,7 @@ class ExperimentRun:
             raise HarnessError(f"--cluster: {self.experiment.name} has container hosts, which "
                                "a run on several servers does not support yet")
         self.placement = place(topo, self.cluster_servers, self.pins)
-        self.servers = require_ready(self.cluster_servers, versions())
+        self.servers = require_ready(self.cluster_servers, versions(), placement=self.placement)
         self.progress("servers: " + ", ".join(
             f"{server.name} ({', '.join(node for node, name in self.placement.items() if name == server.name)})"
             for server in self.servers))

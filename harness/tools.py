@@ -5,6 +5,7 @@ recorded with its output, so a run's transcript reads like the blog's terminal s
 Every tool runs with LC_ALL=C, so its output is in the form the parsers read whatever the
 user's locale (Mininet's own ping parser broke under others).
 """
+import json
 import os
 import shlex
 import subprocess
@@ -73,11 +74,35 @@ class Transcript:
         return "\n".join(lines).lstrip("\n")
 
 
+class OnServer(list):
+    """The argv that runs `command` on another server of a run (harness.cluster.Server.argv:
+    ssh, over the run's connection to it). It is run as it is, and also says on which server
+    and what, for the transcript and errors: `where` and `shown`, the command there ("sh@vm2"
+    for the server's root namespace, or a host's "h2@vm2", and the argv without what put it in
+    the host's namespace); `batch` is the argv that runs harness.server_batch there, which runs
+    several commands in one session."""
+
+    def __init__(self, argv, server, command, batch, where=None, shown=None):
+        super().__init__(argv)
+        self.server = server
+        self.command = [str(arg) for arg in command]
+        self.batch = batch
+        self.where = where or f"sh@{server}"
+        self.shown = [str(arg) for arg in shown] if shown is not None else self.command
+
+
+def _named(argv):
+    """How an error names the command argv: `ovs-ofctl dump-flows s2` (on vm2, or on h2@vm2)."""
+    if isinstance(argv, OnServer):
+        return f"`{shlex.join(argv.shown)}` on {argv.server if argv.where == f'sh@{argv.server}' else argv.where}"
+    return f"`{shlex.join(map(str, argv))}`"
+
+
 def _require_success(argv, stdout, stderr, returncode):
     """Raise HarnessError naming the command and its last line of complaint if it failed."""
     if returncode != 0:
         reason = (stderr or stdout).strip().splitlines()
-        raise HarnessError(f"`{shlex.join(map(str, argv))}` failed: "
+        raise HarnessError(f"{_named(argv)} failed: "
                            f"{reason[-1] if reason else 'exit status %d' % returncode}")
 
 
@@ -102,6 +127,16 @@ def _reap(process):
             pass
 
 
+@dataclass
+class _Started:
+    """A command CommandRunner started, or several started as one session on a server."""
+    process: subprocess.Popen
+    commands: List[tuple]       # (where, argv) of each, as the transcript records them
+    text: Optional[str]         # what the process reads on its standard input
+    named: str                  # how an error names it
+    batch: bool = False         # harness.server_batch, which answers for each command
+
+
 class CommandRunner:
     """Runs commands in the root namespace or on Mininet hosts and records them."""
 
@@ -115,7 +150,7 @@ class CommandRunner:
         root namespace. text: what the command reads on its standard input. Raises
         HarnessError naming the command when it fails and `check` is set; every command is
         recorded in the transcript either way."""
-        stdout, stderr, returncode = self._finish(*self._start(argv, host, text), timeout)
+        (stdout, stderr, returncode), = self._finish(self._start(argv, host, text), timeout)
         if check:
             _require_success(argv, stdout, stderr, returncode)
         return stdout
@@ -123,7 +158,7 @@ class CommandRunner:
     def run_each(self, commands, timeout=30):
         """Run several commands at once, each (argv, host) as for `run`; return the stdout
         of each, in order. Raises HarnessError naming the first that failed, as `run` does."""
-        finished = [self._finish(*each, timeout) for each in self.start_all(commands)]
+        finished = self._results(self.start_all(commands), timeout)
         for (argv, _host), (stdout, stderr, returncode) in zip(commands, finished):
             _require_success(argv, stdout, stderr, returncode)
         return [stdout for stdout, _stderr, _code in finished]
@@ -137,17 +172,46 @@ class CommandRunner:
 
     def start_all(self, commands, inputs=None):
         """Start several commands, each (argv, host) as for `run` (and its standard input
-        from `inputs`, as for run_all), without waiting for them; pass the result to finish_all."""
+        from `inputs`, as for run_all), without waiting for them; pass the result to
+        finish_all. The commands for one other server (its root namespace or its hosts') go
+        there in one ssh session (harness.server_batch), not one each."""
         inputs = inputs or [None] * len(commands)
-        return [self._start(argv, host, text) for (argv, host), text in zip(commands, inputs)]
+        # A command in a host of another server is one there, in the host's namespace.
+        commands = [(host.in_namespace(argv), None) if getattr(host, "isRemote", False) else (argv, host)
+                    for argv, host in commands]
+        batches, started = {}, []
+        for index, ((argv, host), text) in enumerate(zip(commands, inputs)):
+            if host is None and isinstance(argv, OnServer):
+                batches.setdefault(tuple(argv.batch), []).append(index)
+            else:
+                started.append(([index], self._start(argv, host, text)))
+        for indices in batches.values():
+            started.append((indices, self._start(commands[indices[0]][0], None, inputs[indices[0]])
+                            if len(indices) == 1 else
+                            self._start_batch([commands[index][0] for index in indices],
+                                              [inputs[index] for index in indices])))
+        # The transcript in the commands' order, each session where its first command is.
+        return sorted(started, key=lambda each: each[0][0])
 
     def finish_all(self, started, timeout=30):
         """Wait for commands begun by start_all; return the output (stdout and stderr) of
         each, in order, whatever their exit status."""
-        return [stdout + stderr for stdout, stderr, _code in
-                (self._finish(*each, timeout) for each in started)]
+        return [stdout + stderr for stdout, stderr, _code in self._results(started, timeout)]
+
+    def _results(self, started, timeout):
+        """Wait for what start_all started; return (stdout, stderr, exit status) of each of
+        its commands, in their order."""
+        results = {}
+        for indices, each in started:
+            results.update(zip(indices, self._finish(each, timeout)))
+        return [results[index] for index in sorted(results)]
 
     def _start(self, argv, host, text=None):
+        if host is None and isinstance(argv, OnServer):
+            shown = (argv.where, argv.shown)
+        else:
+            shown = (where_ran(host), [str(arg) for arg in argv])
+        named = _named(argv)
         argv = [str(arg) for arg in argv]
         stdin = {"stdin": subprocess.PIPE} if text is not None else {}
         try:
@@ -159,22 +223,54 @@ class CommandRunner:
                                  env=tool_environment(), start_new_session=True, **stdin)
         except FileNotFoundError:
             raise HarnessError(f"{argv[0]} is not installed: run `sudo ./setup.sh`") from None
-        return process, argv, where_ran(host), text
+        return _Started(process, [shown], text, named)
 
-    def _finish(self, process, argv, where, text, timeout):
-        """Wait for a started command (giving it `text` on its standard input); record it;
-        return (stdout, stderr, exit status)."""
+    def _start_batch(self, commands, inputs):
+        """Start `commands` (OnServer argvs, all for one server) in one session there."""
+        started = self._start(commands[0].batch, None, json.dumps(
+            [[argv.command, text] for argv, text in zip(commands, inputs)]))
+        started.commands = [(argv.where, argv.shown) for argv in commands]
+        started.named = f"{' and '.join(_named(argv) for argv in commands)}, in one session,"
+        started.batch = True
+        return started
+
+    def _finish(self, started, timeout):
+        """Wait for a started command (giving it its text on its standard input); record it,
+        or each command of a batch; return [(stdout, stderr, exit status)] of each."""
+        process = started.process
         try:
-            stdout, stderr = process.communicate(input=text, timeout=timeout)
+            stdout, stderr = process.communicate(input=started.text, timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.communicate()
-            self.transcript.record(where, argv, f"[no answer in {timeout} s: killed]\n", process.returncode)
-            raise HarnessError(f"`{shlex.join(argv)}` did not answer in {timeout} s") from None
+            self._record(started, [("", f"[no answer in {timeout} s: killed]\n", process.returncode)])
+            raise HarnessError(f"{started.named} did not answer in {timeout} s") from None
         except BaseException:       # interrupted: the command must not outlive the run
             process.kill()
             _reap(process)
-            self.transcript.record(where, argv, "[interrupted: killed]\n", process.returncode)
+            self._record(started, [("", "[interrupted: killed]\n", process.returncode)])
             raise
-        self.transcript.record(where, argv, stdout + stderr, process.returncode)
-        return stdout, stderr, process.returncode
+        results = _batch_results(stdout, stderr, process.returncode, len(started.commands)) if started.batch \
+            else [(stdout, stderr, process.returncode)]
+        self._record(started, results)
+        return results
+
+    def _record(self, started, results):
+        """Record each command of `started` with its result (one result: the same for all)."""
+        for index, (where, argv) in enumerate(started.commands):
+            stdout, stderr, returncode = results[min(index, len(results) - 1)]
+            self.transcript.record(where, argv, stdout + stderr, returncode)
+
+
+def _batch_results(stdout, stderr, returncode, count):
+    """[(stdout, stderr, exit status)] of each of `count` commands run by harness.server_batch,
+    from what it printed; if it did not answer for them (ssh failed: the server went away),
+    each gets its complaint and exit status."""
+    try:
+        results = json.loads(stdout) if returncode == 0 else None
+    except ValueError:
+        results = None
+    if not isinstance(results, list) or len(results) != count:
+        said = stderr if stderr.strip() else f"no answer for its {count} commands (exit status {returncode})\n"
+        return [("", said, returncode or 1)] * count
+    return [tuple(result) for result in results]

@@ -75,8 +75,14 @@ def vms_in_background(request, tmp_path_factory):
     """If a selected test boots the VM image, start building it, then its modules' VMs."""
     if not any(item.get_closest_marker("vm_image") for item in request.session.items) or _background:
         return
-    from kernel_vm.image import build_image
+    from kernel_vm.image import build_box, build_image
     image = _background["image"] = _in_background(build_image, log=lambda line: None)
+    if any("vagrant_box" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        # On a fresh machine the box is made from the image: here, not in the Vagrant test's time.
+        def box_of_the_image():
+            image.result()      # (build_box would build the image too, beside this build)
+            return build_box(log=lambda line: None)
+        _background["box"] = _in_background(box_of_the_image)
     selected = {item.module.__name__ for item in request.session.items}
     for module, boot in VM_BOOTS.items():
         if module in selected:
@@ -93,12 +99,18 @@ def vm_image():
 
 
 @pytest.fixture(scope="session")
+def vagrant_box(vm_image):
+    """The Vagrant box made of the test VM image (kernel_vm.image.build_box: its Image)."""
+    return _background["box"].result()
+
+
+@pytest.fixture(scope="session")
 def booted_vms(vm_image):
     """{module: a finished Future of what its boot returned}, for every module with a
     selected test; all have finished before any test goes on, so that a test on this
     machine that follows (the Vagrant VM's) does not share its cores with them."""
     from concurrent.futures import wait
-    boots = {module: future for module, future in _background.items() if module != "image"}
+    boots = {module: future for module, future in _background.items() if module not in ("image", "box")}
     wait(boots.values())
     return boots
 

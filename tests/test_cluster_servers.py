@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+import harness.cluster
 from harness import cleanup, held_settings, kernel_tuning
-from harness.cluster import (Cluster, Server, cluster_report, parse_placement, parse_servers, place, resolve,
-                             server_rows)
+from harness.cluster import (Cluster, Server, cluster_report, parse_placement, parse_servers, place,
+                             require_ready, resolve, server_rows)
 from harness.errors import HarnessError
 from harness.kernel_tuning import hold_on_server
 
@@ -141,6 +142,25 @@ class FakeResolver(FakeServer):
         if argv[:2] == ["getent", "ahostsv4"]:
             return (0, "127.0.0.1       STREAM vm1\n127.0.0.1       DGRAM\n", "") if argv[2] == "vm1" else (2, "", "")
         return super().__call__(argv)
+
+
+class Vm2(FakeServer):
+    """vm2, at 192.0.2.2, answering as READY but for what is changed."""
+
+    def __call__(self, argv):
+        return (0, "192.0.2.2       STREAM vm2\n", "") if argv[:2] == ["getent", "ahostsv4"] else super().__call__(argv)
+
+
+def test_a_run_with_more_nodes_on_a_server_than_its_sessions_allow_is_refused_with_what_it_needs(monkeypatch):
+    """Each node's shell and a capture at each are sessions: 500 nodes need 1,016."""
+    monkeypatch.setattr(harness.cluster, "_is_this_machine", lambda address: False)    # (whatever this one's is)
+    plenty = {SESSIONS_CONFIG: (0, "MaxSessions 1000\n", "")}
+    assert {nodes: server_rows(REMOTE, VERSIONS, FakeServer(plenty), lambda: 1000.0, nodes=nodes)[3][2]
+            for nodes in (0, 492, 493)} == {0: "ok", 492: "ok", 493: "fail"}
+    placement = {f"h{index}": "vm2" for index in range(500)}
+    with pytest.raises(HarnessError, match=r"^--cluster: vm2: ssh sessions a connection: 1000; put `MaxSessions 1016`"):
+        require_ready(["vm2"], VERSIONS, Vm2(plenty), placement=placement)
+    assert require_ready(["vm2"], VERSIONS, Vm2(plenty), placement=dict(list(placement.items())[:10])) == [REMOTE]
 
 
 def test_a_server_is_this_machine_when_its_address_is_one_of_ours():

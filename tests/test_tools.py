@@ -1,11 +1,13 @@
 """Running the tools: commands run at once, in order, their failures named."""
 import os
+import sys
 import threading
 
 import pytest
 
 from harness.errors import HarnessError, Interrupted
-from harness.tools import CommandRunner, where_ran
+from harness.cluster import BATCH_PROGRAM
+from harness.tools import CommandRunner, OnServer, where_ran
 
 
 def test_commands_run_at_once_come_back_in_order_and_a_failure_names_its_command():
@@ -38,7 +40,8 @@ def test_a_command_interrupted_while_its_wait_holds_subprocesss_lock_is_killed_w
     """A signal raised inside Popen.wait() can leave its lock held (CPython bpo-29988):
     the command is still killed and reaped, and the interruption goes on up."""
     runner = CommandRunner()
-    process, argv, where, text = runner._start(["sleep", "30"], None)
+    started = runner._start(["sleep", "30"], None)
+    process = started.process
 
     def interrupted_inside_wait(input=None, timeout=None):
         process._waitpid_lock.acquire()     # and never released, as the interrupted `with` left it
@@ -48,7 +51,7 @@ def test_a_command_interrupted_while_its_wait_holds_subprocesss_lock_is_killed_w
 
     def finish():
         try:
-            runner._finish(process, argv, where, text, timeout=5)
+            runner._finish(started, timeout=5)
         except Interrupted as interruption:
             raised.append(interruption)
     waiting = threading.Thread(target=finish, daemon=True)     # (so that a hang fails the test)
@@ -58,3 +61,66 @@ def test_a_command_interrupted_while_its_wait_holds_subprocesss_lock_is_killed_w
     with pytest.raises(ProcessLookupError):
         os.kill(process.pid, 0)         # gone, and reaped (a zombie would still take signal 0)
     assert runner.transcript.entries[-1].output == "[interrupted: killed]\n"
+
+
+def on_server(argv, server="vm2", batch=None):
+    """An OnServer argv whose server is this machine: each command runs here as it is, and a
+    batch runs harness.server_batch here, as ssh would run it there."""
+    return OnServer(argv, server, argv, batch or [sys.executable, "-c", BATCH_PROGRAM, server])
+
+
+def test_commands_for_one_server_go_in_one_session_and_come_back_each_in_order():
+    runner = CommandRunner()
+    parent = ["sh", "-c", "echo $PPID"]
+    outputs = runner.run_all([(on_server(parent), None), (["echo", "here"], None), (on_server(["cat"]), None),
+                              (on_server(parent), None), (on_server(parent, "vm3"), None)],
+                             inputs=[None, None, "read there\n", None, None])
+    vm2_first, here, read, vm2_second, vm3 = outputs
+    assert (here, read) == ("here\n", "read there\n")
+    assert vm2_first == vm2_second != vm3, "vm2's commands share one session, the only one of vm3 has its own"
+    assert int(vm3) == os.getpid(), "a server's only command goes as it is"
+    assert [entry.render().splitlines()[0] for entry in runner.transcript.entries] == [
+        "mininet> sh@vm2 sh -c 'echo $PPID'", "mininet> sh@vm2 cat", "mininet> sh@vm2 sh -c 'echo $PPID'",
+        "mininet> sh echo here", "mininet> sh@vm3 sh -c 'echo $PPID'"]
+
+
+def test_a_failed_command_of_a_session_is_named_with_its_server_and_a_missing_one_exits_127():
+    runner = CommandRunner()
+    with pytest.raises(HarnessError, match=r"^`ls /no/such/file` on vm2 failed: .*No such file"):
+        runner.run_each([(on_server(["true"]), None), (on_server(["ls", "/no/such/file"]), None)])
+    runner.run_all([(on_server(["true"]), None), (on_server(["no-such-tool"]), None)])
+    missing = runner.transcript.entries[-1]
+    assert (missing.argv, missing.returncode, missing.output) == (
+        ["no-such-tool"], 127, "no-such-tool: No such file or directory\n")
+
+
+def test_when_a_session_fails_as_a_whole_each_of_its_commands_says_why():
+    gone = ["sh", "-c", "echo 'ssh: connect to host 192.0.2.2 port 22: No route to host' >&2; exit 255"]
+    runner = CommandRunner()
+    with pytest.raises(HarnessError, match=r"^`ovs-ofctl dump-flows s2` on vm2 failed: ssh: connect .*No route"):
+        runner.run_each([(on_server(["ovs-ofctl", "dump-flows", "s2"], batch=gone), None),
+                         (on_server(["ovs-ofctl", "dump-ports", "s2"], batch=gone), None)])
+    assert [(entry.argv[1], entry.returncode) for entry in runner.transcript.entries] == [
+        ("dump-flows", 255), ("dump-ports", 255)]
+
+
+class RemoteHost(Host):
+    """A host of another server, as harness.cluster_nodes makes them: its commands are
+    OnServer argvs of that server (here run on this machine, as on_server's are)."""
+    isRemote = True
+
+    def in_namespace(self, argv):
+        command = on_server(argv, self.server)
+        command.where, command.shown = where_ran(self), argv
+        return command
+
+
+def test_commands_in_hosts_of_a_server_share_its_session_and_show_as_the_hosts():
+    runner = CommandRunner()
+    parent = ["sh", "-c", "echo $PPID"]
+    outputs = runner.run_each([(on_server(parent), None), (parent, RemoteHost("qroutera", server="vm2"))])
+    assert outputs[0] == outputs[1]
+    assert [entry.render().splitlines()[0] for entry in runner.transcript.entries] == [
+        "mininet> sh@vm2 sh -c 'echo $PPID'", "mininet> qroutera@vm2 sh -c 'echo $PPID'"]
+    with pytest.raises(HarnessError, match=r"^`sleep 5` on qroutera@vm2 did not answer in 0.5 s$"):
+        runner.run_each([(["sleep", "5"], RemoteHost("qroutera", server="vm2"))], timeout=0.5)

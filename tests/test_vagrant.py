@@ -20,7 +20,7 @@ import pytest
 
 from conftest import ROOT
 from harness.results import load_run
-from kernel_vm.image import build_box, copy_checkout
+from kernel_vm.image import copy_checkout
 from libvirt_host import LibvirtHost, kvm_usable, machine_state
 
 pytestmark = [pytest.mark.network, pytest.mark.vm_image]     # root, libvirt, a VM
@@ -69,10 +69,10 @@ def host():
 
 
 @pytest.fixture(scope="module")
-def vm(host, vm_image, tmp_path_factory):
+def vm(host, vagrant_box, tmp_path_factory):
     """The VM, up and provisioned as the README says; destroyed at the end whatever happened
     (the last test destroys it itself, to check what is left)."""
-    box = build_box(log=lambda line: None).box      # (made from vm_image, now built)
+    box = vagrant_box.box
     base = tmp_path_factory.mktemp("vagrant")
     folder = base / f"ovs-harness-{os.getpid()}"
     copy_checkout(folder)
