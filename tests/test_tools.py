@@ -1,13 +1,17 @@
 """Running the tools: commands run at once, in order, their failures named."""
+import json
 import os
+import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
 from harness.errors import HarnessError, Interrupted
 from harness.cluster import BATCH_PROGRAM
 from harness.tools import CommandRunner, OnServer, where_ran
+from harness.waiting import poll_until
 
 
 def test_commands_run_at_once_come_back_in_order_and_a_failure_names_its_command():
@@ -124,3 +128,33 @@ def test_commands_in_hosts_of_a_server_share_its_session_and_show_as_the_hosts()
         "mininet> sh@vm2 sh -c 'echo $PPID'", "mininet> qroutera@vm2 sh -c 'echo $PPID'"]
     with pytest.raises(HarnessError, match=r"^`sleep 5` on qroutera@vm2 did not answer in 0.5 s$"):
         runner.run_each([(["sleep", "5"], RemoteHost("qroutera", server="vm2"))], timeout=0.5)
+
+
+def test_a_session_longer_than_its_heartbeat_answers_as_a_short_one():
+    outputs = CommandRunner().run_each([(on_server(["sh", "-c", "sleep 1.2; echo slept"]), None),
+                                        (on_server(["echo", "at once"]), None)])
+    assert outputs == ["slept\n", "at once\n"]
+
+
+def test_a_session_whose_ssh_client_is_gone_kills_its_commands_on_the_server(tmp_path):
+    """When the run stops waiting (interrupted, or out of time), it kills the session's ssh
+    client; on the server, harness.server_batch's next heartbeat then finds no one to read
+    it, and kills the commands it started."""
+    pid_file = tmp_path / "pid"
+    batch = subprocess.Popen([sys.executable, "-c", BATCH_PROGRAM], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    batch.stdin.write(json.dumps([[["sh", "-c", f"echo $$ > {pid_file}; exec sleep 30"], None]]))
+    batch.stdin.close()
+    assert poll_until(lambda: pid_file.exists() and pid_file.read_text().strip(), 10)
+    command = int(pid_file.read_text())
+    batch.stdout.close()        # (as sshd does when the session's client is gone)
+    assert batch.wait(10) == 1
+    assert poll_until(lambda: not _alive(command), 5), "the command runs on without its session"
+
+
+def _alive(pid):
+    """Whether process `pid` runs (a zombie, killed but not yet reaped by init, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
