@@ -9,6 +9,7 @@ import json
 import os
 import shlex
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -127,12 +128,22 @@ def _reap(process):
             pass
 
 
+def _file_of(text):
+    """An unnamed file holding `text`, read from its start: a command's standard input. (Not
+    a pipe written while waiting for the command: a started command has all its input at
+    once, and a session of several commands on a server, which reads them there from its
+    input, starts them at once, not when the harness comes to wait for it.)"""
+    file = tempfile.TemporaryFile("w+")
+    file.write(text)
+    file.seek(0)
+    return file
+
+
 @dataclass
 class _Started:
     """A command CommandRunner started, or several started as one session on a server."""
     process: subprocess.Popen
     commands: List[tuple]       # (where, argv) of each, as the transcript records them
-    text: Optional[str]         # what the process reads on its standard input
     named: str                  # how an error names it
     batch: bool = False         # harness.server_batch, which answers for each command
 
@@ -213,7 +224,7 @@ class CommandRunner:
             shown = (where_ran(host), [str(arg) for arg in argv])
         named = _named(argv)
         argv = [str(arg) for arg in argv]
-        stdin = {"stdin": subprocess.PIPE} if text is not None else {}
+        stdin = {"stdin": _file_of(text)} if text is not None else {}
         try:
             # A root-namespace command leads its own session, as host commands do (Mininet's
             # popen detaches them): a Ctrl-C meant for the harness reaches the harness only,
@@ -223,7 +234,10 @@ class CommandRunner:
                                  env=tool_environment(), start_new_session=True, **stdin)
         except FileNotFoundError:
             raise HarnessError(f"{argv[0]} is not installed: run `sudo ./setup.sh`") from None
-        return _Started(process, [shown], text, named)
+        finally:
+            if stdin:
+                stdin["stdin"].close()      # (the command has its own)
+        return _Started(process, [shown], named)
 
     def _start_batch(self, commands, inputs):
         """Start `commands` (OnServer argvs, all for one server) in one session there."""
@@ -235,11 +249,11 @@ class CommandRunner:
         return started
 
     def _finish(self, started, timeout):
-        """Wait for a started command (giving it its text on its standard input); record it,
-        or each command of a batch; return [(stdout, stderr, exit status)] of each."""
+        """Wait for a started command; record it, or each command of a batch; return
+        [(stdout, stderr, exit status)] of each."""
         process = started.process
         try:
-            stdout, stderr = process.communicate(input=started.text, timeout=timeout)
+            stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.communicate()

@@ -130,6 +130,16 @@ def test_commands_in_hosts_of_a_server_share_its_session_and_show_as_the_hosts()
         runner.run_each([(["sleep", "5"], RemoteHost("qroutera", server="vm2"))], timeout=0.5)
 
 
+def test_a_servers_commands_run_once_started_not_once_waited_for(tmp_path):
+    """(A host's broadcast runs while the harness watches the switches learn it: the session
+    must not wait for finish_all to be given its commands.)"""
+    runner = CommandRunner()
+    marks = [tmp_path / "h1", tmp_path / "h2"]
+    started = runner.start_all([(on_server(["touch", str(mark)]), None) for mark in marks])
+    assert poll_until(lambda: all(mark.exists() for mark in marks), 10)
+    assert runner.finish_all(started) == ["", ""]
+
+
 def test_a_session_longer_than_its_heartbeat_answers_as_a_short_one():
     outputs = CommandRunner().run_each([(on_server(["sh", "-c", "sleep 1.2; echo slept"]), None),
                                         (on_server(["echo", "at once"]), None)])
