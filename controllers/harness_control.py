@@ -53,18 +53,28 @@ class ControlledApp(App):
                 stream.write(json.dumps({"ok": False, "error": "not authorised"}) + "\n")
                 stream.flush()
                 continue
+            op = request.pop("op")
+            # Each request other than the harness's polls is logged with its answer, so a
+            # run that waited for one in vain says, in its controller.log, where it stopped.
+            quiet = op == "ready"
+            if not quiet:
+                LOG.info("harness asks %s %s", op, request)
             try:
-                handler = getattr(self, f"control_{request.pop('op')}")
-                reply = {"ok": True, "result": handler(**request)}
+                reply = {"ok": True, "result": getattr(self, f"control_{op}")(**request)}
             except Exception as error:  # the harness shows it; the app keeps serving
-                LOG.exception("harness request %s failed", request)
+                LOG.exception("harness request %s %s failed", op, request)
                 reply = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+            if not quiet:
+                LOG.info("answered %s", op)
             stream.write(json.dumps(reply) + "\n")
             stream.flush()
 
     def control_ready(self):
-        """Return the datapath ids of the switches connected."""
-        return sorted(self.datapaths)
+        """Return the datapath ids of the switches whose handshake is done: os-ken has their
+        port descriptions and serves requests to them (ofctl_api waits for a barrier reply
+        only from a switch in this state, and would wait for ever for one from a switch
+        still being configured)."""
+        return sorted(dpid for dpid, datapath in self.datapaths.items() if datapath.state == MAIN_DISPATCHER)
 
     def control_mac_table(self):
         """Return the MACs the app learned, [{"dpid", "mac", "port"}]: none unless it learns."""

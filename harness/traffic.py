@@ -20,6 +20,7 @@ SWITCH_COST = 32
 # machine forwards without loss, found by the probe itself (see reachability), from here.
 UNICAST_WAVE = 32
 PROBE_INTERVAL_MS = 1       # fping -i: between one source's echo requests to its targets
+LONGEST_WAIT_MS = 10_000    # fping -t: the most a probe's attempt waits for a reply
 RESOLVE = ("arp", "static")
 
 
@@ -71,8 +72,9 @@ def ping(network, tools, src, dst, count=2, timeout=1, interval=1.0):
 
 def require_probe_arguments(timeout_ms, resolve, tries):
     """Raise HarnessError unless the all-pairs probe's arguments are ones it takes."""
-    if not isinstance(timeout_ms, int) or isinstance(timeout_ms, bool) or not 10 <= timeout_ms <= 10_000:
-        raise HarnessError(f"reachability timeout_ms must be a whole number from 10 to 10000, not {timeout_ms!r}")
+    if not isinstance(timeout_ms, int) or isinstance(timeout_ms, bool) or not 10 <= timeout_ms <= LONGEST_WAIT_MS:
+        raise HarnessError(f"reachability timeout_ms must be a whole number from 10 to {LONGEST_WAIT_MS}, "
+                           f"not {timeout_ms!r}")
     if resolve not in RESOLVE:
         raise HarnessError(f"reachability resolve must be \"arp\" or \"static\", not {resolve!r}")
     if not isinstance(tries, int) or isinstance(tries, bool) or not 1 <= tries <= 10:
@@ -93,9 +95,13 @@ def reachability(network, tools, timeout_ms=1000, resolve="arp", tries=3,
     a permanent ARP entry for every other (static_arp), so the probe floods nothing, for
     an experiment that does not study ARP.
 
-    A pair whose reply did not come is probed again, up to `tries` attempts in all, so a
-    probe lost in a busy moment is not an unreachable pair. Waves adapt to what the machine
-    forwards: a wave that lost a probe halves the next one, a clean one lets it grow by half,
+    A pair whose reply did not come is probed again, up to `tries` attempts in all, each
+    waiting twice as long as the one before, up to LONGEST_WAIT_MS (as TCP backs off its
+    retransmission timer, RFC 6298 5.5). So neither a probe lost in a busy moment nor an
+    echo slowed on a long path is an unreachable pair: in one ovs-vswitchd each hop is a
+    pass of its loop over every bridge, and on a chain of 64 switches under load an echo
+    took over a second. Waves adapt to what the machine forwards: a wave that lost a
+    probe halves the next one, a clean one lets it grow by half,
     so a slower machine or datapath finds its own pace."""
     require_probe_arguments(timeout_ms, resolve, tries)
     hosts = network.hosts()
@@ -110,12 +116,13 @@ def reachability(network, tools, timeout_ms=1000, resolve="arp", tries=3,
     answered_in = {}
     for attempt in range(1, tries + 1):
         sources, wave, done = [src for src in hosts if pending[src]], most, 0
+        waiting_ms = min(timeout_ms * 2 ** (attempt - 1), LONGEST_WAIT_MS)
         while sources:
             batch, sources = sources[:wave], sources[wave:]
-            commands = [(["fping", "-c", "1", "-t", timeout_ms, "-i", PROBE_INTERVAL_MS, "-q",
+            commands = [(["fping", "-c", "1", "-t", waiting_ms, "-i", PROBE_INTERVAL_MS, "-q",
                           *(ips[dst] for dst in pending[src])], network.host(src)) for src in batch]
             lost = 0
-            for src, output in zip(batch, tools.run_all(commands, timeout=timeout_ms / 1000 + 60)):
+            for src, output in zip(batch, tools.run_all(commands, timeout=waiting_ms / 1000 + 60)):
                 replies = parse_fping(output)
                 for dst in pending[src]:
                     if replies.get(ips[dst], (0, 0))[1] > 0:

@@ -84,6 +84,13 @@ def runs_of(guest, datapath, experiment):
             sorted((run.exchange / datapath / experiment).glob("*/metadata.json"))]
 
 
+def require_passed(*runs):
+    """Fail, with each failing run's error and folder, unless every run passed."""
+    failing = [f"{run.path.name}: {run.metadata['outcome']}: {run.metadata.get('error')}"
+               for run in runs if run.metadata["outcome"] != "passed"]
+    assert not failing, "\n".join(failing)
+
+
 def test_doctor_in_the_vm_finds_the_kernel_datapath(guest):
     output = " ".join(finished(guest, "doctor").output.split())
     assert "ok │ kernel (system) datapath │ works" in output
@@ -113,6 +120,7 @@ def test_two_kernel_runs_count_identically(guest):
     finished(guest, "api runs")
     runs = runs_of(guest, "kernel", "normal_mode") + runs_of(guest, "kernel-ryu", "normal_mode")
     assert len(runs) == 2
+    require_passed(*runs)
     spread = counter_spread(runs)
     varying = spread[spread["variance"] > 0]
     assert varying.empty, varying.to_string()
@@ -127,6 +135,7 @@ def test_flows_from_the_controller_count_the_same_on_the_kernel_datapath(guest):
     [ryu] = runs_of(guest, "kernel-ryu", "normal_mode")
     ofctl = runs_of(guest, "kernel", "normal_mode")[0]
     assert (ryu.metadata["flows"], ryu.metadata["datapath"]["type"]) == ("ryu", "kernel")
+    require_passed(ryu, ofctl)
     assert ryu.checks["passed"].all() and ryu.checks["name"].tolist() == ofctl.checks["name"].tolist()
     columns = ["step", "priority", "match", "actions", "n_packets", "n_bytes"]
     assert ryu.flows[columns].values.tolist() == ofctl.flows[columns].values.tolist()

@@ -4,7 +4,7 @@ import inspect
 import pytest
 
 from controllers import flow_installer, learning_switch
-from controllers.ryu_api import ofp_event
+from controllers.ryu_api import CONFIG_DISPATCHER, MAIN_DISPATCHER, ofp_event
 from os_ken.lib.packet import arp, ethernet, packet
 from os_ken.ofproto import ofproto_v1_3 as ofproto, ofproto_v1_3_parser as parser
 
@@ -14,13 +14,14 @@ H1, H2 = "00:00:00:00:00:01", "00:00:00:00:00:02"
 
 
 class DummyDatapath:
-    """Stands in for a switch: records what the app sends."""
+    """Stands in for a switch: records what the app sends. os-ken sets its state."""
     id = 1
     ofproto = ofproto
     ofproto_parser = parser
 
     def __init__(self):
         self.sent = []
+        self.state = CONFIG_DISPATCHER
 
     def send_msg(self, msg):
         self.sent.append(msg)
@@ -53,6 +54,20 @@ def connect(app, datapath):
     datapath.id = dpid
 
 
+def test_a_switch_is_ready_once_its_handshake_is_done_not_at_its_features():
+    """os-ken has a switch's features first, then asks for its port descriptions, and only
+    with them serves requests to it (a barrier reply that comes before is dropped)."""
+    app = flow_installer.FlowInstaller()
+    datapath = DummyDatapath()
+    try:
+        connect(app, datapath)
+        assert app.control_ready() == []
+        datapath.state = MAIN_DISPATCHER
+        assert app.control_ready() == [1]
+    finally:
+        app.close()
+
+
 @pytest.fixture
 def connected():
     """A learning switch app with the dummy switch connected. (Closed even when connecting
@@ -61,6 +76,7 @@ def connected():
     datapath = DummyDatapath()
     try:
         connect(app, datapath)
+        datapath.state = MAIN_DISPATCHER
         assert app.datapaths == {1: datapath}
         yield app, datapath
     finally:
