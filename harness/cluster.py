@@ -61,16 +61,18 @@ class Server:
     address: str
     local: bool
 
-    def argv(self, argv, control_path=None, persist=None, stdin=False):
+    def argv(self, argv, control_path=None, persist=None, stdin=False, where=None, shown=None):
         """The argv that runs `argv` on this server, as root: itself here, else through ssh
         (the remote shell gets the words quoted one by one), over the master connection at
         `control_path` if given (see Cluster.connect); with `persist` (seconds), the first
         command opens that master, which closes itself once idle that long. stdin: the
-        command reads what is given to ssh's standard input (else ssh gives it none)."""
+        command reads what is given to ssh's standard input (else ssh gives it none).
+        where, shown: how the transcript shows a remote command (harness.tools.OnServer)."""
         if self.local:
             return list(argv)
         return OnServer(self._ssh(argv, control_path, persist, stdin), self.name, argv,
-                        self._ssh(["python3", "-c", BATCH_PROGRAM], control_path, persist, stdin=True))
+                        self._ssh(["python3", "-c", BATCH_PROGRAM], control_path, persist, stdin=True),
+                        where, shown)
 
     def _ssh(self, argv, control_path, persist, stdin):
         shared = ["-o", f"ControlPath={control_path}"] if control_path else []

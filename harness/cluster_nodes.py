@@ -48,9 +48,8 @@ class HarnessRemote(RemoteMixin):
         server, as popen does there (mnexec), over the run's connection to it: several such,
         of one server, go there in one session (harness.tools.CommandRunner.start_all)."""
         server = Server(self.server, self.serverIP, False)
-        on_server = server.argv(["mnexec", "-da", str(self.pid), *argv], self.controlPath)
-        on_server.where, on_server.shown = where_ran(self), [str(arg) for arg in argv]
-        return on_server
+        return server.argv(["mnexec", "-da", str(self.pid), *argv], self.controlPath,
+                           where=where_ran(self), shown=argv)
 
 
 class RemoteQuietHost(HarnessRemote, QuietHost):

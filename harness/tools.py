@@ -92,18 +92,21 @@ class OnServer(list):
         self.shown = [str(arg) for arg in shown] if shown is not None else self.command
 
 
-def _named(argv):
-    """How an error names the command argv: `ovs-ofctl dump-flows s2` (on vm2, or on h2@vm2)."""
+def _named(argv, host=None):
+    """How an error names the command argv run in `host` (None: the root namespace):
+    `ovs-ofctl dump-flows s2` (on vm2, or on h2@vm2 for a host of another server)."""
     if isinstance(argv, OnServer):
         return f"`{shlex.join(argv.shown)}` on {argv.server if argv.where == f'sh@{argv.server}' else argv.where}"
-    return f"`{shlex.join(map(str, argv))}`"
+    shown = f"`{shlex.join(map(str, argv))}`"
+    return f"{shown} on {where_ran(host)}" if getattr(host, "isRemote", False) else shown
 
 
-def _require_success(argv, stdout, stderr, returncode):
-    """Raise HarnessError naming the command and its last line of complaint if it failed."""
+def _require_success(argv, stdout, stderr, returncode, host=None):
+    """Raise HarnessError naming the command (run in `host`) and its last line of complaint
+    if it failed."""
     if returncode != 0:
         reason = (stderr or stdout).strip().splitlines()
-        raise HarnessError(f"{_named(argv)} failed: "
+        raise HarnessError(f"{_named(argv, host)} failed: "
                            f"{reason[-1] if reason else 'exit status %d' % returncode}")
 
 
@@ -163,15 +166,15 @@ class CommandRunner:
         recorded in the transcript either way."""
         (stdout, stderr, returncode), = self._finish(self._start(argv, host, text), timeout)
         if check:
-            _require_success(argv, stdout, stderr, returncode)
+            _require_success(argv, stdout, stderr, returncode, host)
         return stdout
 
     def run_each(self, commands, timeout=30):
         """Run several commands at once, each (argv, host) as for `run`; return the stdout
         of each, in order. Raises HarnessError naming the first that failed, as `run` does."""
         finished = self._results(self.start_all(commands), timeout)
-        for (argv, _host), (stdout, stderr, returncode) in zip(commands, finished):
-            _require_success(argv, stdout, stderr, returncode)
+        for (argv, host), (stdout, stderr, returncode) in zip(commands, finished):
+            _require_success(argv, stdout, stderr, returncode, host)
         return [stdout for stdout, _stderr, _code in finished]
 
     def run_all(self, commands, timeout=30, inputs=None):

@@ -47,12 +47,17 @@ CAPTURED_ELSEWHERE = {"s1": "vm2", "s2": "vm1"}
 # on vm2: with tcpdumps on vm2 at h2 and at a mirror port of s2; or behind OVS nodes, n1 on
 # vm1 and n2 on vm2), what it left on both servers (bridges; OVS node daemons), then `clean
 # --cluster` (from the run's state file; its sweep of the servers for runs whose state was
-# lost finds nothing more). The experiment's options are the script's arguments.
+# lost finds nothing more). The experiment's options are the script's arguments. With
+# "lose-state" first, vm1 then goes down and up again as far as the run is concerned: every
+# process the run left there dies (its ssh connections to vm2 with them) and what it kept in
+# /run is gone, its state file with it; `clean` has only its sweep of the servers to go by.
 KILL_AND_CLEAN = """
-import json, os, shlex, subprocess, sys, time
+import glob, json, os, shlex, subprocess, sys, time
+lose_state = sys.argv[1] == "lose-state"
+options = sys.argv[2:] if lose_state else sys.argv[1:]
 ready = f"/tmp/ready-{os.getpid()}"
 run = subprocess.Popen([sys.executable, "-m", "harness", "run", "tests/data/experiments/blocking.py",
-                        *sys.argv[1:], "--results-dir", "/tmp/killed"],
+                        *options, "--results-dir", "/tmp/killed"],
                        env={**os.environ, "HARNESS_TEST_READY": ready},
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 deadline = time.monotonic() + 300
@@ -64,6 +69,11 @@ if run.poll() is not None:      # it ended by itself: what it said, for the test
 time.sleep(2)
 run.kill()
 run.wait()
+if lose_state:
+    subprocess.run(["pkill", "-KILL", "-f", "^ssh "])
+    for path in glob.glob("/run/ovs-harness/*"):
+        if not os.path.isdir(path):
+            os.remove(path)
 def left(*prefix):
     def lines(*argv):
         return subprocess.run([*prefix, shlex.join(argv)] if prefix else argv, capture_output=True,
@@ -153,6 +163,9 @@ VM1_COMMANDS = {
     "kill and clean": [".venv/bin/python", "-c", KILL_AND_CLEAN, "-p", "switches=2", "-p", "captures=true", *CLUSTER],
     "kill and clean OVS nodes": [".venv/bin/python", "-c", KILL_AND_CLEAN, "-p", "ovs_nodes=true",
                                  "--cluster", "vm1,vm2", "--place", "n1=vm1", "--place", "n2=vm2"],
+    "kill, lose the state and clean": [".venv/bin/python", "-c", KILL_AND_CLEAN, "lose-state", "-p", "switches=2",
+                                       "-p", "captures=true", "--cluster", "vm1,vm2",
+                                       "--place", "s1=vm2", "--place", "s2=vm2"],
     "left on vm1": ["sh", "-c", LEFT],
     "left on vm2": ["ssh", "-n", "vm2", LEFT],
     # The most common first failure: a server whose host key is not known under its address.
@@ -434,6 +447,19 @@ def assert_nothing_left(vm1):
     for server in SERVERS:
         left = vm1[f"left on {server}"]
         assert left.status == 0 and left.output.strip() == "", str(left)
+
+
+def test_what_a_killed_run_made_on_a_server_is_swept_when_its_state_was_lost(vm1):
+    """Everything of the run on vm2 (two switches, two hosts, two tcpdumps), driven from vm1,
+    whose processes and /run are then gone as after a reboot: clean finds the bridges on vm2
+    by vm1's mark, removes them, and the tcpdumps end with the devices they listened on."""
+    result = vm1["kill, lose the state and clean"]
+    assert result.status == 0, str(result)
+    before = json.loads(result.output.splitlines()[0])
+    assert (before["vm1"]["bridges"], sorted(before["vm2"]["bridges"])) == ([], ["s1", "s2"]), result.output
+    assert {"removed bridge s1 on vm2", "removed bridge s2 on vm2"} <= set(result.output.splitlines()), \
+        result.output
+    assert_nothing_left(vm1)
 
 
 def test_a_killed_run_with_ovs_nodes_on_two_servers_is_cleaned_on_both(vm1):

@@ -128,6 +128,8 @@ def test_commands_in_hosts_of_a_server_share_its_session_and_show_as_the_hosts()
         "mininet> sh@vm2 sh -c 'echo $PPID'", "mininet> qroutera@vm2 sh -c 'echo $PPID'"]
     with pytest.raises(HarnessError, match=r"^`sleep 5` on qroutera@vm2 did not answer in 0.5 s$"):
         runner.run_each([(["sleep", "5"], RemoteHost("qroutera", server="vm2"))], timeout=0.5)
+    with pytest.raises(HarnessError, match=r"^`ls /no/such/file` on qroutera@vm2 failed: "):
+        runner.run_each([(["ls", "/no/such/file"], RemoteHost("qroutera", server="vm2"))])
 
 
 def test_a_servers_commands_run_once_started_not_once_waited_for(tmp_path):
