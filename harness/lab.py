@@ -160,8 +160,7 @@ class Lab:
         harness.traffic.reachability): resolve "arp" as hosts do, or "static" (every ARP
         entry filled first: nothing is flooded, for an experiment that does not study ARP); a
         pair whose reply did not come in time is probed again, waiting twice as long, up to
-        `tries` attempts. Returns the rows
-        {src, dst, reachable, tries}, kept with the step."""
+        `tries` attempts. Returns the rows {src, dst, reachable, tries}, kept with the step."""
         what = f"all-pairs probe of {len(self.network.hosts())} hosts"
         self._progress(f"{what}: started")
         started = time.monotonic()

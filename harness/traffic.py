@@ -101,8 +101,8 @@ def reachability(network, tools, timeout_ms=1000, resolve="arp", tries=3,
     echo slowed on a long path is an unreachable pair: in one ovs-vswitchd each hop is a
     pass of its loop over every bridge, and on a chain of 64 switches under load an echo
     took over a second. Waves adapt to what the machine forwards: a wave that lost a
-    probe halves the next one, a clean one lets it grow by half,
-    so a slower machine or datapath finds its own pace."""
+    probe halves the next one, a clean one lets it grow by half, so a slower machine or
+    datapath finds its own pace."""
     require_probe_arguments(timeout_ms, resolve, tries)
     hosts = network.hosts()
     ips = {name: network.host(name).IP() for name in hosts}
