@@ -225,7 +225,7 @@ class CommandRunner:
             shown = (argv.where, argv.shown)
         else:
             shown = (where_ran(host), [str(arg) for arg in argv])
-        named = _named(argv)
+        named = _named(argv, host)
         argv = [str(arg) for arg in argv]
         stdin = {"stdin": _file_of(text)} if text is not None else {}
         try:

@@ -118,6 +118,10 @@ class RemoteHost(Host):
         command.where, command.shown = where_ran(self), argv
         return command
 
+    def popen(self, argv, **options):
+        """(As Mininet's: a command run alone in the host, here on this machine.)"""
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options)
+
 
 def test_commands_in_hosts_of_a_server_share_its_session_and_show_as_the_hosts():
     runner = CommandRunner()
@@ -130,6 +134,8 @@ def test_commands_in_hosts_of_a_server_share_its_session_and_show_as_the_hosts()
         runner.run_each([(["sleep", "5"], RemoteHost("qroutera", server="vm2"))], timeout=0.5)
     with pytest.raises(HarnessError, match=r"^`ls /no/such/file` on qroutera@vm2 failed: "):
         runner.run_each([(["ls", "/no/such/file"], RemoteHost("qroutera", server="vm2"))])
+    with pytest.raises(HarnessError, match=r"^`sleep 5` on qroutera@vm2 did not answer in 0.5 s$"):
+        runner.run(["sleep", "5"], RemoteHost("qroutera", server="vm2"), timeout=0.5)
 
 
 def test_a_servers_commands_run_once_started_not_once_waited_for(tmp_path):
