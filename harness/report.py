@@ -47,11 +47,14 @@ def execute(template, folder, name, parameters):
     import papermill
     folder = Path(folder)
     notebook, failed = folder / f"{name}.ipynb", folder / f"{name}.failed.ipynb"
+    # The kernel's own log goes to our stderr, and is not the reader's business: a cell's error
+    # comes back in the notebook. CRITICAL, not ERROR: jupyter_client interrupts a kernel before
+    # shutting it down, and a SIGINT landing in a message handler is logged at ERROR.
     try:
         write_atomically(notebook, lambda partial: papermill.execute_notebook(
             str(TEMPLATES / template), str(partial), parameters=parameters, kernel_name="python3",
             progress_bar=False, cwd=os.getcwd(), log_output=False,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"]), failed_path=failed)
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"]), failed_path=failed)
     except papermill.PapermillExecutionError as failure:
         raise HarnessError(f"the report notebook failed in cell {failure.exec_count}: "
                            f"{failure.ename}: {failure.evalue} (the executed notebook: {failed})") from None

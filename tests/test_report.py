@@ -104,3 +104,20 @@ def test_a_notebook_that_fails_is_one_clear_error_and_kept_for_reading(reports, 
     kept = (broken / "report.failed.ipynb").read_text()
     assert '"output_type": "error"' in kept     # the error, in the cell that raised it
     assert not (broken / "report.ipynb").exists() and not list(broken.glob(".*partial*"))
+
+
+def test_what_the_kernel_logs_stays_off_the_users_terminal(tmp_path, monkeypatch, capfd):
+    """The kernel inherits our stderr. What it logs there (at shutdown, jupyter_client's interrupt
+    landing in a message handler is logged at ERROR) would come before our one error line."""
+    import nbformat
+    from harness import report
+    from harness.errors import HarnessError
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("run = None", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("get_ipython().kernel.log.error('kernel noise')\nraise ValueError('broken')")],
+        metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}})
+    nbformat.write(notebook, tmp_path / "noisy.ipynb")
+    monkeypatch.setattr(report, "TEMPLATES", tmp_path)
+    with pytest.raises(HarnessError, match="ValueError: broken"):
+        report.execute("noisy.ipynb", tmp_path, "noisy", {"run": "x"})
+    assert "kernel noise" not in capfd.readouterr().err
