@@ -112,7 +112,7 @@ class Lab:
         self._tools.transcript.step = name
         try:
             yield step
-            traffic.settle(self.network)
+            traffic.settle(self.network, self._tools)
             poll_until(lambda: self._evaluate(step), CHECK_TIMEOUT)
             step.finished = True
         finally:

@@ -23,6 +23,7 @@ from .containers import DOCKER, container_name, run_argv
 from .errors import HarnessError
 from .ovs import DATAPATH_TYPES, RUN_ID_KEY
 from .topology import ovs_value
+from .traffic import ARP_RETRIES
 
 # How long a host's ARP entry stays REACHABLE once confirmed. Linux draws it at random
 # between half and 1.5 times base_reachable_time (30 s by default: 15 to 45 s), then
@@ -60,7 +61,9 @@ class QuietHost(Host):
     - a stale neighbour is confirmed after 1 s instead of 5 s (the same frames, sooner, so a
       step settles in about a second);
     - a confirmed neighbour stays reachable for REACHABLE_MS, so it is never confirmed again
-      at a random moment of a long ping.
+      at a random moment of a long ping;
+    - ARP retries as Linux does by default (ARP_RETRIES), not as this machine's root
+      namespace was set to, whose neigh/default a new interface inherits.
     on_configured(), if given, is called when the host is configured (a build's progress).
     An OVS node (ovs_node=True, see harness.ovs_node) makes devices of its own later (its
     bridges' internal ports, Linux bridges, veths): they get no IPv6 from its namespace's
@@ -86,7 +89,8 @@ class QuietHost(Host):
         """Give interface `intf` the ARP timing above (a namespace other than the root one
         has no neigh/default to inherit it from, so an interface made later needs it too)."""
         sysctl(self, f"net/ipv4/neigh/{intf}/delay_first_probe_time", 1,
-               **{f"net/ipv4/neigh/{intf}/base_reachable_time_ms": REACHABLE_MS})
+               **{f"net/ipv4/neigh/{intf}/base_reachable_time_ms": REACHABLE_MS},
+               **{f"net/ipv4/neigh/{intf}/{name}": value for name, value in ARP_RETRIES.items()})
 
 
 class ContainerHost(QuietHost):

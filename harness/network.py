@@ -15,7 +15,7 @@ from .cleanup import interface_mark, kill_host_processes
 from .containers import container_name
 from .errors import HarnessError
 from .kernel_tuning import hold_on_server, make_room, skip_fixlimits
-from .ovs import DATAPATH_TYPES, existing_bridges
+from .ovs import DATAPATH_TYPES, VSWITCHD_PIDFILE, existing_bridges
 from .ovs_node import OvsNode
 from .topology import Wiring, ovs_value
 from .waiting import poll_until
@@ -408,6 +408,15 @@ class Network(Wiring):
         return [self.on_server(switches[0], ["ovs-appctl", *args]) for switches in self._switches_by_server().values()
                 if switches] + \
             [self.ovs[node].appctl(*args) for node in sorted({self._node_bridges[bridge] for bridge in self.node_bridges()})]
+
+    def vswitchd_pidfiles(self):
+        """The pid files of every ovs-vswitchd with bridges of this run, or None if one of
+        them runs on another server (its /proc is not this machine's)."""
+        servers = [server for server, switches in self._switches_by_server().items() if switches]
+        nodes = [self.ovs[node] for node in sorted({self._node_bridges[bridge] for bridge in self.node_bridges()})]
+        if not all(self._is_here(server) for server in servers) or any(node.server for node in nodes):
+            return None
+        return ([VSWITCHD_PIDFILE] if servers else []) + [node.pidfile() for node in nodes]
 
     def add_node_bridge(self, node, bridge, fail_mode="secure"):
         name = super().add_node_bridge(node, bridge, fail_mode)

@@ -74,7 +74,7 @@ class OvsNode:
         # OVS_RUNDIR: where ovs-vswitchd makes each bridge's <bridge>.mgmt socket.
         self.tools.run(["env", f"OVS_RUNDIR={self.directory}", "ovs-vswitchd", f"unix:{self.directory}/db.sock",
                         *self._daemon_options("ovs-vswitchd")], host=self.host)
-        pids = self.tools.run(self.there(["cat", *(f"{self.directory}/{daemon}.pid" for daemon in DAEMONS)])).split()
+        pids = self.tools.run(self.there(["cat", *(self.pidfile(daemon) for daemon in DAEMONS)])).split()
         self._record(daemons=[process_record(int(pid)) if self.server is None else record_there(self.there, int(pid))
                               for pid in pids])
 
@@ -97,8 +97,12 @@ class OvsNode:
         return is_running(record) if self.server is None else is_running_there(self.there, record)
 
     def _daemon_options(self, daemon):
-        return [f"--pidfile={self.directory}/{daemon}.pid", f"--unixctl={self.directory}/{daemon}.ctl",
+        return [f"--pidfile={self.pidfile(daemon)}", f"--unixctl={self.directory}/{daemon}.ctl",
                 f"--log-file={self.daemon_logs}/{daemon}.log", "--detach", "--no-chdir"]
+
+    def pidfile(self, daemon="ovs-vswitchd"):
+        """The pid file of the node's `daemon`, on the node's server."""
+        return f"{self.directory}/{daemon}.pid"
 
     def switch_log(self):
         """The SwitchLog of this node's ovs-vswitchd: its whole log, where it writes it."""

@@ -292,3 +292,15 @@ def parse_conntrack(text):
                 row[f"reply_{key}"] = value
         rows.append(row)
     return rows
+
+
+def parse_socket_queues(text):
+    """Rows {inode, unread} of a /proc/net socket table (packet, netlink): each socket's
+    inode and the bytes waiting in its receive queue (the Rmem column)."""
+    lines = text.splitlines()
+    if not lines:
+        return []
+    columns = lines[0].split()
+    rmem, inode = columns.index("Rmem"), columns.index("Inode")
+    return [{"inode": int(fields[inode]), "unread": int(fields[rmem])}
+            for fields in (line.split() for line in lines[1:]) if len(fields) == len(columns)]

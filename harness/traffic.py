@@ -6,6 +6,7 @@ import json
 import time
 
 from .errors import HarnessError
+from .ovs import unread_bytes
 from .parsers import parse_fping, parse_ping
 from .waiting import poll_until, wait_until
 
@@ -22,6 +23,14 @@ UNICAST_WAVE = 32
 PROBE_INTERVAL_MS = 1       # fping -i: between one source's echo requests to its targets
 LONGEST_WAIT_MS = 10_000    # fping -t: the most a probe's attempt waits for a reply
 RESOLVE = ("arp", "static")
+# How a host's ARP retries: Linux's defaults, set on every host interface (QuietHost) so that
+# every machine sends the same frames, and so that settle knows when an entry has sent its
+# last request. An unresolved entry broadcasts mcast_solicit requests, retrans_time_ms apart;
+# a stale one being confirmed sends ucast_solicit unicast ones, then mcast_resolicit
+# broadcasts; app_solicit ones go to a user-space daemon (none here).
+ARP_RETRIES = {"ucast_solicit": 3, "app_solicit": 0, "mcast_solicit": 3, "mcast_resolicit": 0,
+               "retrans_time_ms": 1000}
+ARP_IN_FLIGHT = {"INCOMPLETE", "DELAY", "PROBE"}
 
 
 # A TCP connection attempt that sends exactly one SYN: it gives up after 0.5 s, before TCP
@@ -172,20 +181,70 @@ def static_arp(network, tools):
             raise HarnessError(f"could not fill {host.name}'s ARP table: {output.strip().splitlines()[0]}")
 
 
-def settle(network, timeout=10.0):
+def settle(network, tools, timeout=10.0):
     """Wait until no host is resolving or confirming a neighbour (ARP in flight).
 
-    An unresolved entry keeps retrying and a stale one sends a confirmation probe; both
-    would add frames to the next step's counters. Returns the seconds waited."""
-    busy_states = {"INCOMPLETE", "DELAY", "PROBE"}
+    An unresolved entry keeps retrying and a stale one sends confirmation probes; both
+    would add frames to the next step's counters. An entry that has sent its last request
+    (ARP_RETRIES) sends nothing more: it only fails a retransmission time later. Once every
+    ovs-vswitchd of the run has read the frames its ports received, that last request among
+    them, and a revalidator pass has counted them, such an entry is deleted instead (`ip
+    neigh flush`, in the transcript), as failing would have left it: the next step starts as
+    it would have a second later. When a switch runs on another server (whose sockets are
+    not read here) or the daemons do not catch up within that second, it is waited out.
+    Returns the seconds waited."""
+    started = time.monotonic()
+    pidfiles = network.vswitchd_pidfiles()
+    spent = _wait_for_arp(network, timeout, spent_is_done=pidfiles is not None)
+    if spent and poll_until(lambda: not any(unread_bytes(pidfile) for pidfile in pidfiles),
+                            ARP_RETRIES["retrans_time_ms"] / 1000):
+        # A frame that hit a datapath flow counts on its OpenFlow rule, and teaches NORMAL its
+        # source MAC, when a revalidator pass pushes the flow's stats: a pass that came after
+        # the next step changed the flow table would credit its new rules.
+        tools.run_each([(argv, None) for argv in network.every_vswitchd("revalidator/wait")])
+        flushed = tools.run_all([(["ip", "neigh", "flush", "nud", "incomplete", "nud", "probe"], network.host(name))
+                                 for name in spent])
+        for name, output in zip(spent, flushed):
+            if output.strip():
+                raise HarnessError(f"could not delete {name}'s failing ARP entries: {output.strip().splitlines()[0]}")
+    elif spent:
+        _wait_for_arp(network, timeout, spent_is_done=False)
+    return time.monotonic() - started
+
+
+def _wait_for_arp(network, timeout, spent_is_done):
+    """Wait until no host has ARP in flight, an entry that has sent its last request counting
+    as done if spent_is_done; return the hosts with such entries, sorted."""
+    spent = set()
 
     def quiet():
         # Every host at once: one after another took 0.7 s a poll with 254 hosts.
-        listings = [network.host(name).popen(["ip", "-j", "neigh", "show"], text=True) for name in network.hosts()]
-        states = set()
-        for listing in listings:
+        names = network.hosts()
+        listings = [network.host(name).popen(["ip", "-s", "-j", "neigh", "show"], text=True) for name in names]
+        spent.clear()
+        in_flight = False
+        for name, listing in zip(names, listings):
             out, _err = listing.communicate()
-            states.update(state for entry in json.loads(out or "[]") for state in entry.get("state", []))
-        return not busy_states & states
+            for entry in json.loads(out or "[]"):
+                if spent_is_done and _sent_last_request(entry):
+                    spent.add(name)
+                elif ARP_IN_FLIGHT & set(entry.get("state", [])):
+                    in_flight = True
+        return not in_flight
 
-    return wait_until(quiet, timeout, what="hosts to finish ARP")
+    wait_until(quiet, timeout, what="hosts to finish ARP")
+    return sorted(spent)
+
+
+def _sent_last_request(entry):
+    """Whether a neighbour entry (a row of `ip -s -j neigh show`) being resolved (INCOMPLETE)
+    or confirmed (PROBE) has sent the last ARP request ARP_RETRIES allow it. Linux counts an
+    entry's requests in `probes`; a new entry starts at ucast_solicit (neigh_max_probes,
+    __neigh_event_send in net/core/neighbour.c)."""
+    state, sent = entry.get("state", []), entry.get("probes", 0)
+    first = ARP_RETRIES["ucast_solicit"] + ARP_RETRIES["app_solicit"]
+    if "INCOMPLETE" in state:
+        return sent >= first + ARP_RETRIES["mcast_solicit"]
+    if "PROBE" in state:
+        return sent >= first + ARP_RETRIES["mcast_resolicit"]
+    return False

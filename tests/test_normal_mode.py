@@ -5,6 +5,7 @@ import pytest
 
 from conftest import NOTHING, harness, ours_on_machine
 from harness import load_run
+from harness.traffic import ARP_RETRIES
 
 pytestmark = pytest.mark.network     # real Mininet and OVS, as root
 
@@ -85,9 +86,20 @@ def test_normal_flow_counted_every_frame_that_entered_the_switch(run):
 
 def test_without_flows_only_h1_port_saw_frames_and_all_were_dropped(run):
     step = run.ports[run.ports["step"] == "ping without flows"].set_index("port")
-    assert step.loc[1, "rx_packets"] > 0
+    # h1 never learns h2's MAC, so its echo requests never leave it: only its ARP
+    # requests for h2, every one it sends before giving up, reach the switch.
+    assert step.loc[1, "rx_packets"] == ARP_RETRIES["mcast_solicit"]
     assert step.drop(index=1)["rx_packets"].sum() == 0
     assert step["tx_packets"].sum() == 0
+
+
+def test_h1s_failing_arp_entry_is_deleted_once_its_last_request_is_counted(run):
+    """h1 gives up on h2 a second after its last request: the step ends without that second
+    (traffic.settle), and the next step's MAC table and flow counters show no late frame
+    (test_flow_table_empty_then_one_normal_flow, the checks of "add NORMAL flow")."""
+    without_flows = run.transcript.split("### step: ping without flows")[1].split("### step:")[0]
+    assert without_flows.index("sh ovs-appctl revalidator/wait") < \
+        without_flows.index("h1 ip neigh flush nud incomplete nud probe")
 
 
 def test_mac_table_learns_h1_and_h2_on_their_ports_and_never_h3(run):

@@ -183,3 +183,17 @@ def test_fping_summary_of_every_target():
 def test_fping_without_replies():
     unanswered = parse_fping(recorded("fping-h1-no-flows.txt"))
     assert len(unanswered) == 31 and set(unanswered.values()) == {(1, 0)}
+
+
+@pytest.mark.parametrize("table, waiting", [("proc-net-packet.txt", {49036884: 832}),
+                                            ("proc-net-netlink.txt", {48955841: 2304})])
+def test_socket_queues_of_proc_net_tables(table, waiting):
+    """Tables recorded from ovs-vswitchd's /proc/PID/net; one row's Rmem set to what a queued
+    frame (832 bytes) and a queued upcall left there in a run."""
+    rows = parsers.parse_socket_queues(recorded(table))
+    assert len(rows) == len(recorded(table).splitlines()) - 1
+    assert {row["inode"]: row["unread"] for row in rows if row["unread"]} == waiting
+
+
+def test_an_empty_socket_table_has_no_rows():
+    assert parsers.parse_socket_queues("") == []
