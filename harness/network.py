@@ -15,7 +15,7 @@ from .cleanup import interface_mark, kill_host_processes
 from .containers import container_name
 from .errors import HarnessError
 from .kernel_tuning import hold_on_server, make_room, skip_fixlimits
-from .ovs import DATAPATH_TYPES, VSWITCHD_PIDFILE, existing_bridges, purge_argv
+from .ovs import DATAPATH_TYPES, VSWITCHD_PIDFILE, existing_bridges
 from .ovs_node import OvsNode
 from .topology import Wiring, ovs_value
 from .waiting import poll_until
@@ -408,7 +408,7 @@ class Network(Wiring):
         learning), on every ovs-vswitchd with bridges of this run. A revalidator does that on
         each pass, every 500 ms (`max-revalidator`, the daemon's setting). `revalidator/purge`
         does it at once, and returns when done, by removing the datapath flows, a cache the next
-        frames rebuild (harness.ovs.purge_argv); but it removes those of every bridge of the daemon. So it is used on a
+        frames rebuild; but it removes those of every bridge of the daemon. So it is used on a
         daemon whose every bridge is this run's (an OVS node's own, or this machine's when it has
         no other bridge), and elsewhere the harness waits for a pass (`revalidator/wait`)."""
         commands = []
@@ -417,8 +417,9 @@ class Network(Wiring):
                 def there(argv, switch=switches[0]):
                     return self.on_server(switch, argv)
                 only_ours = set(existing_bridges(self.tools, there).values()) == {self.run_id}
-                commands.append(there(purge_argv(["ovs-appctl"]) if only_ours else ["ovs-appctl", "revalidator/wait"]))
-        commands += [self.ovs[node].purge() for node in sorted({self._node_bridges[bridge] for bridge in self.node_bridges()})]
+                commands.append(there(["ovs-appctl", "revalidator/purge" if only_ours else "revalidator/wait"]))
+        commands += [self.ovs[node].appctl("revalidator/purge")
+                     for node in sorted({self._node_bridges[bridge] for bridge in self.node_bridges()})]
         self.tools.run_each([(argv, None) for argv in commands])
 
     def vswitchd_pidfiles(self):

@@ -14,16 +14,6 @@ RUN_ID_KEY = "ovs-harness-run"      # external_ids key on every bridge we create
 DRIVER_KEY = "ovs-harness-driver"
 DATAPATH_TYPES = {"kernel": "system", "user": "netdev"}
 VSWITCHD_PIDFILE = "/var/run/openvswitch/ovs-vswitchd.pid"     # Debian's openvswitch-switch
-# `ovs-appctl revalidator/purge` with the revalidators paused: one of them dumping the flows
-# that the purge deletes logs "failed to flow_get" (OVS 3.1's purge does not pause them). The
-# three run in a subshell of their own, which a kill of this command (an interrupted run)
-# does not stop: paused revalidators would never count a frame again. The resume comes only
-# after a pause that succeeded, as a resume without one would wait for ever.
-_PURGE_PAUSED = ('( trap "" HUP INT TERM\n'
-                 '  "$@" revalidator/pause || exit 1\n'
-                 '  "$@" revalidator/purge; purged=$?\n'
-                 '  "$@" revalidator/resume && exit $purged ) &\n'
-                 'wait $!\n')
 
 
 def existing_bridges(tools, where=lambda argv: argv):
@@ -60,10 +50,3 @@ def unread_bytes(pidfile):
         raise HarnessError(f"cannot read the sockets of ovs-vswitchd ({pidfile}): is it running? "
                            f"{problem.strerror}: {problem.filename}") from None
     return sum(row["unread"] for table in tables for row in parse_socket_queues(table) if row["inode"] in sockets)
-
-
-def purge_argv(appctl):
-    """The argv that hands every datapath flow's stats to its OpenFlow flows at once, by
-    removing the datapath flows (`revalidator/purge`, revalidators paused) of the ovs-vswitchd
-    that `appctl` (the argv of ovs-appctl and its target) talks to."""
-    return ["sh", "-c", _PURGE_PAUSED, "purge", *appctl]

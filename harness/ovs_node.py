@@ -19,7 +19,6 @@ from .cleanup import (STATE_DIR, driver_mark, is_running, is_running_there, proc
 from .errors import HarnessError
 from .evidence import SwitchLog
 from .files import write_text
-from .ovs import purge_argv
 from .tools import probe
 from .waiting import poll_until
 
@@ -121,10 +120,6 @@ class OvsNode:
     def appctl(self, *args, daemon="ovs-vswitchd"):
         """The argv of ovs-appctl talking to this node's `daemon` (its ovs-vswitchd by default)."""
         return self.there(["ovs-appctl", "-t", f"{self.directory}/{daemon}.ctl", *args])
-
-    def purge(self):
-        """The argv that pushes this node's datapath flow stats at once (harness.ovs.purge_argv)."""
-        return self.there(purge_argv(["ovs-appctl", "-t", f"{self.directory}/ovs-vswitchd.ctl"]))
 
     def stop(self):
         """Stop both daemons (ovs-vswitchd first, removing its datapath), keep their logs in

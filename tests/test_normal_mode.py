@@ -103,7 +103,7 @@ def test_h1s_failing_arp_entry_is_deleted_once_its_last_request_is_counted(run):
     others = subprocess.run(["ovs-vsctl", "list-br"], capture_output=True, text=True, check=True).stdout
     push = "revalidator/wait" if others else "revalidator/purge"
     without_flows = run.transcript.split("### step: ping without flows")[1].split("### step:")[0]
-    assert without_flows.index(push) < \
+    assert without_flows.index(f"sh ovs-appctl {push}") < \
         without_flows.index("h1 ip neigh flush nud incomplete nud probe")
 
 
