@@ -403,24 +403,11 @@ class Network(Wiring):
         return self.ovs[node].appctl(command, name, *args) if node else \
             self.on_server(bridge, ["ovs-appctl", command, bridge, *args])
 
-    def push_flow_stats(self):
-        """Hand every datapath flow's packet counts to its OpenFlow flows (and to NORMAL's MAC
-        learning), on every ovs-vswitchd with bridges of this run. A revalidator does that on
-        each pass, every 500 ms (`max-revalidator`, the daemon's setting). `revalidator/purge`
-        does it at once, and returns when done, by removing the datapath flows, a cache the next
-        frames rebuild; but it removes those of every bridge of the daemon. So it is used on a
-        daemon whose every bridge is this run's (an OVS node's own, or this machine's when it has
-        no other bridge), and elsewhere the harness waits for a pass (`revalidator/wait`)."""
-        commands = []
-        for switches in self._switches_by_server().values():
-            if switches:
-                def there(argv, switch=switches[0]):
-                    return self.on_server(switch, argv)
-                only_ours = set(existing_bridges(self.tools, there).values()) == {self.run_id}
-                commands.append(there(["ovs-appctl", "revalidator/purge" if only_ours else "revalidator/wait"]))
-        commands += [self.ovs[node].appctl("revalidator/purge")
-                     for node in sorted({self._node_bridges[bridge] for bridge in self.node_bridges()})]
-        self.tools.run_each([(argv, None) for argv in commands])
+    def every_vswitchd(self, *args):
+        """The argv of `ovs-appctl args` for every ovs-vswitchd with bridges of this run."""
+        return [self.on_server(switches[0], ["ovs-appctl", *args]) for switches in self._switches_by_server().values()
+                if switches] + \
+            [self.ovs[node].appctl(*args) for node in sorted({self._node_bridges[bridge] for bridge in self.node_bridges()})]
 
     def vswitchd_pidfiles(self):
         """The pid files of every ovs-vswitchd with bridges of this run, or None if one of

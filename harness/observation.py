@@ -44,10 +44,10 @@ class Observer:
             self._received_when_counted = received
             if any(snapshot.flows.values()):
                 # Packets forwarded by datapath flows reach their OpenFlow flow's n_packets
-                # only when their stats are pushed: push them, then read again.
-                self.network.push_flow_stats()
+                # only when a revalidator passes over them: wait for a pass, then read again.
+                self.tools.run_each([(argv, None) for argv in self.network.every_vswitchd("revalidator/wait")])
                 # A tunnel port's counters are made from the stats of the flows that used
-                # it, pushed at the same time.
+                # it, pushed by the same revalidator pass.
                 self._dump(snapshot, flows=True, ports=bool(self.network.node_bridges()))
         return snapshot, time.perf_counter() - started
 

@@ -199,9 +199,9 @@ def settle(network, tools, timeout=10.0):
     if spent and poll_until(lambda: not any(unread_bytes(pidfile) for pidfile in pidfiles),
                             ARP_RETRIES["retrans_time_ms"] / 1000):
         # A frame that hit a datapath flow counts on its OpenFlow rule, and teaches NORMAL its
-        # source MAC, when the flow's stats are pushed: pushed after the next step changed the
-        # flow table, they would be credited to its new rules.
-        network.push_flow_stats()
+        # source MAC, when a revalidator pass pushes the flow's stats: a pass that came after
+        # the next step changed the flow table would credit its new rules.
+        tools.run_each([(argv, None) for argv in network.every_vswitchd("revalidator/wait")])
         flushed = tools.run_all([(["ip", "neigh", "flush", "nud", "incomplete", "nud", "probe"], network.host(name))
                                  for name in spent])
         for name, output in zip(spent, flushed):
