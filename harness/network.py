@@ -409,6 +409,11 @@ class Network(Wiring):
                 if switches] + \
             [self.ovs[node].appctl(*args) for node in sorted({self._node_bridges[bridge] for bridge in self.node_bridges()})]
 
+    def wait_for_revalidators(self):
+        """Wait until every ovs-vswitchd with bridges of this run has made a revalidator pass,
+        which pushes the datapath flows' packet counts to their OpenFlow flows."""
+        self.tools.run_each([(argv, None) for argv in self.every_vswitchd("revalidator/wait")])
+
     def vswitchd_pidfiles(self):
         """The pid files of every ovs-vswitchd with bridges of this run, or None if one of
         them runs on another server (its /proc is not this machine's)."""

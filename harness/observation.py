@@ -45,7 +45,7 @@ class Observer:
             if any(snapshot.flows.values()):
                 # Packets forwarded by datapath flows reach their OpenFlow flow's n_packets
                 # only when a revalidator passes over them: wait for a pass, then read again.
-                self.tools.run_each([(argv, None) for argv in self.network.every_vswitchd("revalidator/wait")])
+                self.network.wait_for_revalidators()
                 # A tunnel port's counters are made from the stats of the flows that used
                 # it, pushed by the same revalidator pass.
                 self._dump(snapshot, flows=True, ports=bool(self.network.node_bridges()))

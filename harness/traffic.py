@@ -201,7 +201,7 @@ def settle(network, tools, timeout=10.0):
         # A frame that hit a datapath flow counts on its OpenFlow rule, and teaches NORMAL its
         # source MAC, when a revalidator pass pushes the flow's stats: a pass that came after
         # the next step changed the flow table would credit its new rules.
-        tools.run_each([(argv, None) for argv in network.every_vswitchd("revalidator/wait")])
+        network.wait_for_revalidators()
         flushed = tools.run_all([(["ip", "neigh", "flush", "nud", "incomplete", "nud", "probe"], network.host(name))
                                  for name in spent])
         for name, output in zip(spent, flushed):
