@@ -15,7 +15,7 @@ from .cleanup import interface_mark, kill_host_processes
 from .containers import container_name
 from .errors import HarnessError
 from .kernel_tuning import hold_on_server, make_room, skip_fixlimits
-from .ovs import DATAPATH_TYPES, VSWITCHD_PIDFILE, existing_bridges
+from .ovs import DATAPATH_TYPES, VSWITCHD_PIDFILE, Vswitchd, control_socket, existing_bridges, fresh_revalidator_pass
 from .ovs_node import OvsNode
 from .topology import Wiring, ovs_value
 from .waiting import poll_until
@@ -403,25 +403,48 @@ class Network(Wiring):
         return self.ovs[node].appctl(command, name, *args) if node else \
             self.on_server(bridge, ["ovs-appctl", command, bridge, *args])
 
-    def every_vswitchd(self, *args):
-        """The argv of `ovs-appctl args` for every ovs-vswitchd with bridges of this run."""
-        return [self.on_server(switches[0], ["ovs-appctl", *args]) for switches in self._switches_by_server().values()
-                if switches] + \
-            [self.ovs[node].appctl(*args) for node in sorted({self._node_bridges[bridge] for bridge in self.node_bridges()})]
+    def _vswitchds(self):
+        """A Vswitchd for every ovs-vswitchd with bridges of this run: each server's own, and
+        each OVS node's."""
+        daemons = []
+        for server, switches in self._switches_by_server().items():
+            if switches:
+                here = self._is_here(server)
+                daemons.append(Vswitchd(partial(self.ofctl, switches[0]), partial(self._server_appctl, switches[0]),
+                                        VSWITCHD_PIDFILE if here else None,
+                                        control_socket(VSWITCHD_PIDFILE) if here else None))
+        for node in sorted({self._node_bridges[bridge] for bridge in self.node_bridges()}):
+            ovs = self.ovs[node]
+            bridge = next(bridge for bridge in self.node_bridges() if self._node_bridges[bridge] == node)
+            here = not ovs.server
+            daemons.append(Vswitchd(partial(self.ofctl, bridge), ovs.appctl,
+                                    ovs.pidfile() if here else None, ovs.control_socket() if here else None))
+        return daemons
+
+    def _server_appctl(self, switch, *args):
+        return self.on_server(switch, ["ovs-appctl", *args])
 
     def wait_for_revalidators(self):
-        """Wait until every ovs-vswitchd with bridges of this run has made a revalidator pass,
-        which pushes the datapath flows' packet counts to their OpenFlow flows."""
-        self.tools.run_each([(argv, None) for argv in self.every_vswitchd("revalidator/wait")])
+        """Wait for a revalidator pass, begun after this call, of every ovs-vswitchd with
+        bridges of this run: a pass pushes the datapath flows' packet counts to their
+        OpenFlow flows (and teaches NORMAL the source MACs they carried). This machine's
+        daemons make one at once (ovs.fresh_revalidator_pass); a daemon on another server is
+        waited for with ovs-appctl there: its next pass of its own, up to max-revalidator ms."""
+        daemons = self._vswitchds()
+        far = [(daemon.appctl("revalidator/wait"), None) for daemon in daemons if daemon.control is None]
+        started = self.tools.start_all(far)
+        try:
+            fresh_revalidator_pass(self.tools, [daemon for daemon in daemons if daemon.control is not None])
+        except BaseException:
+            self.tools.finish_all(started)      # (what they answer does not matter now)
+            raise
+        self.tools.finish_each(far, started)
 
     def vswitchd_pidfiles(self):
         """The pid files of every ovs-vswitchd with bridges of this run, or None if one of
         them runs on another server (its /proc is not this machine's)."""
-        servers = [server for server, switches in self._switches_by_server().items() if switches]
-        nodes = [self.ovs[node] for node in sorted({self._node_bridges[bridge] for bridge in self.node_bridges()})]
-        if not all(self._is_here(server) for server in servers) or any(node.server for node in nodes):
-            return None
-        return ([VSWITCHD_PIDFILE] if servers else []) + [node.pidfile() for node in nodes]
+        pidfiles = [daemon.pidfile for daemon in self._vswitchds()]
+        return None if None in pidfiles else pidfiles
 
     def add_node_bridge(self, node, bridge, fail_mode="secure"):
         name = super().add_node_bridge(node, bridge, fail_mode)

@@ -97,12 +97,16 @@ class OvsNode:
         return is_running(record) if self.server is None else is_running_there(self.there, record)
 
     def _daemon_options(self, daemon):
-        return [f"--pidfile={self.pidfile(daemon)}", f"--unixctl={self.directory}/{daemon}.ctl",
+        return [f"--pidfile={self.pidfile(daemon)}", f"--unixctl={self.control_socket(daemon)}",
                 f"--log-file={self.daemon_logs}/{daemon}.log", "--detach", "--no-chdir"]
 
     def pidfile(self, daemon="ovs-vswitchd"):
         """The pid file of the node's `daemon`, on the node's server."""
         return f"{self.directory}/{daemon}.pid"
+
+    def control_socket(self, daemon="ovs-vswitchd"):
+        """The unixctl socket of the node's `daemon`, on the node's server."""
+        return f"{self.directory}/{daemon}.ctl"
 
     def switch_log(self):
         """The SwitchLog of this node's ovs-vswitchd: its whole log, where it writes it."""
@@ -119,7 +123,7 @@ class OvsNode:
 
     def appctl(self, *args, daemon="ovs-vswitchd"):
         """The argv of ovs-appctl talking to this node's `daemon` (its ovs-vswitchd by default)."""
-        return self.there(["ovs-appctl", "-t", f"{self.directory}/{daemon}.ctl", *args])
+        return self.there(["ovs-appctl", "-t", self.control_socket(daemon), *args])
 
     def stop(self):
         """Stop both daemons (ovs-vswitchd first, removing its datapath), keep their logs in

@@ -172,7 +172,12 @@ class CommandRunner:
     def run_each(self, commands, timeout=30):
         """Run several commands at once, each (argv, host) as for `run`; return the stdout
         of each, in order. Raises HarnessError naming the first that failed, as `run` does."""
-        finished = self._results(self.start_all(commands), timeout)
+        return self.finish_each(commands, self.start_all(commands), timeout)
+
+    def finish_each(self, commands, started, timeout=30):
+        """Wait for `commands` begun by start_all(commands); return the stdout of each, in
+        order, raising HarnessError naming the first that failed, as run_each does."""
+        finished = self._results(started, timeout)
         for (argv, host), (stdout, stderr, returncode) in zip(commands, finished):
             _require_success(argv, stdout, stderr, returncode, host)
         return [stdout for stdout, _stderr, _code in finished]
