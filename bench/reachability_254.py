@@ -5,9 +5,9 @@ first, then one fping per source host, waves adapting to what the switch forward
 probes retried) and prints, per run, the probe's time, the pairs that answered only on a
 later try and the pairs never reached; then the targets: the probe under 20 s (median) and
 no pair falsely unreachable in any run. With --resolve arp it runs
-bench/experiments/arp_probe.py instead, whose probe resolves ARP as it goes: its waves are
-sized by FLOOD_BUDGET (harness/traffic.py), and its retried pairs say whether that budget
-holds on the datapath measured. Mininet's pingAll is not run beside it: at 254 hosts it
+bench/experiments/reachability_vs_pingall.py -p repeats=0 instead: its one probe resolves
+ARP as it goes, its waves sized by FLOOD_BUDGET (harness/traffic.py), and its retried pairs
+say whether that budget holds on the datapath measured. Mininet's pingAll is not run beside it: at 254 hosts it
 sends 64,262 pings one after another (about 8 s per 1,000 pairs here: over 8 minutes a
 probe); bench/reachability.py compares the two at up to 64 hosts. Run as root from the
 checkout:
@@ -33,14 +33,15 @@ def main():
     parser.add_argument("--datapath", choices=["user", "kernel"], default="user")
     parser.add_argument("--resolve", choices=["static", "arp"], default="static")
     args = parser.parse_args()
-    experiment = "mac_learning_scale" if args.resolve == "static" else "bench/experiments/arp_probe.py"
+    experiment = ["mac_learning_scale"] if args.resolve == "static" else \
+        ["bench/experiments/reachability_vs_pingall.py", "-p", "repeats=0"]
     print(describe_machine(f"{'userspace' if args.datapath == 'user' else 'kernel'} datapath, "
-                           f"{args.runs} runs of {experiment} -p hosts={args.hosts}"))
+                           f"{args.runs} runs of {' '.join(experiment)} -p hosts={args.hosts}"))
     print(f"{'run':>3}  {'probe':>7}  {'whole run':>9}  {'retried pairs':>13}  {'unreachable':>11}")
     probes, unreachable = [], 0
     for index in range(1, args.runs + 1):
         with tempfile.TemporaryDirectory() as results:
-            whole, output = timed([sys.executable, "-m", "harness", "run", experiment,
+            whole, output = timed([sys.executable, "-m", "harness", "run", *experiment,
                                    "-p", f"hosts={args.hosts}", "--datapath", args.datapath, "--results-dir", results],
                                   check=False)
             run = load_run(output.splitlines()[-1])

@@ -14,7 +14,7 @@ from .waiting import poll_until, wait_until
 # resolves ARP, counted in frame copies; a switch handling a broadcast at all costs about
 # SWITCH_COST copies more. Measured on the userspace datapath: 16 sources of 128 hosts on
 # one switch, or 8 of a linear chain of 32 switches with 2 hosts each, probing all others,
-# dropped nothing, twice as many dropped broadcasts; measured again later, 1 to 8 % of the
+# dropped nothing, twice as many dropped broadcasts; measured again later, up to 8 % of the
 # pairs of 128 hosts needed a second try, a quarter on the kernel datapath in the test VM
 # (README, Scale): the retries, not this budget, keep every pair reachable.
 FLOOD_BUDGET = 320_000
