@@ -31,9 +31,12 @@ CLUSTER_USER = "root"
 SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=5")
 # Tools a run starts on every server: Mininet's, Open vSwitch's, what the harness's pings,
 # captures and checksum settings need, and python3 for its hold of the kernel settings.
-SERVER_TOOLS = ("mn", "mnexec", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "ping", "tcpdump", "ethtool", "python3")
-# Modules a cross-server link and a kernel switch need.
-SERVER_MODULES = ("ip_gre", "openvswitch")
+# (tc wires a host moved to another server's switch to the tunnel that carries its link.)
+SERVER_TOOLS = ("mn", "mnexec", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "tc", "ping", "tcpdump", "ethtool",
+                "python3")
+# Modules a cross-server link and a kernel switch need, and tc's wiring of a moved host (the
+# clsact qdisc, the matchall filter, the mirred action).
+SERVER_MODULES = ("ip_gre", "openvswitch", "sch_ingress", "cls_matchall", "act_mirred")
 # Every node of a run on a server (its shell), every capture there and every command the
 # run has running there (the commands it starts at once, a snapshot's dumps or a wave of
 # the all-pairs probe's fpings, are one: harness.server_batch) is a session of the run's one

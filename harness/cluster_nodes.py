@@ -96,20 +96,19 @@ class RunGRELink(MarkedLink, RemoteGRELink):
         if node1.server == node2.server:
             raise HarnessError(f"a tunnel between {node1} and {node2}, both on {node1.server}")
         ends = [(node1, intfname1, addr1), (node2, intfname2, addr2)]
-        addresses = [self._tunnel_address(node, other) for node, other in ((node1, node2), (node2, node1))]
+        addresses = [tunnel_address(node, other) for node, other in ((node1, node2), (node2, node1))]
         for (node, name, mac), local, remote in zip(ends, addresses, addresses[::-1]):
             # A host's end (an OVS node's underlay) is made under a name of the run's own, as
             # its own name (eth1) may be a real interface of the server, and goes into the
             # host's namespace, down, to take its name there: its QuietIntf turns IPv6 off
             # before bringing it up. (Moved, it still sends from the root namespace, where
             # the tunnel was made.)
-            made_as = f"ovsh{self.key:08x}" if node.inNamespace else name
-            commands = [["ip", "link", "add", "name", made_as, "type", "gretap", "local", local, "remote", remote,
-                         "ttl", "64", "key", str(self.key)],
-                        ["ip", "link", "set", "dev", made_as, "alias", interface_mark(self.run_id)],
-                        ["ip", "link", "set", "dev", made_as, "mtu", str(GRE_MTU), *(["address", mac] if mac else [])]]
-            commands += [["ip", "link", "set", "dev", made_as, "netns", str(node.pid)]] if node.inNamespace else \
-                [["sysctl", "-q", "-w", f"net/ipv6/conf/{name}/disable_ipv6=1"], ["ip", "link", "set", "dev", name, "up"]]
+            if node.inNamespace:
+                made_as = tunnel_name(self.key)
+                commands = gretap_argvs(made_as, local, remote, self.key, self.run_id, mac)[:-2] + \
+                    [["ip", "link", "set", "dev", made_as, "netns", str(node.pid)]]
+            else:
+                made_as, commands = name, gretap_argvs(name, local, remote, self.key, self.run_id, mac)
             for argv in commands:
                 _require_quiet(node.server, argv, node.rcmd(argv))
             if node.inNamespace:
@@ -118,14 +117,32 @@ class RunGRELink(MarkedLink, RemoteGRELink):
                 _require_quiet(f"{node.server} ({node.name})", argv, out + err)
         return None
 
-    @staticmethod
-    def _tunnel_address(node, other):
-        """The address `node`'s end of a tunnel to `other` is sent from: its server's, or for
-        this machine, the one its route to the other server leaves from."""
-        if node.server != "localhost":
-            return node.serverIP
-        status, route, error = probe(["ip", "-o", "route", "get", other.serverIP])
-        words = route.split()
-        if status != 0 or "src" not in words:
-            raise HarnessError(f"no route from this machine to {other.server} ({other.serverIP}): {error.strip()}")
-        return words[words.index("src") + 1]
+
+def tunnel_name(key):
+    """The name a tunnel end of key `key` is made under where the name it will have is not
+    the run's to take (see RunGRELink.makeTunnel, and Network.move)."""
+    return f"ovsh{key:08x}"
+
+
+def gretap_argvs(name, local, remote, key, run_id, mac=None):
+    """The commands that make gretap end `name` in a server's root namespace, from address
+    `local` to `remote` with GRE key `key`, marked as run `run_id`'s, with no IPv6 (see the
+    module's docstring), and bring it up: the last two are those of the end's own name."""
+    return [["ip", "link", "add", "name", name, "type", "gretap", "local", local, "remote", remote,
+             "ttl", "64", "key", str(key)],
+            ["ip", "link", "set", "dev", name, "alias", interface_mark(run_id)],
+            ["ip", "link", "set", "dev", name, "mtu", str(GRE_MTU), *(["address", mac] if mac else [])],
+            ["sysctl", "-q", "-w", f"net/ipv6/conf/{name}/disable_ipv6=1"],
+            ["ip", "link", "set", "dev", name, "up"]]
+
+
+def tunnel_address(node, other):
+    """The address a tunnel end on Mininet node `node`'s server, toward `other`'s, is sent
+    from: its server's, or for this machine, the one its route to the other server leaves from."""
+    if node.server != "localhost":
+        return node.serverIP
+    status, route, error = probe(["ip", "-o", "route", "get", other.serverIP])
+    words = route.split()
+    if status != 0 or "src" not in words:
+        raise HarnessError(f"no route from this machine to {other.server} ({other.serverIP}): {error.strip()}")
+    return words[words.index("src") + 1]

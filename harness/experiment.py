@@ -231,13 +231,14 @@ def experiment_from_command_line(name_or_path, assignments):
     return built_experiment(cls, lambda: cls.from_command_line(assignments))
 
 
-def check_experiment_code(experiment, datapath=None):
+def check_experiment_code(experiment, datapath=None, placement=None):
     """Plan the experiment's steps on its topology, as `describe` does, without building
     anything; raise HarnessError (file, line, what, Python's hint) if its code fails there:
     a misspelt check, a host the topology does not have, an action given wrong arguments.
-    datapath: the run's ("user" or "kernel"); None: describe's default."""
+    datapath: the run's ("user" or "kernel"); None: describe's default. placement: {node:
+    server} of a run on several servers (an experiment may ask where its switches run)."""
     from .plan import DEFAULT_DATAPATH, plan_of
     try:
-        return plan_of(experiment, datapath or DEFAULT_DATAPATH)
+        return plan_of(experiment, datapath or DEFAULT_DATAPATH, placement)
     except Exception as error:
         raise HarnessError(experiment_code_error(error, experiment)) from None

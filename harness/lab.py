@@ -238,7 +238,10 @@ class Lab:
 
     def move(self, host, switch, port):
         """Move `host`'s link to OpenFlow port `port` of `switch` (a station move, a VM
-        migrating): its old port is deleted, so OVS forgets the MACs learned on it."""
+        migrating): its old port is deleted, so OVS forgets the MACs learned on it. To a
+        switch of another server (--cluster), a tunnel carries the host's link there; that
+        server's ovs-vswitchd deleted no port, so its switches keep what they learned
+        (network.same_vswitchd says which case a move is)."""
         old_switch, old_port = self.network.move(host, switch, port)
         self._configured(switch, port, {"host": f"{host} (from {old_switch} port {old_port})"})
 

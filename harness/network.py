@@ -61,7 +61,7 @@ class Network(Wiring):
         (node_logs/<node>/); images: {image a container host declares: (image to run, id)}
         (harness.containers.resolve_images), for a topology with container hosts; cluster:
         the harness.cluster.Cluster whose servers the nodes run on, for a run on several."""
-        super().__init__(topo)
+        super().__init__(topo, cluster and cluster.placement)
         self.cluster = cluster
         self.images = images or {}
         self.node_logs = node_logs
@@ -74,6 +74,8 @@ class Network(Wiring):
         self.state = state
         self.net = None
         self.port_names = {}    # switch name -> {"1": "s1-eth1", ..., "LOCAL": "s1"}
+        self._carried = {}      # host moved to a switch of another server -> (its tunnel here, that switch)
+        self._gre_keys = None   # the GRE keys of a run on several servers' tunnels, one after the other
         self.build_seconds = None
 
     def root_interfaces(self, switches=None):
@@ -217,7 +219,7 @@ class Network(Wiring):
         remote nodes and GRE link (harness.cluster_nodes), each node on its server."""
         from . import cluster_nodes
         from .cluster import CLUSTER_USER
-        keys = iter(range(cluster_nodes.gre_key_base(self.run_id) + 1, 1 << 32))
+        self._gre_keys = iter(range(cluster_nodes.gre_key_base(self.run_id) + 1, 1 << 32))
 
         def placed(name):
             server, address = self.cluster.mininet_server(name)
@@ -235,7 +237,7 @@ class Network(Wiring):
             return cluster_nodes.RemoteQuietHost(name, on_configured=one_more_configured, **{**params, **placed(name)})
 
         def link(node1, node2, **params):
-            return cluster_nodes.RunGRELink(node1, node2, run_id=self.run_id, key=next(keys), **params)
+            return cluster_nodes.RunGRELink(node1, node2, run_id=self.run_id, key=next(self._gre_keys), **params)
         return remote_switch, remote_host, link
 
     def _verify_ports(self, switch):
@@ -287,7 +289,11 @@ class Network(Wiring):
                     word for switch in switches for word in ("--", "--if-exists", "del-br", switch))]))
         # A link between two switches has both ends in the root namespace: no namespace
         # takes it away, so it is deleted (one end takes its peer with it; a tunnel
-        # between two servers has an end on each).
+        # between two servers has an end on each), as is a moved host's tunnel.
+        for host, (tunnel, switch) in self._carried.items():
+            self.tools.run(self.on_server(switch, ["ip", "link", "del", self.port_name(*self.attachment(host))]),
+                           check=False)
+            self.tools.run(self.on_server(host, ["ip", "link", "del", tunnel]), check=False)
         for link in net.links:
             if not link.intf1.node.inNamespace and not link.intf2.node.inNamespace:
                 ends = [link.intf1] if getattr(link, "tunnel", None) is None else [link.intf1, link.intf2]
@@ -337,25 +343,66 @@ class Network(Wiring):
         self.tools.run(self.on_server(switch, argv))
 
     def move(self, host, switch, port):
-        """Move `host`'s link to OpenFlow port `port` of `switch`, in one OVS transaction:
-        the interface leaves its old port (OVS forgets the MACs learned there) and joins the
-        new one, with its port settings. It keeps its name (s1-eth3 may then be on s2)."""
+        """Move `host`'s link to OpenFlow port `port` of `switch`: the interface leaves its
+        old port (OVS forgets the MACs learned there) and joins the new one, with its port
+        settings. It keeps its name (s1-eth3 may then be on s2). Within a server, in one OVS
+        transaction. To a switch of another server (--cluster; a VM migrating to another
+        hypervisor), the host stays where it is, its interface and neighbour entries with it:
+        its link's end there is wired to a gretap tunnel, whose other end is the new port,
+        under the same name (_carry)."""
         name = self.port_name(*self.attachment(host))
-        if self.cluster and self.cluster.placement[switch] != self.cluster.placement[self.attachment(host)[0]]:
-            raise HarnessError(f"{host} cannot move to {switch}: it is on another server (--cluster)")
         old_switch, old_port = super().move(host, switch, port)
-        argv = ["ovs-vsctl", "--", "del-port", old_switch, name, "--", "add-port", switch, name,
-                "--", "set", "Interface", name, f"ofport_request={port}"]
+        plug = ["--", "add-port", switch, name, "--", "set", "Interface", name, f"ofport_request={port}"]
         settings = self.port_settings(switch).get(port, {})
         if settings:
-            argv += ["--", "set", "Port", name, *(f"{key}={ovs_value(key, value)}" for key, value in settings.items())]
-        self.tools.run(self.on_server(switch, argv))
+            plug += ["--", "set", "Port", name, *(f"{key}={ovs_value(key, value)}" for key, value in settings.items())]
+        home = self.placement and self.placement[host]
+        if host in self._carried or (self.placement and self.placement[switch] != home):
+            self._uncarry(host, old_switch, name)
+            if self.placement[switch] != home:
+                self._carry(host, switch, name)
+            self.tools.run(self.on_server(switch, ["ovs-vsctl", *plug]))
+        else:
+            self.tools.run(self.on_server(switch, ["ovs-vsctl", "--", "del-port", old_switch, name, *plug]))
         del self.port_names[old_switch][str(old_port)]
         self.port_names[switch][str(port)] = name
         ofport = self.tools.run(self.on_server(switch, ["ovs-vsctl", "get", "Interface", name, "ofport"])).strip()
         if ofport != str(port):
             raise HarnessError(f"Open vSwitch gave {name} port {ofport} of {switch}, not {port}")
         return old_switch, old_port
+
+    def _carry(self, host, switch, name):
+        """Wire `host`'s link end `name` (in its server's root namespace, out of any bridge)
+        to a new interface `name` on `switch`'s server, not yet a port: a gretap tunnel
+        between the servers (a key of the run's), made there under that name and here under
+        the run's own, and tc filters that pass every frame either end receives to the other
+        (mirred redirect: a wire, with no bridge to learn or filter frames)."""
+        from . import cluster_nodes
+        key = next(self._gre_keys)
+        tunnel = cluster_nodes.tunnel_name(key)
+        near, far = self.net[host], self.net[switch]
+        local, remote = cluster_nodes.tunnel_address(near, far), cluster_nodes.tunnel_address(far, near)
+        self._expect_interface(host, tunnel)
+        self._expect_interface(switch, name)
+        commands = [(host, argv) for argv in cluster_nodes.gretap_argvs(tunnel, local, remote, key, self.run_id)]
+        commands += [(host, argv) for end, other in ((name, tunnel), (tunnel, name)) for argv in (
+            ["tc", "qdisc", "add", "dev", end, "clsact"],
+            ["tc", "filter", "add", "dev", end, "ingress", "matchall", "action", "mirred", "egress", "redirect",
+             "dev", other])]
+        commands += [(switch, argv) for argv in cluster_nodes.gretap_argvs(name, remote, local, key, self.run_id)]
+        for node, argv in commands:
+            self.tools.run(self.on_server(node, argv))
+        self._carried[host] = (tunnel, switch)
+
+    def _uncarry(self, host, old_switch, name):
+        """Take `host`'s link end `name` out of `old_switch`: the port, and for a host carried to
+        another server (_carry), the tunnel and the filters."""
+        tunnel, far = self._carried.pop(host, (None, old_switch))
+        self.tools.run(self.on_server(far, ["ovs-vsctl", "del-port", old_switch, name]))
+        if tunnel:
+            self.tools.run(self.on_server(far, ["ip", "link", "del", name]))
+            self.tools.run(self.on_server(host, ["ip", "link", "del", tunnel]))
+            self.tools.run(self.on_server(host, ["tc", "qdisc", "del", "dev", name, "clsact"]))
 
     def capture_point(self, node, port=None, via=None):
         """Return the CapturePoint of host `node`, or of port `port` of switch `node`,

@@ -40,11 +40,12 @@ class Plan:
     build_seconds = None    # known once a network is built
     planning = True         # see Lab.planning
 
-    def __init__(self, topology, datapath=DEFAULT_DATAPATH):
+    def __init__(self, topology, datapath=DEFAULT_DATAPATH, placement=None):
+        """placement: {node: server}, where a run on several servers put them."""
         self.steps = []
         self._datapath = datapath
         try:
-            self.network = Wiring(topology.build())
+            self.network = Wiring(topology.build(), placement)
         except ImportError:
             raise HarnessError(mininet_problem()) from None
         self.flows = _PlannedFlows(self)
@@ -193,9 +194,10 @@ class Plan:
         return point.name
 
 
-def plan_of(experiment, datapath=DEFAULT_DATAPATH):
+def plan_of(experiment, datapath=DEFAULT_DATAPATH, placement=None):
     """Return the Plan of `experiment` (an Experiment with its parameters set), on `datapath`
-    ("user" or "kernel": the run's, or the one a machine without the kernel module has)."""
-    plan = Plan(experiment.topology, datapath)
+    ("user" or "kernel": the run's, or the one a machine without the kernel module has), and
+    for a run on several servers, with its nodes where `placement` puts them."""
+    plan = Plan(experiment.topology, datapath, placement)
     experiment.run(plan)
     return plan

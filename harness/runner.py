@@ -160,6 +160,8 @@ class ExperimentRun:
             raise HarnessError(f"--cluster: {self.experiment.name} has container hosts, which "
                                "a run on several servers does not support yet")
         self.placement = place(topo, self.cluster_servers, self.pins)
+        # Planned again, placed: an experiment may ask where its switches run (same_vswitchd).
+        self.topo = check_experiment_code(self.experiment, self.datapath.kind, self.placement).network.topo
         self.servers = require_ready(self.cluster_servers, versions(), placement=self.placement)
         self.progress("servers: " + ", ".join(
             f"{server.name} ({', '.join(node for node, name in self.placement.items() if name == server.name)})"

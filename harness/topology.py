@@ -329,8 +329,10 @@ class Wiring:
     `ports` map); MACs and addresses are the ones Mininet gives hosts in the order of
     `topo.hosts()` (autoSetMacs, 10.0.0.0/8), which Network overrides with the real ones."""
 
-    def __init__(self, topo):
+    def __init__(self, topo, placement=None):
+        """placement: {node: the server it runs on}, for a run on several servers."""
         self.topo = topo
+        self.placement = placement
         self._links = {node: {} for node in topo.nodes()}     # node -> {port: neighbour}
         self._port_settings = {switch: {} for switch in topo.switches()}   # switch -> {port: settings}
         self._names = {}        # (switch, port) -> interface name, for a moved host's
@@ -353,6 +355,15 @@ class Wiring:
                 if node in self._port_settings and info.get("port_settings"):
                     self._port_settings[node][port] = dict(info["port_settings"])
         self._attach_hosts()
+
+    def same_vswitchd(self, switch1, switch2):
+        """Whether one ovs-vswitchd runs both switches' bridges: on one machine, the machine's
+        runs every switch; on several servers (--cluster), each server's runs those placed on
+        it. (What one daemon does to one bridge it may do to all of its own: deleting a port
+        flushes the MACs learned there from every bridge it runs.)"""
+        self.require_switch(switch1)
+        self.require_switch(switch2)
+        return self.placement is None or self.placement[switch1] == self.placement[switch2]
 
     def port_name(self, switch, port):
         """Return the name of the interface on port `port` of `switch` (Mininet names it

@@ -139,6 +139,8 @@ run = harness.run("vlan_normal", cluster=["vm1", "vm2"], place=%r, results_dir="
 print("vlan_normal", run.metadata["outcome"], run.path, flush=True)
 run = harness.run("neutron_journey", cluster=["vm1", "vm2"], results_dir="/mnt/exchange/cluster")
 print("neutron_journey", run.metadata["outcome"], run.path, flush=True)
+run = harness.run("station_move", cluster=["vm1", "vm2"], results_dir="/mnt/exchange/cluster")
+print("station_move", run.metadata["outcome"], run.path, flush=True)
 session = LabSession(harness.Linear(switches=2), flows="ryu", cluster=["vm1", "vm2"],
                      results_dir="/mnt/exchange/cluster")
 lab = session.open()
@@ -417,6 +419,29 @@ def test_the_neutron_journey_with_its_compute_and_network_nodes_on_two_servers_p
     assert "bridge br-int: added interface" in (run.path / "nodes" / "network" / "ovs-vswitchd.log").read_text()
     assert re.search(r"mininet> sh@vm2 ovs-ofctl dump-flows unix:/run/ovs-harness/\S+/network/br-tun.mgmt\n",
                      run.transcript)
+
+
+def test_a_host_moved_to_the_other_servers_switch_is_a_migration_between_hypervisors(vm1):
+    """station_move with s1 (and h1, h2, h3) on vm1 and s2 (and h4) on vm2, as SwitchBinPlacer
+    puts them: h3 stays on vm1, its link's end there wired by tc to a gretap tunnel whose end
+    on vm2 is s2's port 3. vm2's ovs-vswitchd deleted no port, so s2 still sends h4's ping
+    toward s1, which no longer knows h3: the ping is lost until h3 announces itself. Every
+    check of that branch passes; the teardown removed the tunnel's ends itself (the state's
+    sweep found nothing), and nothing is left on either server (the tests below)."""
+    run = cluster_run(vm1, "station_move")
+    assert run.metadata["outcome"] == "passed" and run.checks["passed"].all(), run.metadata["error"]
+    assert {node: run.metadata["cluster"]["placement"][node] for node in ("s1", "h3", "s2", "h4")} == \
+        {"s1": "vm1", "h3": "vm1", "s2": "vm2", "h4": "vm2"}
+    checks = run.checks.set_index(["step", "name"])["passed"]
+    assert checks[("h3 moves to port 3 of s2", "s2 learned h3 on port 1")]
+    assert "h3 announces itself, as its new hypervisor would" in set(run.checks["step"])
+    assert re.search(r"mininet> sh tc filter add dev s1-eth3 ingress matchall action mirred egress redirect "
+                     r"dev ovsh[0-9a-f]{8}\n", run.transcript), run.transcript
+    assert re.search(r"mininet> sh@vm2 ip link add name s1-eth3 type gretap local 192.168.77.2 remote "
+                     r"192.168.77.1 ttl 64 key \d+\n", run.transcript)
+    assert "mininet> sh@vm2 ovs-vsctl -- add-port s2 s1-eth3" in run.transcript
+    assert not [line for line in run.metadata["removed_after_mininet"] if "interface" in line], \
+        run.metadata["removed_after_mininet"]
 
 
 def test_an_interrupted_run_across_two_servers_leaves_nothing_on_either(vm1):

@@ -19,7 +19,8 @@ from harness.kernel_tuning import hold_on_server
 VERSIONS = {"ovs": "3.1.0", "mininet": "2.3.0"}
 REMOTE = Server("vm2", "192.0.2.2", False)
 WHICH = "".join(f"/usr/bin/{tool}\n" for tool in
-                ("mn", "mnexec", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "ping", "tcpdump", "ethtool", "python3"))
+                ("mn", "mnexec", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ip", "tc", "ping", "tcpdump", "ethtool",
+                 "python3"))
 # What a ready server answers, by the command run on it.
 READY = {
     "true": (0, "", ""),
@@ -29,8 +30,7 @@ READY = {
     "ovs-vsctl --version": (0, "ovs-vsctl (Open vSwitch) 3.1.0\nDB Schema 8.3.1\n", ""),
     "mn --version": (0, "", "2.3.0\n"),
     "ovs-vsctl --timeout=5 show": (0, "uuid\n", ""),
-    "modprobe --dry-run ip_gre": (0, "", ""),
-    "modprobe --dry-run openvswitch": (0, "", ""),
+    **{f"modprobe --dry-run {module}": (0, "", "") for module in harness.cluster.SERVER_MODULES},
     "date +%s.%N": (0, "1000.25\n", ""),
 }
 
@@ -60,7 +60,8 @@ def test_a_ready_server_passes_every_check():
     rows = rows_of()
     assert list(rows) == ["address", "ssh key login as root", "sudo", "ssh sessions a connection", "tools",
                           "Open vSwitch version", "Mininet version", "Open vSwitch running", "ip_gre module",
-                          "openvswitch module", "clock"]
+                          "openvswitch module", "sch_ingress module", "cls_matchall module", "act_mirred module",
+                          "clock"]
     assert {status for status, _found, _fix in rows.values()} == {"ok"}
     assert rows["clock"][1] == "+0.25 s from this machine's"
 
@@ -202,6 +203,42 @@ def test_a_pinned_node_stays_where_it_is_pinned_and_its_hosts_with_it():
     from mininet.topo import LinearTopo
     placement = place(LinearTopo(k=3), ["vm1", "vm2"], {"s1": "vm2", "h3": "vm1"})
     assert placement == {"s1": "vm2", "h1": "vm2", "s2": "vm1", "s3": "vm2", "h2": "vm1", "h3": "vm1"}
+
+
+def station_move_steps(placement):
+    """{step: [its checks]} of station_move planned with its nodes where `placement` puts them."""
+    from harness.experiment import find_experiment
+    from harness.plan import plan_of
+    steps = plan_of(find_experiment("station_move")(), "kernel", placement).steps
+    return {name: [text.partition(" (")[0] for kind, text in notes if kind == "check"] for name, notes in steps}
+
+
+def test_an_experiment_is_planned_for_where_its_switches_run():
+    """station_move asks whether one ovs-vswitchd runs s1 and s2 (Wiring.same_vswitchd): on
+    two servers, s2 keeps h3's old port after the move, the ping to h3 is lost, and h3
+    announces itself; on one server of two, as on one machine."""
+    from harness.experiment import find_experiment
+    topo = find_experiment("station_move")().topology.build()
+    apart = station_move_steps(place(topo, ["vm1", "vm2"]))
+    together = station_move_steps(place(topo, ["vm1", "vm2"], {"s2": "vm1"}))
+    assert together == station_move_steps(None)
+    assert list(apart) == [None, "every host announces itself", "h3 moves to port 3 of s2",
+                           "h4 ping h3, which s2 still places behind s1",
+                           "h3 announces itself, as its new hypervisor would", "h4 ping h3 again"]
+    assert apart["h3 moves to port 3 of s2"] == ["s1 did not learn h3", "s2 learned h3 on port 1"]
+    assert together["h3 moves to port 3 of s2"] == ["s1 did not learn h3", "s2 did not learn h3"]
+    assert "h4 ping h3 at its new port" in together
+
+
+def test_whether_two_switches_share_an_ovs_vswitchd_follows_the_placement():
+    from mininet.topo import LinearTopo
+    from harness.topology import Wiring
+    topo = LinearTopo(k=3)
+    assert Wiring(topo).same_vswitchd("s1", "s3")
+    placed = Wiring(topo, place(topo, ["vm1", "vm2"], {"s3": "vm1"}))
+    assert placed.same_vswitchd("s1", "s3") and not placed.same_vswitchd("s1", "s2")
+    with pytest.raises(HarnessError, match="no switch 's4'"):
+        placed.same_vswitchd("s1", "s4")
 
 
 def test_ovs_nodes_are_spread_as_switches_and_the_hosts_linked_to_them_follow():
