@@ -14,11 +14,11 @@ On two servers (--cluster, s1 and s2 each on its own), the move is a migration b
 hypervisors' switches, and s2's ovs-vswitchd deleted no port: s2 still sends frames for h3
 toward s1, which no longer knows h3 and floods them to h1 and h2 only. h3 is unreachable
 until it is heard from, which is why a hypervisor announces a VM it has just received
-(QEMU sends RARP frames from the VM's MAC): h3's broadcast teaches s2 port 3, and s1 port 1.
+(QEMU sends RARP frames from the VM's MAC): h3's broadcast teaches s2 port 3, and s1 port 4.
 
-    h1 ─┐                      ┌─ h4
-    h2 ─┼─ s1 ── port 1 ── s2 ─┤
-    h3 ─┘                      └─ port 3: where h3 moves
+    h1 ─┐                          ┌─ h4
+    h2 ─┼─ s1 port 4 ── port 1 s2 ─┤
+    h3 ─┘                          └─ port 3: where h3 moves
 """
 from harness import Experiment, Link, Parameter, Topology
 
@@ -75,7 +75,8 @@ class StationMove(Experiment):
             with lab.step("h3 announces itself, as its new hypervisor would"):
                 lab.announce("h3", learned_by=["s1", "s2"])
                 lab.check.mac_learned("s2", "h3", port=3, why="h3's broadcast came in by port 3")
-                lab.check.mac_learned("s1", "h3", port=1, why="s2 flooded the broadcast to s1 through port 1")
+                lab.check.mac_learned("s1", "h3", port=4, why="s2 flooded the broadcast to s1, which got it on "
+                                                              "its port 4, from s2")
 
         # The step ended with a revalidator pass (every snapshot waits for one after traffic):
         # the datapath flow that sent h4's frames to h3 now follows the new entry.

@@ -204,9 +204,11 @@ class CommandRunner:
                 batches.setdefault(tuple(argv.batch), []).append(index)
             else:
                 started.append(([index], self._start(argv, host, text)))
+        # A server's only command goes as it is, unless it reads something: ssh gives it no
+        # standard input (Server.argv), while a session reads its commands' from its own.
         for indices in batches.values():
-            started.append((indices, self._start(commands[indices[0]][0], None, inputs[indices[0]])
-                            if len(indices) == 1 else
+            started.append((indices, self._start(commands[indices[0]][0], None, None)
+                            if len(indices) == 1 and inputs[indices[0]] is None else
                             self._start_batch([commands[index][0] for index in indices],
                                               [inputs[index] for index in indices])))
         # The transcript in the commands' order, each session where its first command is.

@@ -68,9 +68,11 @@ def test_a_command_interrupted_while_its_wait_holds_subprocesss_lock_is_killed_w
 
 
 def on_server(argv, server="vm2", batch=None):
-    """An OnServer argv whose server is this machine: each command runs here as it is, and a
-    batch runs harness.server_batch here, as ssh would run it there."""
-    return OnServer(argv, server, argv, batch or [sys.executable, "-c", BATCH_PROGRAM, server])
+    """An OnServer argv whose server is this machine: each command runs here as it is, with
+    no standard input (as `ssh -n` runs it there), and a batch runs harness.server_batch
+    here, as ssh would run it there."""
+    return OnServer(["sh", "-c", 'exec "$@" < /dev/null', "ssh -n", *argv], server, argv,
+                    batch or [sys.executable, "-c", BATCH_PROGRAM, server])
 
 
 def test_commands_for_one_server_go_in_one_session_and_come_back_each_in_order():
@@ -96,6 +98,14 @@ def test_a_failed_command_of_a_session_is_named_with_its_server_and_a_missing_on
     missing = runner.transcript.entries[-1]
     # (its complaint is the OSError's: not found, or a folder of PATH this user may not search)
     assert (missing.argv, missing.returncode, missing.output.partition(": ")[0]) == (["no-such-tool"], 127, "no-such-tool")
+
+
+def test_a_servers_only_command_gets_what_it_reads():
+    """(station_move's h4, the only host on vm2, got no static ARP entry: `ip -batch -` read
+    nothing through `ssh -n`.)"""
+    runner = CommandRunner()
+    assert runner.run_all([(["cat"], RemoteHost("h4", server="vm2"))], inputs=["neigh replace\n"]) == ["neigh replace\n"]
+    assert runner.transcript.entries[-1].render().splitlines()[0] == "mininet> h4@vm2 cat"
 
 
 def test_when_a_session_fails_as_a_whole_each_of_its_commands_says_why():
