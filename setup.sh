@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up ovs-harness on Debian 12 or Ubuntu 22.04/24.04, as root; safe to run again.
-#   1. Debian packages: Mininet, Open vSwitch and the tools the experiments run, plus what
-#      the tests need on the machine that runs them (qemu, debootstrap, and Vagrant with
-#      libvirt and the tools that make its box; Docker for the container hosts);
+#   1. Debian packages: Mininet, Open vSwitch, Docker (for container hosts) and the tools the
+#      experiments run, plus what the tests need on the machine that runs them (qemu,
+#      debootstrap, and Vagrant with libvirt and the tools that make its box);
 #   2. the project's virtualenv .venv (from /usr/bin/python3, seeing Debian's Mininet) with
 #      the project and its test dependencies;
 #   3. Open vSwitch running.
@@ -33,17 +33,16 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # iptables and conntrack: the security groups and routers of neutron_journey; ethtool: the
-# hosts' checksum offload on the userspace datapath; busybox-static: the container hosts'
-# instance image (Docker itself comes with the tests' tools below).
+# hosts' checksum offload on the userspace datapath; Docker and busybox-static: the container
+# hosts and their instance image (on every server of a run on several, as in the VM image).
 packages=(mininet openvswitch-switch iproute2 iputils-ping fping iperf3 procps kmod tcpdump iptables conntrack
-          ethtool busybox-static python3-venv)
+          ethtool docker.io busybox-static python3-venv)
 if $vm_tools; then
   # The kernel-datapath VM (qemu, debootstrap, mkfs.ext4), and the Vagrant VM on libvirt
   # with the box the tests make (a boot partition by syslinux and mtools, sfdisk, qemu-img);
-  # nft: the Vagrant test takes back the firewall rules libvirt adds; Docker: the tests of
-  # container hosts.
+  # nft: the Vagrant test takes back the firewall rules libvirt adds.
   packages+=(qemu-system-x86 debootstrap e2fsprogs vagrant vagrant-libvirt libvirt-daemon-system
-             dnsmasq-base qemu-utils rsync syslinux syslinux-common mtools dosfstools fdisk nftables docker.io)
+             dnsmasq-base qemu-utils rsync syslinux syslinux-common mtools dosfstools fdisk nftables)
 fi
 missing=()
 for package in "${packages[@]}"; do
@@ -75,6 +74,9 @@ else
 fi
 
 if $image; then
+  # Docker starts when a run with container hosts needs it (harness.containers), not with
+  # every boot of the Vagrant VM made from the image.
+  systemctl disable --quiet docker.service docker.socket containerd.service
   echo "setup.sh: image provisioned; Open vSwitch starts when it boots"
   exit 0
 fi

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import kernel_tuning
-from .containers import labelled_containers, remove_containers
+from .containers import Docker
 from .errors import HarnessError
 from .files import write_json
 from .ovs import DRIVER_KEY, RUN_ID_KEY, bridge_ids, existing_bridges
@@ -238,16 +238,19 @@ def remove_lost_ovs_nodes(server, there, tools, live):
 def _remove_remote_leftovers(server, entry, run_id, tools):
     """Remove what run `run_id` made on remote `server`, over ssh (its state entry: {"address",
     "control_path", what the run was about to make there: "bridges", "interfaces", the records
-    of the tcpdumps it started there, "captures", and "holds_settings" once it was about to
-    hold kernel settings there}, and its OVS nodes there, "ovs_nodes"): the tcpdumps and OVS
-    node daemons still running and the nodes' directories, the bridges and interfaces that
-    carry its mark, then its hold of the settings. Returns one line per thing removed."""
+    of the tcpdumps it started there, "captures", its containers' names, "containers", and
+    "holds_settings" once it was about to hold kernel settings there}, and its OVS nodes there,
+    "ovs_nodes"): the containers with its label, the tcpdumps and OVS node daemons still
+    running and the nodes' directories, the bridges and interfaces that carry its mark, then
+    its hold of the settings. Returns one line per thing removed."""
     from .cluster import Server     # only a run on several servers has remote leftovers
     remote = Server(server, entry["address"], False)
     removed = []
 
     def there(argv, stdin=False):
         return remote.argv(argv, entry.get("control_path"), stdin=stdin)
+    if entry.get("containers"):
+        removed += Docker(there, server).remove_containers(entry["containers"], run_id)
     for record in entry.get("captures", []):
         if is_running_there(there, record):
             tools.run(there(["kill", "-KILL", str(record["pid"])]), check=False)
@@ -298,7 +301,7 @@ def remove_run_leftovers(state, tools):
     run_id = state["run_id"]
     removed = kill_host_processes(state.get("host_namespaces", []))
     if state.get("containers"):
-        removed += remove_containers(state["containers"], run_id)
+        removed += Docker().remove_containers(state["containers"], run_id)
     removed += _kill_process_group(state.get("controller"), "controller")
     for record in state.get("captures", []):
         removed += _kill_process_group(record, "tcpdump")
@@ -355,9 +358,9 @@ def clean(tools, servers=()):
         for bridge, owner in existing_bridges(tools).items():
             if owner and owner not in live:
                 removed += remove_run_leftovers({"run_id": owner, "interfaces": [bridge]}, tools)
-        for container, owner in labelled_containers().items():
+        for container, owner in Docker().labelled_containers().items():
             if owner not in live:
-                removed += remove_containers([container], owner)
+                removed += Docker().remove_containers([container], owner)
         if servers:
             from .cluster import this_machine
             driver = this_machine()
@@ -369,4 +372,8 @@ def clean(tools, servers=()):
                     removed += [f"{line} on {server.name}"
                                 for line in kernel_tuning.sweep_server(driver, live, server.argv, tools)]
                     removed += remove_lost_ovs_nodes(server.name, server.argv, tools, live)
+                    docker = Docker(server.argv, server.name)
+                    for container, owner in docker.labelled_containers(driver).items():
+                        if owner not in live:
+                            removed += docker.remove_containers([container], owner)
     return removed

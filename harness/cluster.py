@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import server_batch
 from .cleanup import STATE_DIR, process_record
+from .containers import Docker
 from .errors import HarnessError
 from .interrupts import uninterrupted
 from .tools import OnServer, probe
@@ -202,6 +203,10 @@ def server_rows(server, local_versions, run=probe, clock=time.time, nodes=0):
         rows.append((what(f"{module} module"), "available" if status == 0 else _first_line(error) or "missing",
                      "ok" if status == 0 else "fail",
                      "" if status == 0 else f"a kernel with {module} on {server.name} (Debian's has it)"))
+    problem = Docker(lambda argv, stdin=False: server.argv(argv, PROBE_CONTROL_PATH, PROBE_PERSIST_S), server.name,
+                     lambda argv, timeout: run(argv)).problem()
+    rows.append((what("Docker"), "answers" if problem is None else problem, "ok" if problem is None else "warn",
+                 "" if problem is None else "only container hosts need it (a run starts dockerd where it is installed)"))
     before = clock()
     status, output, error = on_server(["date", "+%s.%N"])
     after = clock()

@@ -23,7 +23,7 @@ from mininet.examples.cluster import RemoteGRELink, RemoteMixin
 from .cleanup import interface_mark
 from .cluster import Server, this_machine
 from .errors import HarnessError
-from .mininet_nodes import HarnessSwitch, MarkedLink, QuietHost
+from .mininet_nodes import ContainerHost, HarnessSwitch, MarkedLink, QuietHost
 from .ovs import DRIVER_KEY
 from .tools import probe, where_ran
 
@@ -54,6 +54,13 @@ class HarnessRemote(RemoteMixin):
 
 class RemoteQuietHost(HarnessRemote, QuietHost):
     """A QuietHost on its server."""
+
+
+class RemoteContainerHost(HarnessRemote, ContainerHost):
+    """A ContainerHost on its server: its shell joins the container's namespace there."""
+
+    def _popen(self, cmd, **params):
+        return super()._popen(self.joined(cmd), **params)
 
 
 class RemoteHarnessSwitch(HarnessRemote, HarnessSwitch):

@@ -15,11 +15,10 @@ namespace from the machine's file system, as on any host, so an image needs none
 only what its own processes run.
 """
 import hashlib
+import io
 import json
-import shutil
 import subprocess
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Tuple
@@ -30,8 +29,14 @@ from .waiting import poll_until
 
 DOCKER = "docker"
 RUN_LABEL = "ovs-harness.run"
+# The machine that drove the run (harness.cluster.this_machine): on another server of a run on
+# several, `clean --cluster` finds by it the containers of this machine's runs whose state was lost.
+DRIVER_LABEL = "ovs-harness.driver"
 DOCKERD_LOG = Path("/var/log/ovs-harness-dockerd.log")
 DOCKERD_START_TIMEOUT = 30.0    # seconds a dockerd the harness started may take to answer
+# How the harness starts dockerd where it is installed but not running: in a session of its
+# own, its output in DOCKERD_LOG, so that it outlives the run and the ssh session that started it.
+START_DOCKERD = f"command -v dockerd >/dev/null || exit 127; setsid dockerd >>{DOCKERD_LOG} 2>&1 </dev/null &"
 DOCKER_HINT = "install Docker (apt-get install docker.io), or leave container hosts out"
 
 # The project's instance image: busybox (Debian's busybox-static, one static binary) and an
@@ -80,40 +85,126 @@ def container_name(run_id, host):
     return f"ovsh-{run_id}-{host}"
 
 
-def _docker(*args, timeout=30):
-    """Return (exit status, stdout, stderr) of `docker args` (see tools.probe)."""
-    return probe([DOCKER, *args], timeout)
+class Docker:
+    """The Docker daemon of this machine, or of another server of a run on several:
+    `there(argv, stdin=False)` gives the argv that runs argv there (through ssh: see
+    harness.cluster.Cluster.argv), `where` names that server in what is said."""
 
+    def __init__(self, there=None, where=None, run=probe):
+        """run(argv, timeout) -> (status, stdout, stderr): how a command is run (tools.probe;
+        a recorded fake in tests)."""
+        self.there = there or (lambda argv, stdin=False: list(argv))
+        self.where = where
+        self.run = run
 
-def docker_problem():
-    """Return why Docker cannot run containers here (not installed, daemon not answering),
-    or None."""
-    if not shutil.which(DOCKER):
-        return f"Docker is not installed: {DOCKER_HINT}"
-    status, _out, err = _docker("version", "--format", "{{.Server.Version}}", timeout=10)
-    if status:
-        return f"the Docker daemon does not answer ({err.strip().splitlines()[-1] if err.strip() else status})"
-    return None
+    def _on(self):
+        return f" on {self.where}" if self.where else ""
 
+    def _docker(self, *args, timeout=30, content=None):
+        """Return (exit status, stdout, stderr) of `docker args` there (see tools.probe);
+        content: bytes given to its standard input."""
+        argv = self.there([DOCKER, *args], stdin=content is not None)
+        if content is None:
+            return self.run(argv, timeout)
+        try:
+            done = subprocess.run(argv, input=content, capture_output=True, timeout=timeout, start_new_session=True)
+        except subprocess.TimeoutExpired:
+            return 124, "", f"{DOCKER}: no answer in {timeout} s"
+        return done.returncode, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
 
-def require_docker(progress):
-    """Make sure the Docker daemon answers: start `dockerd` if Docker is installed but its
-    daemon is not running (as the harness's set-up starts Open vSwitch), and leave it running
-    for later runs. Returns "running" or "started by this run"; raises HarnessError if
-    Docker is missing or its daemon will not answer."""
-    problem = docker_problem()
-    if problem is None:
-        return "running"
-    dockerd = shutil.which("dockerd")
-    if not dockerd:
-        raise HarnessError(f"this experiment has container hosts: {problem}")
-    progress(f"starting the Docker daemon (its log: {DOCKERD_LOG})")
-    with open(DOCKERD_LOG, "a") as log:
-        # Its own session and no tie to the harness: the daemon outlives the run, as OVS does.
-        subprocess.Popen([dockerd], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
-    if not poll_until(lambda: docker_problem() is None, DOCKERD_START_TIMEOUT):
-        raise HarnessError(f"dockerd did not answer within {DOCKERD_START_TIMEOUT:g} s: see {DOCKERD_LOG}")
-    return "started by this run"
+    def problem(self):
+        """Return why Docker cannot run containers there (not installed, daemon not
+        answering), or None."""
+        return self._problem()[1]
+
+    def _problem(self):
+        """(whether Docker is installed there, problem() says)."""
+        status, _out, err = self._docker("version", "--format", "{{.Server.Version}}", timeout=10)
+        if status == 127:
+            return False, f"Docker is not installed{self._on()}: {DOCKER_HINT}"
+        if status:
+            return True, f"the Docker daemon{self._on()} does not answer " \
+                         f"({err.strip().splitlines()[-1] if err.strip() else status})"
+        return True, None
+
+    def require(self, progress):
+        """Make sure the Docker daemon answers: start `dockerd` if Docker is installed but
+        its daemon is not running (as the harness's set-up starts Open vSwitch), and leave
+        it running for later runs. Returns "running" or "started by this run"; raises
+        HarnessError if Docker is missing or its daemon will not answer."""
+        installed, problem = self._problem()
+        if problem is None:
+            return "running"
+        if not installed:
+            raise HarnessError(f"this experiment has container hosts: {problem}")
+        progress(f"starting the Docker daemon{self._on()} (its log: {DOCKERD_LOG})")
+        # Its own session and no tie to the harness (or to the ssh session that started it):
+        # the daemon outlives the run, as OVS does.
+        status, _out, err = self.run(self.there(["sh", "-c", START_DOCKERD]), 10)
+        if status:
+            raise HarnessError(f"this experiment has container hosts: dockerd{self._on()} "
+                               f"{'is not installed' if status == 127 else 'did not start: ' + err.strip()}: "
+                               f"{DOCKER_HINT}")
+        if not poll_until(lambda: self.problem() is None, DOCKERD_START_TIMEOUT):
+            raise HarnessError(f"dockerd{self._on()} did not answer within {DOCKERD_START_TIMEOUT:g} s: "
+                               f"see {DOCKERD_LOG}{self._on()}")
+        return "started by this run"
+
+    def ensure_instance_image(self, progress):
+        """Return the instance image's tag, building it there if it lacks it (about a
+        second: no registry, no network), from this machine's busybox: the same image on
+        every server."""
+        tag = instance_image_tag()
+        if self._docker("image", "inspect", tag)[0] == 0:
+            return tag
+        progress(f"building the instance image {tag}{self._on()} from {BUSYBOX}")
+        status, _out, err = self._docker("import", "--change", f"CMD {json.dumps(INSTANCE_CMD)}",
+                                         "--change", "ENV PATH=/bin", "-", tag, timeout=120,
+                                         content=_instance_tree())
+        if status:
+            raise HarnessError(f"could not build the instance image{self._on()}: {err.strip()}")
+        # A busybox that is not static (Debian's `busybox` rather than `busybox-static`) cannot
+        # run in an image without a C library: find out now, not when a host's container dies.
+        status, _out, err = self._docker("run", "--rm", "--network", "none", tag, "/bin/busybox", "true",
+                                         timeout=60)
+        if status:
+            self._docker("image", "rm", tag)
+            raise HarnessError(f"the instance image does not run ({err.strip()}): {BUSYBOX} must be static; "
+                               f"{BUSYBOX_HINT}")
+        return tag
+
+    def resolve_images(self, containers, progress):
+        """Return {image as declared: (image to run, its id)} for the images of `containers`
+        ({host: Container}), building the instance image if needed. Raises HarnessError for
+        an image the daemon does not have (the harness never pulls: a run uses what is there)."""
+        resolved = {}
+        for image in sorted({spec.image for spec in containers.values()}):
+            local = self.ensure_instance_image(progress) if image == INSTANCE_IMAGE else image
+            status, out, _err = self._docker("image", "inspect", "--format", "{{.Id}}", local)
+            if status:
+                raise HarnessError(f"Docker image {image!r} is not{self._on() or ' on this machine'}: "
+                                   f"`docker pull {image}` or `docker load` it first")
+            resolved[image] = (local, out.strip())
+        return resolved
+
+    def labelled_containers(self, driver=None):
+        """Return {container name: the run id of its label} for every container ovs-harness
+        made there (driven by machine `driver`, if given), running or not; {} where Docker
+        does not answer."""
+        driven = ["--filter", f"label={DRIVER_LABEL}={driver}"] if driver else []
+        status, out, _err = self._docker("ps", "--all", "--filter", f"label={RUN_LABEL}", *driven,
+                                         "--format", f'{{{{.Names}}}} {{{{.Label "{RUN_LABEL}"}}}}')
+        if status:
+            return {}
+        return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+    def remove_containers(self, names, run_id):
+        """Remove the containers named `names` that carry run `run_id`'s label (a container of
+        the same name without it is not ours); return one line per container removed."""
+        ours = [name for name, owner in self.labelled_containers().items() if owner == run_id and name in names]
+        if ours:
+            self._docker("rm", "--force", *ours, timeout=60)
+        return [f"container {name}{self._on()}" for name in ours]
 
 
 def instance_image_tag():
@@ -125,10 +216,11 @@ def instance_image_tag():
     return f"{INSTANCE_IMAGE}:{digest}"
 
 
-def _instance_tree(tar_path):
-    """Write the instance image's file system as a tar file: /bin/busybox, a link per
+def _instance_tree():
+    """The instance image's file system as a tar file's bytes: /bin/busybox, a link per
     command, the web root."""
-    with tarfile.open(tar_path, "w") as tar:
+    tree = io.BytesIO()
+    with tarfile.open(fileobj=tree, mode="w") as tar:
         def add(name, **fields):
             info = tarfile.TarInfo(name)
             for key, value in fields.items():
@@ -141,73 +233,15 @@ def _instance_tree(tar_path):
         for command in INSTANCE_COMMANDS:
             tar.addfile(add(f"bin/{command}", type=tarfile.SYMTYPE, linkname="busybox"))
         page = INSTANCE_PAGE.encode()
-        with tempfile.TemporaryFile() as content:
-            content.write(page)
-            content.seek(0)
-            tar.addfile(add("www/index.html", size=len(page), mode=0o644), content)
-
-
-def ensure_instance_image(progress):
-    """Return the instance image's tag, building it if this machine lacks it (about a
-    second: no registry, no network)."""
-    tag = instance_image_tag()
-    if _docker("image", "inspect", tag)[0] == 0:
-        return tag
-    progress(f"building the instance image {tag} from {BUSYBOX}")
-    with tempfile.TemporaryDirectory() as folder:
-        tree = Path(folder) / "instance.tar"
-        _instance_tree(tree)
-        status, _out, err = _docker("import", "--change", f"CMD {json.dumps(INSTANCE_CMD)}",
-                                    "--change", "ENV PATH=/bin", str(tree), tag, timeout=120)
-    if status:
-        raise HarnessError(f"could not build the instance image: {err.strip()}")
-    # A busybox that is not static (Debian's `busybox` rather than `busybox-static`) cannot
-    # run in an image without a C library: find out now, not when a host's container dies.
-    status, _out, err = _docker("run", "--rm", "--network", "none", tag, "/bin/busybox", "true", timeout=60)
-    if status:
-        _docker("image", "rm", tag)
-        raise HarnessError(f"the instance image does not run ({err.strip()}): {BUSYBOX} must be static; "
-                           f"{BUSYBOX_HINT}")
-    return tag
-
-
-def resolve_images(containers, progress):
-    """Return {image as declared: (image to run, its id)} for the images of `containers`
-    ({host: Container}), building the instance image if needed. Raises HarnessError for an
-    image this machine does not have (the harness never pulls: a run uses what is here)."""
-    resolved = {}
-    for image in sorted({spec.image for spec in containers.values()}):
-        local = ensure_instance_image(progress) if image == INSTANCE_IMAGE else image
-        status, out, _err = _docker("image", "inspect", "--format", "{{.Id}}", local)
-        if status:
-            raise HarnessError(f"Docker image {image!r} is not on this machine: `docker pull {image}` "
-                               "or `docker load` it first")
-        resolved[image] = (local, out.strip())
-    return resolved
+        tar.addfile(add("www/index.html", size=len(page), mode=0o644), io.BytesIO(page))
+    return tree.getvalue()
 
 
 def run_argv(name, host, run_id, spec, image):
     """The `docker run` argument list of host `host`'s container."""
+    from .cluster import this_machine
     capabilities = [word for capability in spec.capabilities for word in ("--cap-add", capability)]
     return [DOCKER, "run", "--detach", "--name", name, "--hostname", host, "--network", "none",
-            "--label", f"{RUN_LABEL}={run_id}", "--cap-drop", "ALL", *capabilities,
+            "--label", f"{RUN_LABEL}={run_id}", "--label", f"{DRIVER_LABEL}={this_machine()}",
+            "--cap-drop", "ALL", *capabilities,
             "--security-opt", "no-new-privileges", image, *spec.command]
-
-
-def labelled_containers():
-    """Return {container name: the run id of its label} for every container ovs-harness
-    made on this machine, running or not; {} where Docker does not answer."""
-    status, out, _err = _docker("ps", "--all", "--filter", f"label={RUN_LABEL}",
-                                "--format", f'{{{{.Names}}}} {{{{.Label "{RUN_LABEL}"}}}}')
-    if status:
-        return {}
-    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
-
-
-def remove_containers(names, run_id):
-    """Remove the containers named `names` that carry run `run_id`'s label (a container of
-    the same name without it is not ours); return one line per container removed."""
-    ours = [name for name, owner in labelled_containers().items() if owner == run_id and name in names]
-    if ours:
-        _docker("rm", "--force", *ours, timeout=60)
-    return [f"container {name}" for name in ours]

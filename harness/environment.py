@@ -10,7 +10,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .containers import docker_problem
+from .containers import Docker
 from .errors import HarnessError
 from .tools import probe
 
@@ -199,7 +199,7 @@ def doctor_report():
         rows += [(f"{DATAPATH_LABELS[kind]} datapath", "not probed", "fail",
                   "probing needs root and Open vSwitch running") for kind in ("kernel", "user")]
         return rows
-    docker = docker_problem()
+    docker = Docker().problem()
     rows.append(("Docker (container hosts)", "answers" if docker is None else docker, "ok" if docker is None else "warn",
                  "" if docker is None else "only experiments with container hosts need it; a run starts an "
                  "installed dockerd that is not running"))

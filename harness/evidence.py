@@ -90,11 +90,12 @@ def keep_evidence(network, tools, folder, switch_log, server_logs=None):
         for what in ("dump-flows", "dump-ports", "dump-ports-desc"):
             commands[f"{_safe(bridge)}.{what}.txt"] = (network.ofctl(bridge, what), None)
         commands[f"{_safe(bridge)}.fdb-show.txt"] = (network.appctl("fdb/show", bridge), None)
-    for name in network.hosts():
+    # (A build that failed may have stopped before some hosts were made.)
+    for name in filter(network.built, network.hosts()):
         host = network.host(name)
         commands[f"{_safe(name)}.ip-link.txt"] = (["ip", "-d", "link"], host)
         commands[f"{_safe(name)}.ip-neigh.txt"] = (["ip", "neigh"], host)
-    for name in network.firewalls():
+    for name in filter(network.built, network.firewalls()):
         commands[f"{_safe(name)}.iptables-save.txt"] = (["iptables-save", "-c"], network.host(name))
     outputs = tools.run_all(list(commands.values()))
     for file_name, output in zip(commands, outputs):

@@ -222,8 +222,8 @@ class Lab:
         in the host's namespace); return its output, as `run` does."""
         require_argument_list(argv)
         self.network.require_container_host(host)
-        return self._tools.run([DOCKER, "exec", self.network.host(host).container_name, *argv], check=check,
-                               timeout=timeout)
+        return self._tools.run(self.network.on_server(host, [DOCKER, "exec", self.network.host(host).container_name,
+                                                             *argv]), check=check, timeout=timeout)
 
     def configure_port(self, switch, port, **settings):
         """Set port `port` of `switch`: tag (its access VLAN), trunks (the VLANs it carries

@@ -100,9 +100,10 @@ class ContainerHost(QuietHost):
     the harness runs on the host (ping, tcpdump, sysctl) runs there, from the machine's file
     system. The container's own processes (its image's command) see only that link.
     Terminating the host keeps the container's log (`docker logs`) in `log_dir` and removes
-    the container."""
+    the container. Docker is the server's where the host runs: `there(argv)` is the argv
+    that runs argv in that server's root namespace."""
 
-    def __init__(self, name, container, image, run_id, tools, log_dir, **params):
+    def __init__(self, name, container, image, run_id, tools, log_dir, there=list, **params):
         """container: the harness.containers.Container declared; image: the image to run
         (for the instance image, its tag)."""
         self.container = container
@@ -111,31 +112,36 @@ class ContainerHost(QuietHost):
         self.run_id = run_id
         self.tools = tools
         self.log_dir = log_dir
+        self.there = there
         self.container_pid = None
         super().__init__(name, **params)
 
     def startShell(self, mnopts=None):
-        self.tools.run(run_argv(self.container_name, self.name, self.run_id, self.container, self.image))
-        pid = self.tools.run([DOCKER, "inspect", "--format", "{{.State.Pid}}", self.container_name]).strip()
+        self.tools.run(self.there(run_argv(self.container_name, self.name, self.run_id, self.container, self.image)))
+        pid = self.tools.run(self.there([DOCKER, "inspect", "--format", "{{.State.Pid}}", self.container_name])).strip()
         if pid in ("", "0"):
             raise HarnessError(f"the container of {self.name} ({self.image}) exited as soon as it started: "
                                f"see `docker logs {self.container_name}`")
         self.container_pid = int(pid)
         super().startShell(mnopts)
 
+    def joined(self, cmd):
+        """Mininet starts a host's shell as `mnexec -cdn bash ...`, n giving it a network
+        namespace of its own: this host's shell joins the container's instead (on the
+        container's server: a remote node's command is made into an ssh one after this)."""
+        if self.shell is None and self.container_pid and cmd[0] == "mnexec":
+            return ["nsenter", f"--net=/proc/{self.container_pid}/ns/net", cmd[0], cmd[1].replace("n", ""), *cmd[2:]]
+        return cmd
+
     def _popen(self, cmd, **params):
-        if self.shell is None and self.container_pid:
-            # Mininet starts a host's shell as `mnexec -cdn bash ...`, n giving it a network
-            # namespace of its own; this host's shell joins the container's instead.
-            cmd = ["nsenter", f"--net=/proc/{self.container_pid}/ns/net", cmd[0], cmd[1].replace("n", ""), *cmd[2:]]
-        return super()._popen(cmd, **params)
+        return super()._popen(self.joined(cmd), **params)
 
     def terminate(self):
         super().terminate()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         (self.log_dir / "container.log").write_text(
-            self.tools.run_all([([DOCKER, "logs", self.container_name], None)])[0])
-        self.tools.run([DOCKER, "rm", "--force", self.container_name], check=False)
+            self.tools.run_all([(self.there([DOCKER, "logs", self.container_name]), None)])[0])
+        self.tools.run(self.there([DOCKER, "rm", "--force", self.container_name]), check=False)
 
 
 class MarkedLink(Link):

@@ -58,8 +58,9 @@ class Network(Wiring):
         controller_target: the OpenFlow controller every switch connects to, if any;
         meter(what, done, total) is told how many hosts are configured, for a progress bar;
         node_logs: the folder where each OVS node's daemons, and each container, log
-        (node_logs/<node>/); images: {image a container host declares: (image to run, id)}
-        (harness.containers.resolve_images), for a topology with container hosts; cluster:
+        (node_logs/<node>/); images: {server with container hosts (its name; None on one
+        machine): {image a container host declares: (image to run, id)}} (harness.containers.
+        Docker.resolve_images), for a topology with container hosts; cluster:
         the harness.cluster.Cluster whose servers the nodes run on, for a run on several."""
         super().__init__(topo, cluster and cluster.placement)
         self.cluster = cluster
@@ -149,13 +150,16 @@ class Network(Wiring):
         self._refuse_foreign_names()
         by_server = self._switches_by_server()
         here = self._switches_here()
-        self.state.update(bridges=here, interfaces=self.root_interfaces(here),
-                          containers=[container_name(self.run_id, host) for host in self.containers()])
+        containers = {}     # server (None: this machine) -> the names of the containers to run there
+        for host in self.containers():
+            containers.setdefault(self._server_key(host), []).append(container_name(self.run_id, host))
+        self.state.update(bridges=here, interfaces=self.root_interfaces(here), containers=containers.get(None, []))
         if self.cluster:
             self.state.update(servers={server.name: {"address": server.address,
                                                      "control_path": self.cluster.control_path(server),
                                                      "bridges": by_server.get(server.name, []),
-                                                     "interfaces": self.root_interfaces(by_server.get(server.name, []))}
+                                                     "interfaces": self.root_interfaces(by_server.get(server.name, [])),
+                                                     "containers": containers.get(server.name, [])}
                                        for server in self.cluster.remote()})
         self._make_room()
         switch = partial(nodes.HarnessSwitch, run_id=self.run_id, tools=self.tools, datapath=self.datapath,
@@ -169,8 +173,8 @@ class Network(Wiring):
         def local_host(name, container=None, **params):
             if container is None:
                 return nodes.QuietHost(name, on_configured=one_more_configured, **params)
-            return nodes.ContainerHost(name, container, self.images[container.image][0], self.run_id, self.tools,
-                                       self.node_logs / name, on_configured=one_more_configured, **params)
+            return nodes.ContainerHost(name, container, **self._container_params(name, container),
+                                       on_configured=one_more_configured, **params)
         switch, host, link = self._cluster_classes(switch, one_more_configured) if self.cluster else \
             (switch, local_host, partial(nodes.MarkedLink, run_id=self.run_id))
         self.net = Mininet(topo=self.topo, switch=switch, host=host, link=link, intf=nodes.QuietIntf,
@@ -233,12 +237,30 @@ class Network(Wiring):
                 name, cluster=self.cluster, **{**switch.keywords, **params, **placed(name),
                                                "controller_target": target and self.cluster.controller_target(name, target)})
 
-        def remote_host(name, **params):
-            return cluster_nodes.RemoteQuietHost(name, on_configured=one_more_configured, **{**params, **placed(name)})
+        def remote_host(name, container=None, **params):
+            if container is None:
+                return cluster_nodes.RemoteQuietHost(name, on_configured=one_more_configured,
+                                                     **{**params, **placed(name)})
+            # (container by name: Cluster Edition's mixin, first in line, takes `server` second)
+            return cluster_nodes.RemoteContainerHost(name, container=container,
+                                                     **self._container_params(name, container),
+                                                     on_configured=one_more_configured, **{**params, **placed(name)})
 
         def link(node1, node2, **params):
             return cluster_nodes.RunGRELink(node1, node2, run_id=self.run_id, key=next(self._gre_keys), **params)
         return remote_switch, remote_host, link
+
+    def _server_key(self, node):
+        """The server `node` runs on, as the run's state names it: None for this machine."""
+        server = self.cluster.placement[node] if self.cluster else None
+        return None if self._is_here(server) else server
+
+    def _container_params(self, host, container):
+        """What a ContainerHost of `host` is made with, besides its Container: the image its
+        server's Docker runs, and how to reach that server."""
+        return {"image": self.images[self.placement[host] if self.placement else None][container.image][0],
+                "run_id": self.run_id,
+                "tools": self.tools, "log_dir": self.node_logs / host, "there": partial(self.on_server, host)}
 
     def _verify_ports(self, switch):
         """Check OVS attached every port the topology gives `switch`, at the number asked.
@@ -311,6 +333,10 @@ class Network(Wiring):
         interface, switch, its port's interface], ...]."""
         return [[link.intf1.node.name, link.intf1.name, link.intf2.node.name, link.intf2.name]
                 for link in self.net.links if getattr(link, "tunnel", None) is not None]
+
+    def built(self, node):
+        """Whether Mininet made `node` (a build that failed may have stopped before it)."""
+        return self.net is not None and node in self.net
 
     def host(self, name):
         """Return the Mininet host called `name`, or raise HarnessError listing the hosts."""
@@ -421,8 +447,8 @@ class Network(Wiring):
         """Record in the run's state, before it is made, that interface `name` is about to be
         made in the root namespace of `node`'s server."""
         state = self.state.read()
-        server = self.cluster.placement[node] if self.cluster else None
-        if self._is_here(server):
+        server = self._server_key(node)
+        if server is None:
             self.state.update(interfaces=state["interfaces"] + [name])
         else:
             state["servers"][server]["interfaces"].append(name)

@@ -21,7 +21,7 @@ from typing import List, Optional
 
 from .capture import Captures
 from .cleanup import STATE_DIR, RunState, remove_run_leftovers
-from .containers import container_name, require_docker, resolve_images
+from .containers import Docker, container_name
 from .controller import Controller
 from .environment import choose_datapath, require_runnable, root_forwarding, versions
 from .errors import HarnessError, Interrupted
@@ -149,16 +149,30 @@ class ExperimentRun:
         if self.cluster_servers:
             self._prepare_cluster(self.topo)
         if self.containers:
-            self.docker = {"daemon": require_docker(self.progress),
-                           "images": resolve_images(self.containers, self.progress)}
+            self.docker = self._prepare_docker()
         self.results = claim_results_dir(self.results_dir)
+
+    def _prepare_docker(self):
+        """Make the Docker daemon of every server with container hosts (this machine's on
+        one) answer, and find the images its containers run: {server's name (None on one
+        machine): {"daemon": "running" or "started by this run", "images": {image declared:
+        (image to run, its id)}}}."""
+        from .cluster import PROBE_CONTROL_PATH, PROBE_PERSIST_S
+        by_server = {}
+        for host, spec in self.containers.items():
+            by_server.setdefault(self.placement[host] if self.cluster_servers else None, {})[host] = spec
+        prepared = {}
+        for name, hosts in by_server.items():
+            server = next((server for server in self.servers or [] if server.name == name), None)
+            docker = Docker() if server is None or server.local else \
+                Docker(partial(server.argv, control_path=PROBE_CONTROL_PATH, persist=PROBE_PERSIST_S), name)
+            prepared[name] = {"daemon": docker.require(self.progress),
+                              "images": docker.resolve_images(hosts, self.progress)}
+        return prepared
 
     def _prepare_cluster(self, topo):
         """Check what a run on several servers needs, and place the topology's nodes."""
         from .cluster import place, require_ready
-        if self.containers:
-            raise HarnessError(f"--cluster: {self.experiment.name} has container hosts, which "
-                               "a run on several servers does not support yet")
         self.placement = place(topo, self.cluster_servers, self.pins)
         # Planned again, placed: an experiment may ask where its switches run (same_vswitchd).
         self.topo = check_experiment_code(self.experiment, self.datapath.kind, self.placement).network.topo
@@ -186,11 +200,13 @@ class ExperimentRun:
             self.cluster = Cluster(self.servers, self.placement, run_id, STATE_DIR)
             self.metadata["cluster"] = self.cluster.metadata()
         if self.docker:
+            placement = self.placement if self.cluster else {}
             self.metadata["docker"] = {
-                "daemon": self.docker["daemon"],
+                "daemon": {name: docker["daemon"] for name, docker in self.docker.items()} if self.cluster
+                else self.docker[None]["daemon"],
                 "containers": {host: {"name": container_name(run_id, host), "image": spec.image,
-                                      "image_run": self.docker["images"][spec.image][0],
-                                      "image_id": self.docker["images"][spec.image][1],
+                                      "image_run": self.docker[placement.get(host)]["images"][spec.image][0],
+                                      "image_id": self.docker[placement.get(host)]["images"][spec.image][1],
                                       "command": list(spec.command), "capabilities": list(spec.capabilities)}
                                for host, spec in self.containers.items()}}
         self.switch_log = SwitchLog()
@@ -216,7 +232,8 @@ class ExperimentRun:
                                self.tools, self.state,
                                controller_target=self.controller.target if self.controller else None,
                                meter=self.meter, node_logs=self.folder.path / "nodes",
-                               images=self.docker["images"] if self.docker else None, cluster=self.cluster)
+                               images={name: docker["images"] for name, docker in (self.docker or {}).items()},
+                               cluster=self.cluster)
         switches = len(self.network.switches())
         self.progress(f"building the network: {len(self.network.hosts())} hosts, "
                       f"{switches} switch{'' if switches == 1 else 'es'}")

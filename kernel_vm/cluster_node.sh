@@ -33,6 +33,11 @@ mkdir -p /etc/ssh/sshd_config.d
 echo "MaxSessions 1000" > /etc/ssh/sshd_config.d/ovs-harness.conf
 mkdir -p /run/sshd
 /usr/sbin/sshd -h /etc/ssh/ovs-harness-test-host-key
+# Docker, as a server's init would start it (the harness starts it where it is not running,
+# but under emulation dockerd takes longer than the harness waits): for the container hosts.
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+modprobe overlay
+setsid dockerd > /var/log/ovs-harness-dockerd.log 2>&1 < /dev/null &
 
 # The peer boots at the same time, under emulation: give its sshd up to 5 minutes (a
 # deadline, not a number of tries: a try that waits for the connection can take 30 s).

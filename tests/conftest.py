@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.containers import labelled_containers
+from harness.containers import Docker
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -159,7 +159,7 @@ def ours_on_machine():
     node_daemons = subprocess.run(["pgrep", "-af", "^ovs(db-server|-vswitchd) .*/run/ovs-harness/"],
                                   capture_output=True, text=True).stdout
     node_directories = [str(path) for path in Path("/run/ovs-harness").glob("[!.]*") if path.is_dir()]
-    containers = list(labelled_containers())
+    containers = list(Docker().labelled_containers())
     return {"containers": containers, "bridges": bridges, "veths": veths, "capture ports": capture_ports, "host shells": shells.splitlines(),
             "tcpdumps": captures.splitlines(), "state files": states, "OVS node daemons": node_daemons.splitlines(),
             "OVS node directories": node_directories}

@@ -30,3 +30,43 @@ def test_every_dependency_is_pinned_in_the_constraints_setup_sh_installs_with():
         name = re.match(r"\s*([A-Za-z0-9_.-]+)", requirement.split("#")[0] or " ")
         if name:
             assert re.sub(r"[-_.]+", "-", name[1]).lower() in pinned, requirement
+
+
+def test_the_evidence_of_a_build_that_stopped_halfway_is_kept_for_the_hosts_it_made(tmp_path):
+    """(A container host that could not be made ended nova_docker's build before web1 was:
+    the evidence must still be kept, of what was made.)"""
+    from harness.evidence import keep_evidence
+    from harness.tools import Transcript
+
+    class HalfBuilt:
+        ovs = {}
+        net = {"h1": "h1's node"}
+
+        def bridges(self):
+            return []
+
+        def hosts(self):
+            return ["h1", "h2"]
+
+        def firewalls(self):
+            return ["h2"]
+
+        def built(self, node):
+            return node in self.net
+
+        def host(self, name):
+            return self.net[name]
+
+    class Tools:
+        transcript = Transcript()
+
+        def run_all(self, commands):
+            return [f"{argv[0]} in {host}" for argv, host in commands]
+
+    class Log:
+        def lines(self):
+            return []
+
+    evidence = keep_evidence(HalfBuilt(), Tools(), tmp_path, Log())
+    assert sorted(path.name for path in evidence.iterdir()) == [
+        "h1.ip-link.txt", "h1.ip-neigh.txt", "ovs-vsctl-show.txt", "ovs-vswitchd.log"]

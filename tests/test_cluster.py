@@ -116,11 +116,12 @@ for moment in ("build", "steps, then teardown"):
 # What is left on a server: bridges, interfaces with a run's mark, a neighbour threshold not
 # put back (cluster_node.sh set gc_thresh1 to 1), Mininet's shells, the harness's ssh
 # connections, tcpdumps and OVS nodes' daemons, state files and OVS nodes' directories, a
-# run's hold of the kernel settings.
+# run's hold of the kernel settings, containers with a run's label.
 LEFT = ("ovs-vsctl list-br; ip -o link show | grep -o 'ovs-harness:.*' || true; "
         "grep -vx 1 /proc/sys/net/ipv4/neigh/default/gc_thresh1 || true; "
         "ps -eo args | grep -E '^(bash.*[m]ininet:|ssh -N|[t]cpdump|ovs(db-server|-vswitchd) .*/run/ovs-harness/)' "
-        "|| true; ls /run/ovs-harness 2>/dev/null | grep -vx held || true; ls /run/ovs-harness/held 2>/dev/null || true")
+        "|| true; ls /run/ovs-harness 2>/dev/null | grep -vx held || true; ls /run/ovs-harness/held 2>/dev/null || true; "
+        "docker ps --all --quiet --filter label=ovs-harness.run")
 
 
 # The experiments through the Python API, in one interpreter (start-up under emulation costs
@@ -141,6 +142,9 @@ run = harness.run("neutron_journey", cluster=["vm1", "vm2"], results_dir="/mnt/e
 print("neutron_journey", run.metadata["outcome"], run.path, flush=True)
 run = harness.run("station_move", cluster=["vm1", "vm2"], results_dir="/mnt/exchange/cluster")
 print("station_move", run.metadata["outcome"], run.path, flush=True)
+run = harness.run("nova_docker", cluster=["vm1", "vm2"], place={"compute": "vm2", "web1": "vm1"},
+                  results_dir="/mnt/exchange/cluster")
+print("nova_docker", run.metadata["outcome"], run.path, flush=True)
 session = LabSession(harness.Linear(switches=2), flows="ryu", cluster=["vm1", "vm2"],
                      results_dir="/mnt/exchange/cluster")
 lab = session.open()
@@ -162,11 +166,12 @@ VM1_COMMANDS = {
     "interrupts": [".venv/bin/python", "-c", INTERRUPTS, *CLUSTER],
     "left after interrupts on vm1": ["sh", "-c", LEFT],
     "left after interrupts on vm2": ["ssh", "-n", "vm2", LEFT],
-    "kill and clean": [".venv/bin/python", "-c", KILL_AND_CLEAN, "-p", "switches=2", "-p", "captures=true", *CLUSTER],
+    "kill and clean": [".venv/bin/python", "-c", KILL_AND_CLEAN, "-p", "switches=2", "-p", "captures=true",
+                       "-p", "hosts_as=container", *CLUSTER],
     "kill and clean OVS nodes": [".venv/bin/python", "-c", KILL_AND_CLEAN, "-p", "ovs_nodes=true",
                                  "--cluster", "vm1,vm2", "--place", "n1=vm1", "--place", "n2=vm2"],
     "kill, lose the state and clean": [".venv/bin/python", "-c", KILL_AND_CLEAN, "lose-state", "-p", "switches=2",
-                                       "-p", "captures=true", "--cluster", "vm1,vm2",
+                                       "-p", "captures=true", "-p", "hosts_as=container", "--cluster", "vm1,vm2",
                                        "--place", "s1=vm2", "--place", "s2=vm2"],
     "left on vm1": ["sh", "-c", LEFT],
     "left on vm2": ["ssh", "-n", "vm2", LEFT],
@@ -280,7 +285,7 @@ def single(tmp_path_factory):
     """The same experiments on this machine alone: {experiment: its run}."""
     results = tmp_path_factory.mktemp("single")
     runs = {}
-    for experiment, parameters in {**EXPERIMENTS, "vlan_normal": []}.items():
+    for experiment, parameters in {**EXPERIMENTS, "vlan_normal": [], "nova_docker": []}.items():
         process = harness("run", experiment, *parameters, "--results-dir", results)
         assert process.returncode == 0, process.stdout + process.stderr
         runs[experiment] = load_run(process.stdout.splitlines()[-1])
@@ -444,6 +449,28 @@ def test_a_host_moved_to_the_other_servers_switch_is_a_migration_between_hypervi
         run.metadata["removed_after_mininet"]
 
 
+def test_container_hosts_run_on_their_servers_docker_and_count_what_they_count_on_one_machine(vm1, single):
+    """nova_docker with its compute node on vm2, web2 and web3 beside it, and web1 pinned to
+    vm1: each instance is a container of its own server's Docker (the instance image built on
+    each from vm1's busybox), and web1's tap reaches br-int on vm2 by a GRE tunnel whose end
+    is web1's eth0, in its container. Every check passes and observes what it observes on
+    this machine alone."""
+    across, alone = cluster_run(vm1, "nova_docker"), single["nova_docker"]
+    assert across.metadata["outcome"] == "passed" and across.checks["passed"].all(), across.metadata["error"]
+    assert across.metadata["cluster"]["placement"] == {"compute": "vm2", "web1": "vm1", "web2": "vm2", "web3": "vm2"}
+    assert across.metadata["cluster"]["tunnels"] == [["web1", "eth0", "compute", "tapc0000001-11"]]
+    docker = across.metadata["docker"]
+    assert docker["daemon"] == {"vm1": "running", "vm2": "running"}
+    assert len({container["image_run"] for container in docker["containers"].values()}) == 1
+    assert re.search(r"mininet> sh docker run .* --name ovsh-\S+-web1 ", across.transcript)
+    assert re.search(r"mininet> sh@vm2 docker run .* --name ovsh-\S+-web2 ", across.transcript)
+    assert re.search(r"mininet> sh docker exec ovsh-\S+-web1 wget", across.transcript)
+
+    def observed(run):
+        return run.checks[["step", "name", "observed"]].values.tolist()
+    assert observed(across) == observed(alone)
+
+
 def test_an_interrupted_run_across_two_servers_leaves_nothing_on_either(vm1):
     """Interrupted in its build, and in its steps then again in its teardown: the run tears
     itself down on both servers (remote tcpdumps, tunnels, bridges, shells, ssh connections)
@@ -465,6 +492,9 @@ def test_a_killed_run_across_two_servers_is_cleaned_on_both(vm1):
     assert (before["vm1"]["bridges"], before["vm2"]["bridges"]) == (["s1"], ["s2"]), result.output
     assert "removed bridge s2 on vm2" in result.output and "removed bridge s1" in result.output
     assert len(re.findall(r"^removed tcpdump process \d+ on vm2$", result.output, re.MULTILINE)) == 2, result.output
+    # h1's container on vm1, h2's on vm2: each removed from its server's Docker
+    assert re.search(r"^removed container ovsh-\S+-h1$", result.output, re.MULTILINE), result.output
+    assert re.search(r"^removed container ovsh-\S+-h2 on vm2$", result.output, re.MULTILINE), result.output
     assert_nothing_left(vm1)
 
 
@@ -483,6 +513,9 @@ def test_what_a_killed_run_made_on_a_server_is_swept_when_its_state_was_lost(vm1
     before = json.loads(result.output.splitlines()[0])
     assert (before["vm1"]["bridges"], sorted(before["vm2"]["bridges"])) == ([], ["s1", "s2"]), result.output
     assert {"removed bridge s1 on vm2", "removed bridge s2 on vm2"} <= set(result.output.splitlines()), \
+        result.output
+    # found by their labels: this run's, driven by vm1
+    assert len(re.findall(r"^removed container ovsh-\S+-h[12] on vm2$", result.output, re.MULTILINE)) == 2, \
         result.output
     assert_nothing_left(vm1)
 

@@ -31,6 +31,7 @@ READY = {
     "mn --version": (0, "", "2.3.0\n"),
     "ovs-vsctl --timeout=5 show": (0, "uuid\n", ""),
     **{f"modprobe --dry-run {module}": (0, "", "") for module in harness.cluster.SERVER_MODULES},
+    "docker version --format {{.Server.Version}}": (0, "20.10.24+dfsg1\n", ""),
     "date +%s.%N": (0, "1000.25\n", ""),
 }
 
@@ -61,7 +62,7 @@ def test_a_ready_server_passes_every_check():
     assert list(rows) == ["address", "ssh key login as root", "sudo", "ssh sessions a connection", "tools",
                           "Open vSwitch version", "Mininet version", "Open vSwitch running", "ip_gre module",
                           "openvswitch module", "sch_ingress module", "cls_matchall module", "act_mirred module",
-                          "clock"]
+                          "Docker", "clock"]
     assert {status for status, _found, _fix in rows.values()} == {"ok"}
     assert rows["clock"][1] == "+0.25 s from this machine's"
 
@@ -121,6 +122,12 @@ def test_a_server_whose_sshd_allows_few_sessions_a_connection_fails_with_the_lin
     status, said, fix = rows_of({SESSIONS_CONFIG: answer})["ssh sessions a connection"]
     assert (status, said) == ("fail", found)
     assert "`MaxSessions 1000` in /etc/ssh/sshd_config.d/ovs-harness.conf on vm2" in fix
+
+
+def test_a_server_without_docker_is_a_warning_as_only_container_hosts_need_it():
+    rows = rows_of({"docker version --format {{.Server.Version}}": (127, "", "bash: docker: command not found")})
+    assert rows["Docker"][:2] == ("warn", "Docker is not installed on vm2: install Docker (apt-get install "
+                                          "docker.io), or leave container hosts out")
 
 
 def test_a_clock_half_a_second_off_is_a_warning():

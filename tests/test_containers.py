@@ -2,7 +2,9 @@
 real: Docker containers wired into OVS count what Mininet's hosts count, the nova_docker
 experiment, the neutron journey with containers as VMs while Docker's firewall settings are
 in force, and `clean` after a SIGKILL removing our containers and no one else's."""
+import io
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from conftest import NOTHING, TEST_EXPERIMENTS, harness, ours_on_machine, start_
 from harness import SingleSwitch, Topology, load_run
 from harness import run as run_experiment
 from harness.api import LabSession
-from harness.containers import RUN_LABEL, Container, docker_problem, ensure_instance_image, require_docker, run_argv
+from harness.containers import DRIVER_LABEL, RUN_LABEL, Container, Docker, run_argv
 from harness.environment import doctor_report
 from harness.errors import HarnessError
 from harness.plan import Plan
@@ -56,11 +58,69 @@ def test_describe_says_which_hosts_are_containers_and_commands_inside_them_are_t
         plan.run_in_container("h1", ["hostname"])
 
 
-def test_a_machine_without_docker_gets_one_line_saying_how_to_install_it(monkeypatch):
-    monkeypatch.setattr("harness.containers.shutil.which", lambda name: None)
+def test_a_machine_without_docker_gets_one_line_saying_how_to_install_it():
+    def not_installed(argv, timeout=10):
+        return 127, "", f"{argv[0]}: not installed"
     with pytest.raises(HarnessError, match=r"^this experiment has container hosts: Docker is not installed: "
                                            r"install Docker \(apt-get install docker.io\)"):
-        require_docker(progress=print)
+        Docker(run=not_installed).require(progress=print)
+
+
+class FakeServerDocker:
+    """Another server's Docker, as the harness reaches it (`there`: through ssh, recorded),
+    from recorded answers: {the docker command's words after `docker`, joined: (status, out, err)}."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.sent = []      # (argv run there, what it read on its standard input)
+
+    def there(self, argv, stdin=False):
+        return ["ssh", "vm2", *argv] + (["<stdin>"] if stdin else [])
+
+    def probe(self, argv, timeout=10):
+        assert argv[:2] == ["ssh", "vm2"], argv
+        self.sent.append((argv[2:], None))
+        return next((answer for words, answer in self.answers.items() if " ".join(argv[3:]).startswith(words)),
+                    (0, "", ""))
+
+    def run(self, argv, input=None, **_options):
+        self.sent.append((argv[2:-1], input))
+        return subprocess.CompletedProcess(argv, 0, b"", b"")
+
+
+def test_another_servers_docker_is_asked_there_and_named_in_what_is_said(monkeypatch):
+    server = FakeServerDocker({"version": (127, "", "sh: 1: docker: not found")})
+    with pytest.raises(HarnessError, match=r"^this experiment has container hosts: Docker is not installed on vm2: "):
+        Docker(server.there, "vm2", server.probe).require(progress=print)
+    server = FakeServerDocker({"version": (1, "", "Cannot connect to the Docker daemon\n")})
+    monkeypatch.setattr("harness.containers.DOCKERD_START_TIMEOUT", 0.1)
+    with pytest.raises(HarnessError, match=r"^dockerd on vm2 did not answer within 0.1 s: see "
+                                           r"/var/log/ovs-harness-dockerd.log on vm2$"):
+        Docker(server.there, "vm2", server.probe).require(progress=print)
+    assert server.sent[1][0][:2] == ["sh", "-c"] and "setsid dockerd" in server.sent[1][0][2]
+
+
+def test_the_instance_image_is_built_on_another_server_from_this_machines_busybox(monkeypatch):
+    """`docker import -` there, reading the image's tree from this machine (through ssh's
+    standard input): the same image, and tag, on every server."""
+    server = FakeServerDocker({"image inspect ovs-harness/instance": (1, "", "No such image")})
+    monkeypatch.setattr("harness.containers.subprocess.run", server.run)
+    from harness.containers import instance_image_tag
+    tag = Docker(server.there, "vm2", server.probe).ensure_instance_image(progress=print)
+    assert tag == instance_image_tag()
+    imported = next((argv, tree) for argv, tree in server.sent if argv[:2] == ["docker", "import"])
+    assert imported[0][-2:] == ["-", tag]
+    with tarfile.open(fileobj=io.BytesIO(imported[1])) as tar:
+        assert {"bin/busybox", "bin/httpd", "www/index.html"} <= set(tar.getnames())
+
+
+def test_another_servers_containers_are_removed_only_with_the_runs_label():
+    server = FakeServerDocker({"ps --all": (0, "ovsh-r1-h1 r1\novsh-r1-h2 r2\n", "")})
+    docker = Docker(server.there, "vm2", server.probe)
+    assert docker.remove_containers(["ovsh-r1-h1", "ovsh-r1-h2", "ovsh-r1-h3"], "r1") == ["container ovsh-r1-h1 on vm2"]
+    assert server.sent[-1][0] == ["docker", "rm", "--force", "ovsh-r1-h1"]
+    docker.labelled_containers(driver="machine-a")
+    assert f"label={DRIVER_LABEL}=machine-a" in server.sent[-1][0]
 
 
 # -- for real --------------------------------------------------------------------------------
@@ -69,7 +129,7 @@ def test_a_machine_without_docker_gets_one_line_saying_how_to_install_it(monkeyp
 def dockerd_was_running():
     """Whether the Docker daemon answered before the first container run of these tests
     (if not, that run must start it)."""
-    return docker_problem() is None
+    return Docker().problem() is None
 
 
 def counters(run):
@@ -189,8 +249,8 @@ def test_the_journey_with_containers_as_vms_passes_under_dockers_firewall(result
 @pytest.fixture
 def foreign_containers():
     """Two containers that are not ours: one named like ours, one with another label."""
-    require_docker(progress=print)
-    image = ensure_instance_image(progress=print)
+    Docker().require(progress=print)
+    image = Docker().ensure_instance_image(progress=print)
     names = ["ovsh-20000101-000000-beef-h1", "foreign-web"]
     for name, label in zip(names, ["someone.else=1", f"{RUN_LABEL}-not=1"]):
         subprocess.run(["docker", "run", "--detach", "--network", "none", "--name", name, "--label", label,
