@@ -33,8 +33,9 @@ mkdir -p /etc/ssh/sshd_config.d
 echo "MaxSessions 1000" > /etc/ssh/sshd_config.d/ovs-harness.conf
 mkdir -p /run/sshd
 /usr/sbin/sshd -h /etc/ssh/ovs-harness-test-host-key
-# Docker, as a server's init would start it (the harness starts it where it is not running,
-# but under emulation dockerd takes longer than the harness waits): for the container hosts.
+# Docker, started at boot as a server's init would start it, for the container hosts. (A run
+# starts dockerd where it is installed and not running, waiting DOCKERD_START_TIMEOUT for it;
+# under emulation that start was not measured, so the test does not depend on it.)
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 modprobe overlay
 setsid dockerd > /var/log/ovs-harness-dockerd.log 2>&1 < /dev/null &
