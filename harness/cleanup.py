@@ -358,9 +358,7 @@ def clean(tools, servers=()):
         for bridge, owner in existing_bridges(tools).items():
             if owner and owner not in live:
                 removed += remove_run_leftovers({"run_id": owner, "interfaces": [bridge]}, tools)
-        for container, owner in Docker().labelled_containers().items():
-            if owner not in live:
-                removed += Docker().remove_containers([container], owner)
+        removed += Docker().remove_dead_runs(live)
         if servers:
             from .cluster import this_machine
             driver = this_machine()
@@ -372,8 +370,5 @@ def clean(tools, servers=()):
                     removed += [f"{line} on {server.name}"
                                 for line in kernel_tuning.sweep_server(driver, live, server.argv, tools)]
                     removed += remove_lost_ovs_nodes(server.name, server.argv, tools, live)
-                    docker = Docker(server.argv, server.name)
-                    for container, owner in docker.labelled_containers(driver).items():
-                        if owner not in live:
-                            removed += docker.remove_containers([container], owner)
+                    removed += Docker(server.argv, server.name).remove_dead_runs(live, driver)
     return removed

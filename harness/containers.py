@@ -201,10 +201,18 @@ class Docker:
     def remove_containers(self, names, run_id):
         """Remove the containers named `names` that carry run `run_id`'s label (a container of
         the same name without it is not ours); return one line per container removed."""
-        ours = [name for name, owner in self.labelled_containers().items() if owner == run_id and name in names]
-        if ours:
-            self._docker("rm", "--force", *ours, timeout=60)
-        return [f"container {name}{self._on()}" for name in ours]
+        return self._remove([name for name, owner in self.labelled_containers().items()
+                             if owner == run_id and name in names])
+
+    def remove_dead_runs(self, live, driver=None):
+        """Remove every container ovs-harness made there (driven by machine `driver`, if
+        given) whose run is not one of `live`; return one line per container removed."""
+        return self._remove([name for name, owner in self.labelled_containers(driver).items() if owner not in live])
+
+    def _remove(self, names):
+        if names:
+            self._docker("rm", "--force", *names, timeout=60)
+        return [f"container {name}{self._on()}" for name in names]
 
 
 def instance_image_tag():

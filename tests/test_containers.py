@@ -123,6 +123,17 @@ def test_another_servers_containers_are_removed_only_with_the_runs_label():
     assert f"label={DRIVER_LABEL}=machine-a" in server.sent[-1][0]
 
 
+def test_the_containers_of_runs_no_longer_alive_go_in_one_removal_there():
+    """(clean's sweep: of this machine's runs on that server, by the driver label.)"""
+    server = FakeServerDocker({"ps --all": (0, "ovsh-r1-h1 r1\novsh-r2-h1 r2\novsh-r3-h1 r3\n", "")})
+    removed = Docker(server.there, "vm2", server.probe).remove_dead_runs({"r2"}, driver="machine-a")
+    assert removed == ["container ovsh-r1-h1 on vm2", "container ovsh-r3-h1 on vm2"]
+    assert [argv for argv, _ in server.sent][-2:] == [
+        ["docker", "ps", "--all", "--filter", f"label={RUN_LABEL}", "--filter", f"label={DRIVER_LABEL}=machine-a",
+         "--format", f'{{{{.Names}}}} {{{{.Label "{RUN_LABEL}"}}}}'],
+        ["docker", "rm", "--force", "ovsh-r1-h1", "ovsh-r3-h1"]]
+
+
 # -- for real --------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
