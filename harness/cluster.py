@@ -16,6 +16,7 @@ import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from . import server_batch
@@ -23,7 +24,7 @@ from .cleanup import STATE_DIR, process_record
 from .containers import Docker
 from .errors import HarnessError
 from .interrupts import uninterrupted
-from .tools import OnServer, probe
+from .tools import OnServer, at_once, probe
 from .waiting import poll_until
 
 # The user a run logs in as on every server: the harness runs as root, and so do its remote
@@ -52,6 +53,10 @@ CLOCK_TOLERANCE_S = 0.5
 # emulation), which closes itself PROBE_PERSIST_S after the last one, even after a kill.
 PROBE_CONTROL_PATH = str(STATE_DIR / "ssh-probe-%C")
 PROBE_PERSIST_S = 5
+# A server's other checks are asked at once over that connection (one after the other, they
+# took 8 s a server under emulation), fewer than sshd's default MaxSessions (10), which a
+# server yet to be told to allow more has (its own check says so).
+CHECKS_AT_ONCE = 8
 # Several commands for one server run there in one session (harness.tools.CommandRunner).
 BATCH_PROGRAM = Path(server_batch.__file__).read_text()
 _SERVER_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
@@ -151,10 +156,11 @@ def sessions_needed(nodes):
     return max(SERVER_SESSIONS, 2 * nodes + 16)
 
 
-def server_rows(server, local_versions, run=probe, clock=time.time, nodes=0):
+def server_rows(server, local_versions, run=probe, clock=time.time, nodes=0, docker=True):
     """Return doctor rows (what, found, status, how to fix) for one server, one line each;
     run(argv) -> (status, stdout, stderr) runs a command here (a recorded fake in tests);
-    nodes: how many nodes of a run would run there (see sessions_needed)."""
+    nodes: how many nodes of a run would run there (see sessions_needed); docker: with the
+    row of its Docker daemon (a warning at most: only container hosts need it)."""
     def what(check):
         return f"{server.name}: {check}"
 
@@ -166,7 +172,9 @@ def server_rows(server, local_versions, run=probe, clock=time.time, nodes=0):
     def on_server(argv):
         return run(server.argv(argv, PROBE_CONTROL_PATH, PROBE_PERSIST_S))
 
+    checks = []     # each a function returning its row, asked at once (see CHECKS_AT_ONCE)
     if not server.local:
+        # First and alone: the login opens the connection the other checks share.
         status, _out, error = on_server(["true"])
         if status != 0:
             if "Host key verification failed" in error:
@@ -177,48 +185,75 @@ def server_rows(server, local_versions, run=probe, clock=time.time, nodes=0):
                 fix = f"make sshd on {server.name} reachable at {server.address}"
             return rows + [(what("ssh key login as root"), _first_line(error) or f"exit {status}", "fail", fix)]
         rows.append((what("ssh key login as root"), "works", "ok", ""))
-        status, _out, error = on_server(["sudo", "-n", "true"])
-        rows.append((what("sudo"), "works" if status == 0 else _first_line(error) or "not installed",
-                     "ok" if status == 0 else "fail",
-                     "" if status == 0 else f"apt install sudo on {server.name}: Cluster Edition runs every "
-                                            "remote command through it, even as root"))
-        rows.append(_sessions_row(server, on_server, sessions_needed(nodes)))
-    status, found, _ = on_server(["which", *SERVER_TOOLS])
+        checks += [partial(_sudo_row, server, on_server),
+                   partial(_sessions_row, server, on_server, sessions_needed(nodes))]
+    checks += [partial(_tools_row, server, on_server),
+               *(partial(_version_row, server, on_server, label, argv, local_versions[key])
+                 for label, argv, key in (("Open vSwitch version", ["ovs-vsctl", "--version"], "ovs"),
+                                          ("Mininet version", ["mn", "--version"], "mininet"))),
+               partial(_running_row, server, on_server),
+               *(partial(_module_row, server, on_server, module) for module in SERVER_MODULES)]
+    if docker:
+        checks.append(partial(_docker_row, server, run))
+    checks.append(partial(_clock_row, server, on_server, clock))
+    return rows + at_once(checks, CHECKS_AT_ONCE)
+
+
+def _sudo_row(server, on_server):
+    status, _out, error = on_server(["sudo", "-n", "true"])
+    return (f"{server.name}: sudo", "works" if status == 0 else _first_line(error) or "not installed",
+            "ok" if status == 0 else "fail",
+            "" if status == 0 else f"apt install sudo on {server.name}: Cluster Edition runs every "
+                                   "remote command through it, even as root")
+
+
+def _tools_row(server, on_server):
+    _status, found, _ = on_server(["which", *SERVER_TOOLS])
     missing = [tool for tool in SERVER_TOOLS if not re.search(rf"/{re.escape(tool)}$", found, re.MULTILINE)]
-    rows.append((what("tools"), "all installed" if not missing else "missing " + ", ".join(missing),
-                 "ok" if not missing else "fail", "" if not missing else f"run setup.sh on {server.name}"))
-    for label, argv, key in (("Open vSwitch version", ["ovs-vsctl", "--version"], "ovs"),
-                             ("Mininet version", ["mn", "--version"], "mininet")):
-        status, output, error = on_server(argv)
-        version = _version_of(output or error) if status == 0 else None     # mn prints it on stderr
-        same = version is not None and version == local_versions[key]
-        rows.append((what(label), version or _first_line(error) or "not installed", "ok" if same else "fail",
-                     "" if same else f"install {local_versions[key]} on {server.name}, as here (setup.sh)"))
+    return (f"{server.name}: tools", "all installed" if not missing else "missing " + ", ".join(missing),
+            "ok" if not missing else "fail", "" if not missing else f"run setup.sh on {server.name}")
+
+
+def _version_row(server, on_server, label, argv, local_version):
+    status, output, error = on_server(argv)
+    version = _version_of(output or error) if status == 0 else None     # mn prints it on stderr
+    same = version is not None and version == local_version
+    return (f"{server.name}: {label}", version or _first_line(error) or "not installed", "ok" if same else "fail",
+            "" if same else f"install {local_version} on {server.name}, as here (setup.sh)")
+
+
+def _running_row(server, on_server):
     status, _out, error = on_server(["ovs-vsctl", "--timeout=5", "show"])
-    rows.append((what("Open vSwitch running"), "yes" if status == 0 else _first_line(error) or "no",
-                 "ok" if status == 0 else "fail",
-                 "" if status == 0 else f"start it on {server.name}: /usr/share/openvswitch/scripts/ovs-ctl start"))
-    for module in SERVER_MODULES:
-        status, _out, error = on_server(["modprobe", "--dry-run", module])
-        rows.append((what(f"{module} module"), "available" if status == 0 else _first_line(error) or "missing",
-                     "ok" if status == 0 else "fail",
-                     "" if status == 0 else f"a kernel with {module} on {server.name} (Debian's has it)"))
+    return (f"{server.name}: Open vSwitch running", "yes" if status == 0 else _first_line(error) or "no",
+            "ok" if status == 0 else "fail",
+            "" if status == 0 else f"start it on {server.name}: /usr/share/openvswitch/scripts/ovs-ctl start")
+
+
+def _module_row(server, on_server, module):
+    status, _out, error = on_server(["modprobe", "--dry-run", module])
+    return (f"{server.name}: {module} module", "available" if status == 0 else _first_line(error) or "missing",
+            "ok" if status == 0 else "fail",
+            "" if status == 0 else f"a kernel with {module} on {server.name} (Debian's has it)")
+
+
+def _docker_row(server, run):
     problem = Docker(lambda argv, stdin=False: server.argv(argv, PROBE_CONTROL_PATH, PROBE_PERSIST_S), server.name,
                      lambda argv, timeout: run(argv)).problem()
-    rows.append((what("Docker"), "answers" if problem is None else problem, "ok" if problem is None else "warn",
-                 "" if problem is None else "only container hosts need it (a run starts dockerd where it is installed)"))
+    return (f"{server.name}: Docker", "answers" if problem is None else problem, "ok" if problem is None else "warn",
+            "" if problem is None else "only container hosts need it (a run starts dockerd where it is installed)")
+
+
+def _clock_row(server, on_server, clock):
     before = clock()
     status, output, error = on_server(["date", "+%s.%N"])
     after = clock()
     if status != 0:
-        rows.append((what("clock"), _first_line(error) or f"exit {status}", "fail", "`date` must work"))
-    else:
-        offset = float(output) - (before + after) / 2
-        fine = abs(offset) <= CLOCK_TOLERANCE_S + (after - before) / 2
-        rows.append((what("clock"), f"{offset:+.2f} s from this machine's", "ok" if fine else "warn",
-                     "" if fine else f"synchronise {server.name}'s clock (chrony): captures and transcripts "
-                                     "of several servers are compared by their timestamps"))
-    return rows
+        return (f"{server.name}: clock", _first_line(error) or f"exit {status}", "fail", "`date` must work")
+    offset = float(output) - (before + after) / 2
+    fine = abs(offset) <= CLOCK_TOLERANCE_S + (after - before) / 2
+    return (f"{server.name}: clock", f"{offset:+.2f} s from this machine's", "ok" if fine else "warn",
+            "" if fine else f"synchronise {server.name}'s clock (chrony): captures and transcripts "
+                            "of several servers are compared by their timestamps")
 
 
 def _sessions_row(server, on_server, needed):
@@ -246,7 +281,8 @@ def cluster_report(names, local_versions, run=probe, clock=time.time):
     saying which of them is this machine, where the run is driven from."""
     _make_probe_folder()
     servers = [resolve(name, run) for name in names]
-    rows = [row for server in servers for row in server_rows(server, local_versions, run, clock)]
+    rows = [row for rows in at_once([partial(server_rows, server, local_versions, run, clock) for server in servers],
+                                     len(servers)) for row in rows]
     here = [server.name for server in servers if server.local]
     rows.append(("this machine in the cluster", ", ".join(here) if here else
                  "none of them (the run is driven from here; its nodes run on the servers)", "ok", ""))
@@ -300,8 +336,11 @@ def require_ready(servers, local_versions, run=probe, placement=None):
     _make_probe_folder()
     resolved = [resolve(name, run) for name in servers]
     nodes = Counter((placement or {}).values())
-    for server in resolved:
-        for what, found, status, fix in server_rows(server, local_versions, run, nodes=nodes[server.name]):
+    # (Docker's row can only warn: a run with container hosts makes sure of it, see harness.containers.)
+    checked = at_once([partial(server_rows, server, local_versions, run, nodes=nodes[server.name], docker=False)
+                        for server in resolved], len(resolved))
+    for rows in checked:
+        for what, found, status, fix in rows:
             if status == "fail":
                 raise HarnessError(f"--cluster: {what}: {found}; {fix} (see `python -m harness doctor "
                                    f"--cluster {','.join(servers)}`)")

@@ -10,6 +10,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -34,6 +35,17 @@ def probe(argv, timeout=10):
     except subprocess.TimeoutExpired:
         return 124, "", f"{argv[0]}: no answer in {timeout} s"
     return done.returncode, done.stdout, done.stderr
+
+
+def at_once(calls, workers):
+    """Return what each of `calls` (functions without arguments: probes, mostly) returns, in
+    order, called at once by up to `workers` threads. On an interrupt, the calls not begun
+    are dropped, and those begun (commands with a timeout each, as `probe`'s) are waited for."""
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        return [future.result() for future in [pool.submit(call) for call in calls]]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass

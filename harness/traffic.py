@@ -8,6 +8,7 @@ import time
 from .errors import HarnessError
 from .ovs import unread_bytes
 from .parsers import parse_fping, parse_ping
+from .tools import CommandRunner
 from .waiting import poll_until, wait_until
 
 # The flooding one wave of reachability probes may ask of the switches at once when it
@@ -220,14 +221,16 @@ def _wait_for_arp(network, timeout, spent_is_done):
     spent = set()
 
     def quiet():
-        # Every host at once: one after another took 0.7 s a poll with 254 hosts.
+        # Every host at once: one after another took 0.7 s a poll with 254 hosts; those of
+        # another server in one session there. (A poll is not a step's command: not in the
+        # transcript.)
         names = network.hosts()
-        listings = [network.host(name).popen(["ip", "-s", "-j", "neigh", "show"], text=True) for name in names]
+        listings = CommandRunner().run_each([(["ip", "-s", "-j", "neigh", "show"], network.host(name))
+                                             for name in names])
         spent.clear()
         in_flight = False
         for name, listing in zip(names, listings):
-            out, _err = listing.communicate()
-            for entry in json.loads(out or "[]"):
+            for entry in json.loads(listing or "[]"):
                 if spent_is_done and _sent_last_request(entry):
                     spent.add(name)
                 elif ARP_IN_FLIGHT & set(entry.get("state", [])):

@@ -3,8 +3,10 @@ from recorded answers of its commands; where the nodes of a topology are placed;
 command reaches a server. tests/test_cluster.py runs on two real servers."""
 import contextlib
 import io
+import itertools
 import json
 import shlex
+import threading
 from pathlib import Path
 
 import pytest
@@ -65,6 +67,31 @@ def test_a_ready_server_passes_every_check():
                           "Docker", "clock"]
     assert {status for status, _found, _fix in rows.values()} == {"ok"}
     assert rows["clock"][1] == "+0.25 s from this machine's"
+
+
+def test_the_checks_after_the_login_are_asked_at_once_and_a_run_does_not_ask_docker(monkeypatch):
+    """One after the other, a server's dozen checks took 8 s under emulation: after the login,
+    which opens the shared connection, CHECKS_AT_ONCE are in flight together (a fake that
+    answers only then would time out one at a time), and each row stays in its place."""
+    together = threading.Barrier(harness.cluster.CHECKS_AT_ONCE, timeout=5)
+    checks = itertools.count()      # (next() of it is atomic)
+
+    class Waiting(FakeServer):
+        def __call__(self, argv):
+            if shlex.split(argv[-1]) != ["true"] and next(checks) < together.parties:
+                together.wait()
+            return super().__call__(argv)
+
+    answers = Waiting()
+    rows = server_rows(REMOTE, VERSIONS, answers, lambda: 1000.0)
+    assert [what for what, *_ in rows] == [f"vm2: {check}" for check in rows_of()]
+    assert shlex.split(answers.asked[0][-1]) == ["true"]
+
+    # Docker's row can only warn: a run does not wait for it (one with container hosts asks itself)
+    monkeypatch.setattr(harness.cluster, "_is_this_machine", lambda address: False)
+    ready = Vm2()
+    assert require_ready(["vm2"], VERSIONS, ready) == [REMOTE]
+    assert not any("docker" in argv[-1] for argv in ready.asked)
 
 
 def test_every_command_goes_to_the_server_through_ssh_as_root_in_batch_mode():
