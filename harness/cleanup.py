@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from . import kernel_tuning
@@ -360,15 +361,18 @@ def clean(tools, servers=()):
                 removed += remove_run_leftovers({"run_id": owner, "interfaces": [bridge]}, tools)
         removed += Docker().remove_dead_runs(live)
         if servers:
-            from .cluster import this_machine
+            from .cluster import PROBE_CONTROL_PATH, PROBE_PERSIST_S, this_machine
             driver = this_machine()
             for server in servers:
                 if not server.local:
-                    removed += _remove_runs_on_server(server.name, server.argv, tools,
+                    # A dozen commands: over one connection (a login costs a second or more
+                    # under emulation), which closes itself once idle, as doctor's.
+                    there = partial(server.argv, control_path=PROBE_CONTROL_PATH, persist=PROBE_PERSIST_S)
+                    removed += _remove_runs_on_server(server.name, there, tools,
                                                       lambda ids: ids.get(DRIVER_KEY) == driver
                                                       and ids[RUN_ID_KEY] not in live)
                     removed += [f"{line} on {server.name}"
-                                for line in kernel_tuning.sweep_server(driver, live, server.argv, tools)]
-                    removed += remove_lost_ovs_nodes(server.name, server.argv, tools, live)
-                    removed += Docker(server.argv, server.name).remove_dead_runs(live, driver)
+                                for line in kernel_tuning.sweep_server(driver, live, there, tools)]
+                    removed += remove_lost_ovs_nodes(server.name, there, tools, live)
+                    removed += Docker(there, server.name).remove_dead_runs(live, driver)
     return removed

@@ -57,6 +57,9 @@ PROBE_PERSIST_S = 5
 # took 8 s a server under emulation), fewer than sshd's default MaxSessions (10), which a
 # server yet to be told to allow more has (its own check says so).
 CHECKS_AT_ONCE = 8
+# How long that first login may take (ssh's ConnectTimeout bounds reaching the server): its key
+# exchange took over 10 s, tools.probe's time for a command, on a VM starved by a busy machine.
+LOGIN_TIMEOUT_S = 30
 # Several commands for one server run there in one session (harness.tools.CommandRunner).
 BATCH_PROGRAM = Path(server_batch.__file__).read_text()
 _SERVER_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
@@ -158,7 +161,8 @@ def sessions_needed(nodes):
 
 def server_rows(server, local_versions, run=probe, clock=time.time, nodes=0, docker=True):
     """Return doctor rows (what, found, status, how to fix) for one server, one line each;
-    run(argv) -> (status, stdout, stderr) runs a command here (a recorded fake in tests);
+    run(argv[, timeout]) -> (status, stdout, stderr) runs a command here (tools.probe; a
+    recorded fake in tests);
     nodes: how many nodes of a run would run there (see sessions_needed); docker: with the
     row of its Docker daemon (a warning at most: only container hosts need it)."""
     def what(check):
@@ -175,7 +179,7 @@ def server_rows(server, local_versions, run=probe, clock=time.time, nodes=0, doc
     checks = []     # each a function returning its row, asked at once (see CHECKS_AT_ONCE)
     if not server.local:
         # First and alone: the login opens the connection the other checks share.
-        status, _out, error = on_server(["true"])
+        status, _out, error = run(server.argv(["true"], PROBE_CONTROL_PATH, PROBE_PERSIST_S), LOGIN_TIMEOUT_S)
         if status != 0:
             if "Host key verification failed" in error:
                 fix = f"ssh-keyscan {server.name} {server.address} >> /root/.ssh/known_hosts"

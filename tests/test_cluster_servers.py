@@ -40,14 +40,16 @@ READY = {
 
 class FakeServer:
     """Answers the harness's commands as a server would, with some answers changed; keeps
-    the argv it was given."""
+    the argv it was given, and the time it was given for each (None: tools.probe's own)."""
 
     def __init__(self, changed=None):
         self.answers = {**READY, **(changed or {})}
         self.asked = []
+        self.timeouts = []
 
-    def __call__(self, argv):
+    def __call__(self, argv, timeout=None):
         self.asked.append(argv)
+        self.timeouts.append(timeout)
         remote = shlex.split(argv[-1]) if argv[0] == "ssh" else argv
         command = " ".join(remote)
         return self.answers["which" if remote[0] == "which" else command]
@@ -77,15 +79,17 @@ def test_the_checks_after_the_login_are_asked_at_once_and_a_run_does_not_ask_doc
     checks = itertools.count()      # (next() of it is atomic)
 
     class Waiting(FakeServer):
-        def __call__(self, argv):
+        def __call__(self, argv, timeout=None):
             if shlex.split(argv[-1]) != ["true"] and next(checks) < together.parties:
                 together.wait()
-            return super().__call__(argv)
+            return super().__call__(argv, timeout)
 
     answers = Waiting()
     rows = server_rows(REMOTE, VERSIONS, answers, lambda: 1000.0)
     assert [what for what, *_ in rows] == [f"vm2: {check}" for check in rows_of()]
     assert shlex.split(answers.asked[0][-1]) == ["true"]
+    # (a login's key exchange on a starved VM took longer than a command's probe)
+    assert answers.timeouts[0] == harness.cluster.LOGIN_TIMEOUT_S and set(answers.timeouts[1:]) == {None}
 
     # Docker's row can only warn: a run does not wait for it (one with container hosts asks itself)
     monkeypatch.setattr(harness.cluster, "_is_this_machine", lambda address: False)
@@ -173,17 +177,18 @@ def test_a_name_that_does_not_resolve_is_its_only_line():
 class FakeResolver(FakeServer):
     """A machine whose /etc/hosts names vm1 as itself (127.0.0.1) and nothing else."""
 
-    def __call__(self, argv):
+    def __call__(self, argv, timeout=None):
         if argv[:2] == ["getent", "ahostsv4"]:
             return (0, "127.0.0.1       STREAM vm1\n127.0.0.1       DGRAM\n", "") if argv[2] == "vm1" else (2, "", "")
-        return super().__call__(argv)
+        return super().__call__(argv, timeout)
 
 
 class Vm2(FakeServer):
     """vm2, at 192.0.2.2, answering as READY but for what is changed."""
 
-    def __call__(self, argv):
-        return (0, "192.0.2.2       STREAM vm2\n", "") if argv[:2] == ["getent", "ahostsv4"] else super().__call__(argv)
+    def __call__(self, argv, timeout=None):
+        return (0, "192.0.2.2       STREAM vm2\n", "") if argv[:2] == ["getent", "ahostsv4"] else \
+            super().__call__(argv, timeout)
 
 
 def test_a_run_with_more_nodes_on_a_server_than_its_sessions_allow_is_refused_with_what_it_needs(monkeypatch):
