@@ -57,9 +57,10 @@ PROBE_PERSIST_S = 5
 # took 8 s a server under emulation), fewer than sshd's default MaxSessions (10), which a
 # server yet to be told to allow more has (its own check says so).
 CHECKS_AT_ONCE = 8
-# How long that first login may take (ssh's ConnectTimeout bounds reaching the server): its key
-# exchange took over 10 s, tools.probe's time for a command, on a VM starved by a busy machine.
-LOGIN_TIMEOUT_S = 30
+# How long the login and each check may take (ssh's ConnectTimeout bounds reaching the server):
+# on VMs starved by a busy machine (the suite's), the login, and `sudo -n true` among the
+# checks at once, took over 10 s, tools.probe's time for a command.
+CHECK_TIMEOUT_S = 30
 # Several commands for one server run there in one session (harness.tools.CommandRunner).
 BATCH_PROGRAM = Path(server_batch.__file__).read_text()
 _SERVER_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
@@ -174,12 +175,12 @@ def server_rows(server, local_versions, run=probe, clock=time.time, nodes=0, doc
     rows = [(what("address"), server.address + (" (this machine)" if server.local else ""), "ok", "")]
 
     def on_server(argv):
-        return run(server.argv(argv, PROBE_CONTROL_PATH, PROBE_PERSIST_S))
+        return run(server.argv(argv, PROBE_CONTROL_PATH, PROBE_PERSIST_S), CHECK_TIMEOUT_S)
 
     checks = []     # each a function returning its row, asked at once (see CHECKS_AT_ONCE)
     if not server.local:
         # First and alone: the login opens the connection the other checks share.
-        status, _out, error = run(server.argv(["true"], PROBE_CONTROL_PATH, PROBE_PERSIST_S), LOGIN_TIMEOUT_S)
+        status, _out, error = on_server(["true"])
         if status != 0:
             if "Host key verification failed" in error:
                 fix = f"ssh-keyscan {server.name} {server.address} >> /root/.ssh/known_hosts"
@@ -242,7 +243,7 @@ def _module_row(server, on_server, module):
 
 def _docker_row(server, run):
     problem = Docker(lambda argv, stdin=False: server.argv(argv, PROBE_CONTROL_PATH, PROBE_PERSIST_S), server.name,
-                     lambda argv, timeout: run(argv)).problem()
+                     lambda argv, timeout: run(argv, CHECK_TIMEOUT_S)).problem()
     return (f"{server.name}: Docker", "answers" if problem is None else problem, "ok" if problem is None else "warn",
             "" if problem is None else "only container hosts need it (a run starts dockerd where it is installed)")
 
