@@ -18,7 +18,6 @@ import re
 import shutil
 import signal
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 
 from . import kernel_tuning
@@ -361,13 +360,14 @@ def clean(tools, servers=()):
                 removed += remove_run_leftovers({"run_id": owner, "interfaces": [bridge]}, tools)
         removed += Docker().remove_dead_runs(live)
         if servers:
-            from .cluster import PROBE_CONTROL_PATH, PROBE_PERSIST_S, this_machine
+            from .cluster import connection_of_our_own, this_machine
             driver = this_machine()
             for server in servers:
-                if not server.local:
-                    # A dozen commands: over one connection (a login costs a second or more
-                    # under emulation), which closes itself once idle, as doctor's.
-                    there = partial(server.argv, control_path=PROBE_CONTROL_PATH, persist=PROBE_PERSIST_S)
+                if server.local:
+                    continue
+                # A dozen commands: over one connection (a login costs a second or more under
+                # emulation), closed when the sweep is done.
+                with connection_of_our_own(server) as there:
                     removed += _remove_runs_on_server(server.name, there, tools,
                                                       lambda ids: ids.get(DRIVER_KEY) == driver
                                                       and ids[RUN_ID_KEY] not in live)

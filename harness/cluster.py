@@ -8,6 +8,7 @@ gretap tunnels (the ip_gre module), and its switches are Open vSwitch bridges on
 A server that is this machine is used without ssh, as Cluster Edition's "localhost".
 """
 import contextlib
+import hashlib
 import os
 import re
 import shlex
@@ -279,6 +280,22 @@ def _make_probe_folder():
     once a command, and says so)."""
     with contextlib.suppress(OSError):
         STATE_DIR.mkdir(parents=True, exist_ok=True)
+
+
+@contextlib.contextmanager
+def connection_of_our_own(server):
+    """Yield there(argv, stdin=False), the argv running argv on remote `server` over one ssh
+    connection of this process's, opened by the first command; close it when done, so that
+    nothing of ours is left once the caller says it is done (if the process is killed, it
+    closes itself PROBE_PERSIST_S after its last command)."""
+    name = hashlib.sha1(server.name.encode()).hexdigest()[:16]     # (a socket's path is short)
+    path = str(STATE_DIR / f"ssh-{os.getpid()}-{name}")
+    try:
+        yield partial(server.argv, control_path=path, persist=PROBE_PERSIST_S)
+    finally:
+        if os.path.exists(path):
+            probe(["ssh", *SSH_OPTIONS, "-o", f"ControlPath={path}", "-O", "exit", f"{CLUSTER_USER}@{server.address}"])
+            poll_until(lambda: not os.path.exists(path), PROBE_PERSIST_S)
 
 
 def cluster_report(names, local_versions, run=probe, clock=time.time):

@@ -40,7 +40,10 @@ def probe(argv, timeout=10):
 def at_once(calls, workers):
     """Return what each of `calls` (functions without arguments: probes, mostly) returns, in
     order, called at once by up to `workers` threads. On an interrupt, the calls not begun
-    are dropped, and those begun (commands with a timeout each, as `probe`'s) are waited for."""
+    are dropped, and those begun (commands with a timeout each, as `probe`'s) are waited for;
+    a lone call is made here, where an interrupt stops its command at once."""
+    if len(calls) == 1:
+        return [calls[0]()]
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
         return [future.result() for future in [pool.submit(call) for call in calls]]

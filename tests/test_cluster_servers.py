@@ -529,3 +529,31 @@ def test_the_pytest_plugin_passes_its_cluster_options_as_run_takes_them():
     assert _cluster(PluginOptions({"--ovs-cluster": None, "--ovs-place": []})) == {"cluster": None, "place": {}}
     with pytest.raises(HarnessError, match="at least two servers"):
         _cluster(PluginOptions({"--ovs-cluster": "vm1", "--ovs-place": []}))
+
+
+def test_a_connection_of_our_own_is_closed_when_done_and_its_socket_gone(monkeypatch, tmp_path):
+    """clean's sweep of a server: one connection for its commands, which the sweep closes
+    (a master left to close itself would outlive `clean` by seconds)."""
+    monkeypatch.setattr(harness.cluster, "STATE_DIR", tmp_path)
+    asked = []
+
+    def control_path(argv):
+        return next(arg.partition("=")[2] for arg in argv if arg.startswith("ControlPath="))
+
+    def master(argv, timeout=10):
+        asked.append(argv)
+        Path(control_path(argv)).unlink()       # the master exits
+        return 0, "", "Exit request sent.\n"
+    monkeypatch.setattr(harness.cluster, "probe", master)
+    with harness.cluster.connection_of_our_own(Server("a" * 253, "192.0.2.2", False)) as there:
+        argv = there(["ovs-vsctl", "list-br"])
+        path = control_path(argv)
+        assert argv[6:12] == ["-o", f"ControlPath={path}", "-o", "ControlMaster=auto", "-o", "ControlPersist=5"]
+        assert len(path) < 100      # (sun_path holds 108 bytes, whatever the server's name)
+        Path(path).touch()          # the first command opened the master
+    assert asked == [["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", f"ControlPath={path}", "-O", "exit",
+                      "root@192.0.2.2"]]
+    assert not Path(path).exists()
+    with harness.cluster.connection_of_our_own(REMOTE):
+        pass                        # no command: no connection to close
+    assert len(asked) == 1

@@ -10,8 +10,19 @@ import pytest
 
 from harness.errors import HarnessError, Interrupted
 from harness.cluster import BATCH_PROGRAM
-from harness.tools import CommandRunner, OnServer, where_ran
+from harness.tools import CommandRunner, OnServer, at_once, where_ran
 from harness.waiting import poll_until
+
+
+def test_calls_at_once_run_side_by_side_and_come_back_in_order_and_a_lone_one_runs_here():
+    together = threading.Barrier(3, timeout=5)      # (one at a time, the first would time out)
+
+    def call(number):
+        together.wait()
+        return number
+    assert at_once([lambda number=number: call(number) for number in range(3)], 3) == [0, 1, 2]
+    # here: an interrupt stops its command at once (a thread's runs on until it ends)
+    assert at_once([threading.current_thread], 4) == [threading.main_thread()]
 
 
 def test_commands_run_at_once_come_back_in_order_and_a_failure_names_its_command():
