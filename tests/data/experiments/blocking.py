@@ -4,8 +4,8 @@ It creates the file named by $HARNESS_TEST_READY once the network is up and the 
 about to start, so a test knows when to send its signal. With steps_before=N, N short
 steps come first; with captures, h2 and the port of h2's switch toward h1 are captured (the
 port through an OVS mirror), so that a tcpdump and a mirror port are running too. With
-ovs_nodes, h1 and h2 are each behind an OVS node of its own (n1, n2: a bridge each, as
-NORMAL), the nodes linked, so that OVS nodes' daemons are running too."""
+ovs_nodes, two OVS nodes, n1 and n2, are there too, linked to each other (a bridge each, as
+NORMAL), so that OVS nodes' daemons are running too."""
 import os
 from pathlib import Path
 
@@ -22,14 +22,18 @@ class Blocking(Experiment):
     switches = Parameter(int, 1, "switches: one, or a chain of two with a host each (h1 and h2 on "
                          "either end)", minimum=1, maximum=2)
     captures = Parameter(bool, False, "capture at h2, and at its switch's port toward h1 through a mirror")
-    ovs_nodes = Parameter(bool, False, "h1 and h2 behind OVS nodes n1 and n2, linked, instead of switches")
+    ovs_nodes = Parameter(bool, False, "also OVS nodes n1 and n2, linked to each other")
 
     @property
     def topology(self):
         containers = Container() if self.hosts_as == "container" else None
-        if self.ovs_nodes:
-            return Topology(switches=[], ovs_nodes=["n1", "n2"],
-                            links=[Link("h1", "n1"), Link("h2", "n2"), Link("n1", "n2")])
+        if self.ovs_nodes:      # the switches' links, as Linear and SingleSwitch make them, and the nodes'
+            hosts = [f"h{number}" for number in range(1, (2 if self.switches == 2 else self.hosts) + 1)]
+            links = [Link("h1", "s1"), Link("h2", "s2"), Link("s2", "s1")] if self.switches == 2 else \
+                [Link(host, "s1") for host in hosts]
+            return Topology(switches=[f"s{number}" for number in range(1, self.switches + 1)], ovs_nodes=["n1", "n2"],
+                            links=[*links, Link("n1", "n2")],
+                            containers={host: containers for host in hosts} if containers else None)
         if self.switches == 2:
             return Linear(switches=2, containers=containers)
         return SingleSwitch(hosts=self.hosts, containers=containers)
@@ -40,9 +44,7 @@ class Blocking(Experiment):
                 lab.check.flow_table_empty("s1")
         with lab.step("long ping"):
             for node in ("n1", "n2") if self.ovs_nodes else ():
-                bridge = lab.add_bridge(node, "br0", fail_mode="standalone")
-                for port in (f"{node}-eth0", f"{node}-eth1"):
-                    lab.add_port(bridge, port)
+                lab.add_port(lab.add_bridge(node, "br0", fail_mode="standalone"), f"{node}-eth0")
             for switch in lab.network.switches():
                 lab.flows.add(switch, "action=normal")
             if self.captures:
