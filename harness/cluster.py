@@ -50,10 +50,12 @@ SERVER_SESSIONS = 1000
 SSHD_CONFIG = ("/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d")
 # Captures and transcripts of several servers are put side by side by their timestamps.
 CLOCK_TOLERANCE_S = 0.5
-# The checks of a server share one ssh connection (a dozen logins cost seconds each under
-# emulation), which closes itself PROBE_PERSIST_S after the last one, even after a kill.
-PROBE_CONTROL_PATH = str(STATE_DIR / "ssh-probe-%C")
-PROBE_PERSIST_S = 5
+# The checks of a server, and other series of commands outside a run, share one ssh connection
+# of their process's (a dozen logins cost seconds each under emulation: connection_of_our_own),
+# closed when they are done, and by itself PROBE_PERSIST_S after its last command if the
+# process was killed. (At 5 s, on VMs starved by a busy machine, the master went away before
+# the checks that followed the login had started, and one found no MaxSessions.)
+PROBE_PERSIST_S = 30
 # A server's other checks are asked at once over that connection (one after the other, they
 # took 8 s a server under emulation), fewer than sshd's default MaxSessions (10), which a
 # server yet to be told to allow more has (its own check says so).
@@ -174,11 +176,19 @@ def server_rows(server, local_versions, run=probe, clock=time.time, nodes=0, doc
         return [(what("address"), "does not resolve (getent ahostsv4)", "fail",
                  f"add `ADDRESS {server.name}` to /etc/hosts on this machine")]
     rows = [(what("address"), server.address + (" (this machine)" if server.local else ""), "ok", "")]
+    with connection_of_our_own(server) as there:
+        return rows + _checked_rows(server, there, local_versions, run, clock, nodes, docker)
+
+
+def _checked_rows(server, there, local_versions, run, clock, nodes, docker):
+    """server_rows' rows after the address, each command run through there(argv)."""
+    def what(check):
+        return f"{server.name}: {check}"
 
     def on_server(argv):
-        return run(server.argv(argv, PROBE_CONTROL_PATH, PROBE_PERSIST_S), CHECK_TIMEOUT_S)
+        return run(there(argv), CHECK_TIMEOUT_S)
 
-    checks = []     # each a function returning its row, asked at once (see CHECKS_AT_ONCE)
+    rows, checks = [], []   # checks: each a function returning its row, asked at once (see CHECKS_AT_ONCE)
     if not server.local:
         # First and alone: the login opens the connection the other checks share.
         status, _out, error = on_server(["true"])
@@ -189,8 +199,8 @@ def server_rows(server, local_versions, run=probe, clock=time.time, nodes=0, doc
                 fix = f"ssh-copy-id root@{server.name} (a key login as root, for batch mode)"
             else:
                 fix = f"make sshd on {server.name} reachable at {server.address}"
-            return rows + [(what("ssh key login as root"), _first_line(error) or f"exit {status}", "fail", fix)]
-        rows.append((what("ssh key login as root"), "works", "ok", ""))
+            return [(what("ssh key login as root"), _first_line(error) or f"exit {status}", "fail", fix)]
+        rows = [(what("ssh key login as root"), "works", "ok", "")]
         checks += [partial(_sudo_row, server, on_server),
                    partial(_sessions_row, server, on_server, sessions_needed(nodes))]
     checks += [partial(_tools_row, server, on_server),
@@ -200,7 +210,7 @@ def server_rows(server, local_versions, run=probe, clock=time.time, nodes=0, doc
                partial(_running_row, server, on_server),
                *(partial(_module_row, server, on_server, module) for module in SERVER_MODULES)]
     if docker:
-        checks.append(partial(_docker_row, server, run))
+        checks.append(partial(_docker_row, server, there, run))
     checks.append(partial(_clock_row, server, on_server, clock))
     return rows + at_once(checks, CHECKS_AT_ONCE)
 
@@ -242,9 +252,8 @@ def _module_row(server, on_server, module):
             "" if status == 0 else f"a kernel with {module} on {server.name} (Debian's has it)")
 
 
-def _docker_row(server, run):
-    problem = Docker(lambda argv, stdin=False: server.argv(argv, PROBE_CONTROL_PATH, PROBE_PERSIST_S), server.name,
-                     lambda argv, timeout: run(argv, CHECK_TIMEOUT_S)).problem()
+def _docker_row(server, there, run):
+    problem = Docker(there, server.name, lambda argv, timeout: run(argv, CHECK_TIMEOUT_S)).problem()
     return (f"{server.name}: Docker", "answers" if problem is None else problem, "ok" if problem is None else "warn",
             "" if problem is None else "only container hosts need it (a run starts dockerd where it is installed)")
 
@@ -265,7 +274,10 @@ def _clock_row(server, on_server, clock):
 def _sessions_row(server, on_server, needed):
     """The doctor row of how many sessions `server`'s sshd allows a connection (its first
     MaxSessions, which is the one sshd takes; 10 if none is set), against the `needed`."""
-    _status, found, _ = on_server(["grep", "-rhiE", r"^\s*MaxSessions\s", *SSHD_CONFIG])
+    status, found, error = on_server(["grep", "-rhiE", r"^\s*MaxSessions\s", *SSHD_CONFIG])
+    if status > 1:      # (grep: 1 is no such line; ssh says 255)
+        return (f"{server.name}: ssh sessions a connection", _first_line(error) or f"exit {status}", "fail",
+                f"make `grep -rhiE MaxSessions {' '.join(SSHD_CONFIG)}` work on {server.name}")
     words = found.split()
     sessions = int(words[1]) if len(words) > 1 and words[1].isdigit() else 10
     enough = sessions >= needed
@@ -276,18 +288,18 @@ def _sessions_row(server, on_server, needed):
 
 
 def _make_probe_folder():
-    """Make the folder of PROBE_CONTROL_PATH if we can (not as a user: ssh then connects
-    once a command, and says so)."""
+    """Make the folder of connection_of_our_own's sockets if we can (not as a user: ssh then
+    connects once a command, and says so)."""
     with contextlib.suppress(OSError):
         STATE_DIR.mkdir(parents=True, exist_ok=True)
 
 
 @contextlib.contextmanager
 def connection_of_our_own(server):
-    """Yield there(argv, stdin=False), the argv running argv on remote `server` over one ssh
-    connection of this process's, opened by the first command; close it when done, so that
-    nothing of ours is left once the caller says it is done (if the process is killed, it
-    closes itself PROBE_PERSIST_S after its last command)."""
+    """Yield there(argv, stdin=False), the argv running argv on `server` (as it is, on this
+    machine), on another over one ssh connection of this process's, opened by the first
+    command; close it when done, so that nothing of ours is left once the caller says it is
+    done (if the process is killed, it closes itself PROBE_PERSIST_S after its last command)."""
     name = hashlib.sha1(server.name.encode()).hexdigest()[:16]     # (a socket's path is short)
     path = str(STATE_DIR / f"ssh-{os.getpid()}-{name}")
     try:
@@ -295,7 +307,7 @@ def connection_of_our_own(server):
     finally:
         if os.path.exists(path):
             probe(["ssh", *SSH_OPTIONS, "-o", f"ControlPath={path}", "-O", "exit", f"{CLUSTER_USER}@{server.address}"])
-            poll_until(lambda: not os.path.exists(path), PROBE_PERSIST_S)
+            poll_until(lambda: not os.path.exists(path), 5)
 
 
 def cluster_report(names, local_versions, run=probe, clock=time.time):

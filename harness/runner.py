@@ -14,6 +14,7 @@ A SIGKILLed run leaves its state file, from which `harness clean` removes the re
 import os
 import time
 import traceback
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -157,16 +158,16 @@ class ExperimentRun:
         one) answer, and find the images its containers run: {server's name (None on one
         machine): {"daemon": "running" or "started by this run", "images": {image declared:
         (image to run, its id)}}}."""
-        from .cluster import PROBE_CONTROL_PATH, PROBE_PERSIST_S
+        from .cluster import connection_of_our_own
         by_server = {}
         for host, spec in self.containers.items():
             by_server.setdefault(self.placement[host] if self.cluster_servers else None, {})[host] = spec
 
         def prepare(name, hosts):
             server = next((server for server in self.servers or [] if server.name == name), None)
-            docker = Docker() if server is None or server.local else \
-                Docker(partial(server.argv, control_path=PROBE_CONTROL_PATH, persist=PROBE_PERSIST_S), name)
-            return {"daemon": docker.require(self.progress), "images": docker.resolve_images(hosts, self.progress)}
+            with connection_of_our_own(server) if server else nullcontext() as there:
+                docker = Docker(there, name if server and not server.local else None)
+                return {"daemon": docker.require(self.progress), "images": docker.resolve_images(hosts, self.progress)}
         # Each server's at once (under emulation, building the instance image took 10 s a server)
         return dict(zip(by_server, at_once([partial(prepare, name, hosts) for name, hosts in by_server.items()],
                                            len(by_server))))

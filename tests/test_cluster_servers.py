@@ -5,6 +5,8 @@ import contextlib
 import io
 import itertools
 import json
+import os
+import re
 import shlex
 import threading
 from pathlib import Path
@@ -103,9 +105,10 @@ def test_every_command_goes_to_the_server_through_ssh_as_root_in_batch_mode():
     server_rows(REMOTE, VERSIONS, fake, lambda: 1000.0)
     for argv in fake.asked:
         assert argv[:6] == ["ssh", "-n", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5"]
-        # one connection for them all, which closes itself 5 s after the last
-        assert argv[6:12] == ["-o", "ControlPath=/run/ovs-harness/ssh-probe-%C", "-o", "ControlMaster=auto",
-                              "-o", "ControlPersist=5"]
+        # one connection of this process's for them all (closed when they are done, or 30 s
+        # after the last if the process is killed)
+        assert argv[6:12] == ["-o", fake.asked[0][7], "-o", "ControlMaster=auto", "-o", "ControlPersist=30"]
+        assert re.fullmatch(rf"ControlPath=/run/ovs-harness/ssh-{os.getpid()}-[0-9a-f]{{16}}", argv[7])
         assert argv[12:14] == ["root@192.0.2.2", "--"] and len(argv) == 15
 
 
@@ -153,6 +156,13 @@ def test_a_server_whose_sshd_allows_few_sessions_a_connection_fails_with_the_lin
     status, said, fix = rows_of({SESSIONS_CONFIG: answer})["ssh sessions a connection"]
     assert (status, said) == ("fail", found)
     assert "`MaxSessions 1000` in /etc/ssh/sshd_config.d/ovs-harness.conf on vm2" in fix
+
+
+def test_a_sessions_check_that_could_not_ask_says_why_rather_than_sshds_default():
+    status, said, fix = rows_of({SESSIONS_CONFIG: (255, "", "mux_client_request_session: read from master failed\n")})[
+        "ssh sessions a connection"]
+    assert (status, said) == ("fail", "mux_client_request_session: read from master failed")
+    assert "MaxSessions 1000" not in fix
 
 
 def test_a_server_without_docker_is_a_warning_as_only_container_hosts_need_it():
@@ -548,7 +558,7 @@ def test_a_connection_of_our_own_is_closed_when_done_and_its_socket_gone(monkeyp
     with harness.cluster.connection_of_our_own(Server("a" * 253, "192.0.2.2", False)) as there:
         argv = there(["ovs-vsctl", "list-br"])
         path = control_path(argv)
-        assert argv[6:12] == ["-o", f"ControlPath={path}", "-o", "ControlMaster=auto", "-o", "ControlPersist=5"]
+        assert argv[6:12] == ["-o", f"ControlPath={path}", "-o", "ControlMaster=auto", "-o", "ControlPersist=30"]
         assert len(path) < 100      # (sun_path holds 108 bytes, whatever the server's name)
         Path(path).touch()          # the first command opened the master
     assert asked == [["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", f"ControlPath={path}", "-O", "exit",
