@@ -34,9 +34,14 @@ RUN_LABEL = "ovs-harness.run"
 DRIVER_LABEL = "ovs-harness.driver"
 DOCKERD_LOG = Path("/var/log/ovs-harness-dockerd.log")
 DOCKERD_START_TIMEOUT = 30.0    # seconds a dockerd the harness started may take to answer
-# How the harness starts dockerd where it is installed but not running: in a session of its
+# How the harness starts dockerd where it is installed but does not answer: in a session of its
 # own, its output in DOCKERD_LOG, so that it outlives the run and the ssh session that started it.
-START_DOCKERD = f"command -v dockerd >/dev/null || exit 127; setsid dockerd >>{DOCKERD_LOG} 2>&1 </dev/null &"
+# A dockerd already there is only slow (`docker version` timed out on a busy server): that
+# one is waited for, never joined by a second (status DOCKERD_ALREADY_RUNNING).
+DOCKERD_ALREADY_RUNNING = 3
+START_DOCKERD = (f"command -v dockerd >/dev/null || exit 127; "
+                 f"pgrep -x dockerd >/dev/null && exit {DOCKERD_ALREADY_RUNNING}; "
+                 f"setsid dockerd >>{DOCKERD_LOG} 2>&1 </dev/null &")
 DOCKER_HINT = "install Docker (apt-get install docker.io), or leave container hosts out"
 
 # The project's instance image: busybox (Debian's busybox-static, one static binary) and an
@@ -130,25 +135,29 @@ class Docker:
     def require(self, progress):
         """Make sure the Docker daemon answers: start `dockerd` if Docker is installed but
         its daemon is not running (as the harness's set-up starts Open vSwitch), and leave
-        it running for later runs. Returns "running" or "started by this run"; raises
+        it running for later runs; wait for a running one that is slow to answer. Returns
+        "running" or "started by this run"; raises
         HarnessError if Docker is missing or its daemon will not answer."""
         installed, problem = self._problem()
         if problem is None:
             return "running"
         if not installed:
             raise HarnessError(f"this experiment has container hosts: {problem}")
-        progress(f"starting the Docker daemon{self._on()} (its log: {DOCKERD_LOG})")
         # Its own session and no tie to the harness (or to the ssh session that started it):
         # the daemon outlives the run, as OVS does.
         status, _out, err = self.run(self.there(["sh", "-c", START_DOCKERD]), 10)
-        if status:
+        already_running = status == DOCKERD_ALREADY_RUNNING
+        if status and not already_running:
             raise HarnessError(f"this experiment has container hosts: dockerd{self._on()} "
                                f"{'is not installed' if status == 127 else 'did not start: ' + err.strip()}: "
                                f"{DOCKER_HINT}")
+        progress(f"the Docker daemon{self._on()} runs but is slow to answer: waiting up to "
+                 f"{DOCKERD_START_TIMEOUT:g} s" if already_running else
+                 f"started the Docker daemon{self._on()} (its log: {DOCKERD_LOG})")
         if not poll_until(lambda: self.problem() is None, DOCKERD_START_TIMEOUT):
             raise HarnessError(f"dockerd{self._on()} did not answer within {DOCKERD_START_TIMEOUT:g} s: "
                                f"see {DOCKERD_LOG}{self._on()}")
-        return "started by this run"
+        return "running" if already_running else "started by this run"
 
     def ensure_instance_image(self, progress):
         """Return the instance image's tag, building it there if it lacks it (about a

@@ -100,6 +100,24 @@ def test_another_servers_docker_is_asked_there_and_named_in_what_is_said(monkeyp
     assert server.sent[1][0][:2] == ["sh", "-c"] and "setsid dockerd" in server.sent[1][0][2]
 
 
+
+def test_a_running_docker_daemon_slow_to_answer_is_waited_for_never_started_again():
+    """On a busy server `docker version` can time out while dockerd runs (CI's two-server
+    test, under emulation): a second dockerd would only fail on the first one's pid file, and
+    the run would record the daemon as its own."""
+    answers = iter([(124, "", "docker: no answer in 10 s"), (3, "", ""), (124, "", "docker: no answer in 10 s"),
+                    (0, "27.5.1\n", "")])
+    sent = []
+
+    def busy_server(argv, timeout=10):
+        sent.append(argv)
+        return next(answers)
+    said = []
+    assert Docker(run=busy_server).require(progress=said.append) == "running"
+    assert "pgrep -x dockerd" in sent[1][2] and sent[1][2].index("pgrep") < sent[1][2].index("setsid dockerd")
+    assert said == ["the Docker daemon runs but is slow to answer: waiting up to 30 s"]
+    assert len(sent) == 4
+
 def test_the_instance_image_is_built_on_another_server_from_this_machines_busybox(monkeypatch):
     """`docker import -` there, reading the image's tree from this machine (through ssh's
     standard input): the same image, and tag, on every server."""
