@@ -294,20 +294,43 @@ def _make_probe_folder():
         STATE_DIR.mkdir(parents=True, exist_ok=True)
 
 
+# The paths of the connections of our own open in this process (see connection_of_our_own).
+_HELD = set()
+
+
 @contextlib.contextmanager
 def connection_of_our_own(server):
     """Yield there(argv, stdin=False), the argv running argv on `server` (as it is, on this
     machine), on another over one ssh connection of this process's, opened by the first
     command; close it when done, so that nothing of ours is left once the caller says it is
-    done (if the process is killed, it closes itself PROBE_PERSIST_S after its last command)."""
+    done (if the process is killed, it closes itself PROBE_PERSIST_S after its last command).
+    Inside another's for the same server, the same connection, which the outer one closes."""
     name = hashlib.sha1(server.name.encode()).hexdigest()[:16]     # (a socket's path is short)
     path = str(STATE_DIR / f"ssh-{os.getpid()}-{name}")
+    there = partial(server.argv, control_path=path, persist=PROBE_PERSIST_S)
+    if path in _HELD:
+        yield there
+        return
+    _HELD.add(path)
     try:
-        yield partial(server.argv, control_path=path, persist=PROBE_PERSIST_S)
+        yield there
     finally:
+        _HELD.discard(path)
         if os.path.exists(path):
             probe(["ssh", *SSH_OPTIONS, "-o", f"ControlPath={path}", "-O", "exit", f"{CLUSTER_USER}@{server.address}"])
             poll_until(lambda: not os.path.exists(path), 5)
+
+
+@contextlib.contextmanager
+def connections_held(names):
+    """Hold a connection of our own to each of the servers `names` while a series of
+    checks and commands that each open one runs (a run's readiness checks, then its Docker's
+    preparation): one login a server, not one a series (seconds each under emulation)."""
+    with contextlib.ExitStack() as held:
+        for server in map(resolve, names):
+            if server.address:
+                held.enter_context(connection_of_our_own(server))
+        yield
 
 
 def cluster_report(names, local_versions, run=probe, clock=time.time):

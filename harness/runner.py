@@ -147,10 +147,12 @@ class ExperimentRun:
         self.topo = wiring.topo     # the Mininet topology, built once: planned on, then run
         self.progress(str(self.datapath))
         self.containers = wiring.containers()
-        if self.cluster_servers:
-            self._prepare_cluster(self.topo)
-        if self.containers:
-            self.docker = self._prepare_docker()
+        from .cluster import connections_held
+        with connections_held(self.cluster_servers or []):
+            if self.cluster_servers:
+                self._prepare_cluster(self.topo)
+            if self.containers:
+                self.docker = self._prepare_docker()
         self.results = claim_results_dir(self.results_dir)
 
     def _prepare_docker(self):

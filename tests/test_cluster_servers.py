@@ -567,3 +567,26 @@ def test_a_connection_of_our_own_is_closed_when_done_and_its_socket_gone(monkeyp
     with harness.cluster.connection_of_our_own(REMOTE):
         pass                        # no command: no connection to close
     assert len(asked) == 1
+
+
+def test_a_run_checks_a_server_and_prepares_its_docker_over_one_connection(monkeypatch, tmp_path):
+    """connections_held: the connections of our own opened inside it for its servers are its
+    own, which it closes at its end (one login a server for a run's checks and its Docker)."""
+    monkeypatch.setattr(harness.cluster, "STATE_DIR", tmp_path)
+    monkeypatch.setattr(harness.cluster, "resolve", lambda name, run=None: REMOTE)
+    closed = []
+
+    def master(argv, timeout=10):
+        closed.append(argv)
+        Path(argv[argv.index("-O") - 1].partition("=")[2]).unlink()
+        return 0, "", "Exit request sent.\n"
+    monkeypatch.setattr(harness.cluster, "probe", master)
+    with harness.cluster.connections_held(["vm2"]):
+        paths = set()
+        for _series in ("checks", "docker"):
+            with harness.cluster.connection_of_our_own(REMOTE) as there:
+                path = next(arg for arg in there(["true"]) if arg.startswith("ControlPath=")).partition("=")[2]
+                Path(path).touch()      # the first command opened the master
+                paths.add(path)
+        assert len(paths) == 1 and closed == []
+    assert len(closed) == 1 and not any(tmp_path.iterdir())
