@@ -33,7 +33,13 @@ RUN_LABEL = "ovs-harness.run"
 # several, `clean --cluster` finds by it the containers of this machine's runs whose state was lost.
 DRIVER_LABEL = "ovs-harness.driver"
 DOCKERD_LOG = Path("/var/log/ovs-harness-dockerd.log")
-DOCKERD_START_TIMEOUT = 30.0    # seconds a dockerd the harness started may take to answer
+# Seconds a Docker command that goes through its daemon (and containerd and runc: `docker run`,
+# `rm`, `import`) may take. Alone, each takes about a second; on servers under emulation, busy
+# with the run, `docker run` took over 30 s.
+DOCKER_TIMEOUT = 120
+# Seconds a dockerd the harness started, or found running but not answering yet (just
+# started by the server's init), may take to answer.
+DOCKERD_START_TIMEOUT = 120.0
 # How the harness starts dockerd where it is installed but does not answer: in a session of its
 # own, its output in DOCKERD_LOG, so that it outlives the run and the ssh session that started it.
 # A dockerd already there is only slow (`docker version` timed out on a busy server): that
@@ -105,7 +111,7 @@ class Docker:
     def _on(self):
         return f" on {self.where}" if self.where else ""
 
-    def _docker(self, *args, timeout=30, content=None):
+    def _docker(self, *args, timeout=DOCKER_TIMEOUT, content=None):
         """Return (exit status, stdout, stderr) of `docker args` there (see tools.probe);
         content: bytes given to its standard input."""
         argv = self.there([DOCKER, *args], stdin=content is not None)
@@ -168,14 +174,13 @@ class Docker:
             return tag
         progress(f"building the instance image {tag}{self._on()} from {BUSYBOX}")
         status, _out, err = self._docker("import", "--change", f"CMD {json.dumps(INSTANCE_CMD)}",
-                                         "--change", "ENV PATH=/bin", "-", tag, timeout=120,
+                                         "--change", "ENV PATH=/bin", "-", tag,
                                          content=_instance_tree())
         if status:
             raise HarnessError(f"could not build the instance image{self._on()}: {err.strip()}")
         # A busybox that is not static (Debian's `busybox` rather than `busybox-static`) cannot
         # run in an image without a C library: find out now, not when a host's container dies.
-        status, _out, err = self._docker("run", "--rm", "--network", "none", tag, "/bin/busybox", "true",
-                                         timeout=60)
+        status, _out, err = self._docker("run", "--rm", "--network", "none", tag, "/bin/busybox", "true")
         if status:
             self._docker("image", "rm", tag)
             raise HarnessError(f"the instance image does not run ({err.strip()}): {BUSYBOX} must be static; "
@@ -220,7 +225,7 @@ class Docker:
 
     def _remove(self, names):
         if names:
-            self._docker("rm", "--force", *names, timeout=60)
+            self._docker("rm", "--force", *names)
         return [f"container {name}{self._on()}" for name in names]
 
 

@@ -19,7 +19,7 @@ from mininet.link import Intf, Link
 from mininet.node import Host, OVSSwitch
 
 from .cleanup import interface_mark
-from .containers import DOCKER, container_name, run_argv
+from .containers import DOCKER, DOCKER_TIMEOUT, container_name, run_argv
 from .errors import HarnessError
 from .ovs import DATAPATH_TYPES, RUN_ID_KEY
 from .topology import ovs_value
@@ -117,8 +117,10 @@ class ContainerHost(QuietHost):
         super().__init__(name, **params)
 
     def startShell(self, mnopts=None):
-        self.tools.run(self.there(run_argv(self.container_name, self.name, self.run_id, self.container, self.image)))
-        pid = self.tools.run(self.there([DOCKER, "inspect", "--format", "{{.State.Pid}}", self.container_name])).strip()
+        self.tools.run(self.there(run_argv(self.container_name, self.name, self.run_id, self.container, self.image)),
+                       timeout=DOCKER_TIMEOUT)
+        pid = self.tools.run(self.there([DOCKER, "inspect", "--format", "{{.State.Pid}}", self.container_name]),
+                             timeout=DOCKER_TIMEOUT).strip()
         if pid in ("", "0"):
             raise HarnessError(f"the container of {self.name} ({self.image}) exited as soon as it started: "
                                f"see `docker logs {self.container_name}`")
@@ -140,8 +142,8 @@ class ContainerHost(QuietHost):
         super().terminate()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         (self.log_dir / "container.log").write_text(
-            self.tools.run_all([(self.there([DOCKER, "logs", self.container_name]), None)])[0])
-        self.tools.run(self.there([DOCKER, "rm", "--force", self.container_name]), check=False)
+            self.tools.run_all([(self.there([DOCKER, "logs", self.container_name]), None)], timeout=DOCKER_TIMEOUT)[0])
+        self.tools.run(self.there([DOCKER, "rm", "--force", self.container_name]), check=False, timeout=DOCKER_TIMEOUT)
 
 
 class MarkedLink(Link):

@@ -115,7 +115,7 @@ def test_a_running_docker_daemon_slow_to_answer_is_waited_for_never_started_agai
     said = []
     assert Docker(run=busy_server).require(progress=said.append) == "running"
     assert "pgrep -x dockerd" in sent[1][2] and sent[1][2].index("pgrep") < sent[1][2].index("setsid dockerd")
-    assert said == ["the Docker daemon runs but is slow to answer: waiting up to 30 s"]
+    assert said == ["the Docker daemon runs but is slow to answer: waiting up to 120 s"]
     assert len(sent) == 4
 
 def test_the_instance_image_is_built_on_another_server_from_this_machines_busybox(monkeypatch):
