@@ -31,8 +31,8 @@ EDGE_EXPERIMENTS = ["unknown_unicast_flood", "vlan_normal", "mac_aging", "mac_ta
 # When the VMs had the machine to themselves after the other tests, the suite took 32 to 34
 # minutes.
 # How long a module's VMs may take beside the other tests before they are killed: a hang,
-# not a slow machine (the two-server test's pairs, about 15 minutes alone, took 25 on a
-# fresh machine, where the image and the Vagrant box are built beside them).
+# not a slow machine (the two-server test's, about 20 minutes alone, had not finished after
+# 30 on a fresh machine, where the image and the Vagrant box are built first and beside them).
 VM_TIMEOUT = 2700
 
 

@@ -1,15 +1,13 @@
-"""Several servers, for real: two pairs of VMs booted from the kernel-datapath test image (its
-own kernel has ip_gre and openvswitch; it has sshd and sudo), each pair joined by an Ethernet
-link of its own (kernel_vm.guest.udp_link), each VM made a server by kernel_vm/cluster_node.sh
-with a root key generated for this test. In each pair, vm1 runs the harness (`run --cluster
-vm1,vm2`, `doctor --cluster`, SIGKILLed and interrupted runs and `clean`); vm2 waits until vm1
-is done. The runs' folders come back through vm1's exchange folder and are compared with the
-same experiments run on this machine.
+"""Several servers, for real: two VMs booted from the kernel-datapath test image (its own
+kernel has ip_gre and openvswitch; it has sshd and sudo), joined by an Ethernet link of their
+own (kernel_vm.guest.udp_link), each made a server by kernel_vm/cluster_node.sh with a root key
+generated for this test. vm1 runs the harness (`run --cluster vm1,vm2`, `doctor --cluster`,
+a SIGKILLed run with captures and `clean`); vm2 waits until vm1 is done. The runs' folders come back through
+vm1's exchange folder and are compared with the same experiments run on this machine.
 """
 import json
 import re
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -130,18 +128,27 @@ LEFT = ("ovs-vsctl list-br; ip -o link show | grep -o 'ovs-harness:.*' || true; 
         "docker ps --all --quiet --filter label=ovs-harness.run")
 
 
-# The experiments through the Python API, one interpreter a pair of servers (start-up under
-# emulation costs about 10 s a command): {experiment: its options beside the servers}.
-API_RUNS = {"normal_mode": {"shape": "linear", "switches": 2, "place": {"s1": "vm1", "s2": "vm2"}},
-            "mac_learning_scale": {"shape": "linear", "switches": 2, "place": {"s1": "vm1", "s2": "vm2"}},
-            "vlan_normal": {"place": CAPTURED_ELSEWHERE},
-            "neutron_journey": {},
-            "station_move": {},
-            "nova_docker": {"place": {"compute": "vm2", "web1": "vm1"}}}
-# "ovs_lab": a LabSession (the pytest plugin's) placed by SwitchBinPlacer, its flows sent by the
-# controller app on vm1 (vm2's switch reaches it through the ssh connection), which ends with
-# a port whose device does not exist added to s2 (a warning in vm2's ovs-vswitchd log).
-LAB_SESSION = """
+# The experiments through the Python API, in one interpreter (start-up under emulation costs
+# about 10 s a command), and a LabSession (the pytest plugin's ovs_lab) placed by
+# SwitchBinPlacer, its flows sent by the controller app on vm1 (vm2's switch reaches it through
+# the ssh connection), which ends with a port whose device does not exist added to s2 (a
+# warning in vm2's ovs-vswitchd log); the killed run below goes through the command line.
+API_RUNS = """
+import harness
+from harness.api import LabSession
+for experiment in ("normal_mode", "mac_learning_scale"):
+    run = harness.run(experiment, shape="linear", switches=2, cluster=["vm1", "vm2"],
+                      place={"s1": "vm1", "s2": "vm2"}, results_dir="/mnt/exchange/cluster")
+    print(experiment, run.metadata["outcome"], run.path, flush=True)
+run = harness.run("vlan_normal", cluster=["vm1", "vm2"], place=%r, results_dir="/mnt/exchange/cluster")
+print("vlan_normal", run.metadata["outcome"], run.path, flush=True)
+run = harness.run("neutron_journey", cluster=["vm1", "vm2"], results_dir="/mnt/exchange/cluster")
+print("neutron_journey", run.metadata["outcome"], run.path, flush=True)
+run = harness.run("station_move", cluster=["vm1", "vm2"], results_dir="/mnt/exchange/cluster")
+print("station_move", run.metadata["outcome"], run.path, flush=True)
+run = harness.run("nova_docker", cluster=["vm1", "vm2"], place={"compute": "vm2", "web1": "vm1"},
+                  results_dir="/mnt/exchange/cluster")
+print("nova_docker", run.metadata["outcome"], run.path, flush=True)
 session = LabSession(harness.Linear(switches=2), flows="ryu", cluster=["vm1", "vm2"],
                      results_dir="/mnt/exchange/cluster")
 lab = session.open()
@@ -154,54 +161,27 @@ with lab.step("h1 ping h2"):
 with lab.step("a port without a device on vm2's switch"):
     lab.run("s2", ["ovs-vsctl", "add-port", "s2", "no-such-dev"])
 print("ovs_lab", "-", session.close(), flush=True)
-"""
+""" % CAPTURED_ELSEWHERE
 
-
-def api_runs(experiments):
-    """vm1's command running `experiments` (of API_RUNS, and "ovs_lab" last) one after the
-    other; each prints its name, outcome and folder (see cluster_run)."""
-    script = "import harness\nfrom harness.api import LabSession\n"
-    for experiment in experiments:
-        options = "".join(f", {option}={value!r}" for option, value in API_RUNS.get(experiment, {}).items())
-        script += LAB_SESSION if experiment == "ovs_lab" else (
-            f"run = harness.run({experiment!r}, cluster=['vm1', 'vm2'], results_dir='/mnt/exchange/cluster'{options})\n"
-            f"print({experiment!r}, run.metadata['outcome'], run.path, flush=True)\n")
-    return [".venv/bin/python", "-c", script]
-
-# Two pairs of servers, booted at once, each a vm1 running the commands below and a vm2
-# waiting for it: a pair's two VMs mostly take turns (one waits while the other answers its
-# command), together about one of this machine's two cores, so the second pair runs beside the
-# first in what is left. Both pairs name their servers vm1 and vm2, each on a link of its own.
-# The commands are named across both pairs (VmResults). The API runs are shared out so that
-# both pairs take about as long.
-PAIR1_RUNS = ("normal_mode", "mac_learning_scale", "vlan_normal", "neutron_journey")
-PAIR2_RUNS = ("station_move", "nova_docker", "ovs_lab")
-PAIRS = {
-    "pair1": {
-        "setup": node_setup("vm1", "vm2"),
-        "doctor": doctor("vm1", "vm2"),
-        "cluster runs": api_runs(PAIR1_RUNS),
-        "done": ["ssh", "-n", "-o", "BatchMode=yes", "vm2", "touch", DONE],
-    },
-    "pair2": {
-        "setup, second pair": node_setup("vm1", "vm2"),
-        "more cluster runs": api_runs(PAIR2_RUNS),
-        "interrupts": [".venv/bin/python", "-c", INTERRUPTS, *CLUSTER],
-        "left after interrupts on vm1": ["sh", "-c", LEFT],
-        "left after interrupts on vm2": ["ssh", "-n", "vm2", LEFT],
-        "kill and clean": [".venv/bin/python", "-c", KILL_AND_CLEAN, "-p", "switches=2", "-p", "captures=true",
-                           "-p", "hosts_as=container", "-p", "ovs_nodes=true", *CLUSTER, "--place", "n1=vm1",
-                           "--place", "n2=vm2"],
-        "kill, lose the state and clean": [".venv/bin/python", "-c", KILL_AND_CLEAN, "lose-state", "-p",
-                                           "switches=2", "-p", "captures=true", "-p", "hosts_as=container",
-                                           "--cluster", "vm1,vm2", "--place", "s1=vm2", "--place", "s2=vm2"],
-        "left on vm1": ["sh", "-c", LEFT],
-        "left on vm2": ["ssh", "-n", "vm2", LEFT],
-        # The most common first failure: a server whose host key is not known under its address.
-        "forget vm2's key": ["ssh-keygen", "-R", SERVERS["vm2"]],
-        "doctor, key unknown": doctor("vm1", "vm2"),
-        "done, second pair": ["ssh", "-n", "-o", "BatchMode=yes", "vm2", "touch", DONE],
-    },
+VM1_COMMANDS = {
+    "setup": node_setup("vm1", "vm2"),
+    "doctor": doctor("vm1", "vm2"),
+    "cluster runs": [".venv/bin/python", "-c", API_RUNS],
+    "interrupts": [".venv/bin/python", "-c", INTERRUPTS, *CLUSTER],
+    "left after interrupts on vm1": ["sh", "-c", LEFT],
+    "left after interrupts on vm2": ["ssh", "-n", "vm2", LEFT],
+    "kill and clean": [".venv/bin/python", "-c", KILL_AND_CLEAN, "-p", "switches=2", "-p", "captures=true",
+                       "-p", "hosts_as=container", "-p", "ovs_nodes=true", *CLUSTER, "--place", "n1=vm1",
+                       "--place", "n2=vm2"],
+    "kill, lose the state and clean": [".venv/bin/python", "-c", KILL_AND_CLEAN, "lose-state", "-p", "switches=2",
+                                       "-p", "captures=true", "-p", "hosts_as=container", "--cluster", "vm1,vm2",
+                                       "--place", "s1=vm2", "--place", "s2=vm2"],
+    "left on vm1": ["sh", "-c", LEFT],
+    "left on vm2": ["ssh", "-n", "vm2", LEFT],
+    # The most common first failure: a server whose host key is not known under its address.
+    "forget vm2's key": ["ssh-keygen", "-R", SERVERS["vm2"]],
+    "doctor, key unknown": doctor("vm1", "vm2"),
+    "done": ["ssh", "-n", "-o", "BatchMode=yes", "vm2", "touch", DONE],
 }
 VM2_COMMANDS = [node_setup("vm2", "vm1"),
                 ["sh", "-c", f"until [ -e {DONE} ]; do sleep 1; done"]]
@@ -228,28 +208,19 @@ def make_keys(exchanges):
 
 
 def boot(image, folder, idle, timeout):
-    """Boot both pairs of servers at once, each running its vm1's commands; return their
-    VmResults."""
-    with ThreadPoolExecutor(len(PAIRS)) as pool:
-        pairs = list(pool.map(lambda pair: boot_pair(image, folder / pair, idle, timeout, PAIRS[pair]), PAIRS))
-    return VmResults({name: (result, exchange) for results, exchange in pairs for name, result in results.items()})
-
-
-def boot_pair(image, folder, idle, timeout, vm1_commands):
-    """Boot a pair of servers, run `vm1_commands` ({name: argv}) on vm1; return
-    ({name: CommandResult}, vm1's exchange folder)."""
+    """Boot both servers, run vm1's commands; return their VmResults."""
     exchanges = [folder / "vm1", folder / "vm2"]
     for exchange in exchanges:
-        exchange.mkdir(parents=True)
+        exchange.mkdir()
     make_keys(dict(zip(SERVERS, exchanges)))
     ends = udp_link()
     runs = run_in_guests(image, [
-        Guest(list(vm1_commands.values()), exchanges[0], ends[0], SERVER_MEMORY_MB, SERVER_CPUS),
+        Guest(list(VM1_COMMANDS.values()), exchanges[0], ends[0], SERVER_MEMORY_MB, SERVER_CPUS),
         Guest(VM2_COMMANDS, exchanges[1], ends[1], SERVER_MEMORY_MB, SERVER_CPUS)], timeout, idle)
     for run in runs:
         setup = run.results[0]
         assert setup.status == 0, f"{setup}\n--- console ---\n{run.console[-3000:]}"
-    return dict(zip(vm1_commands, runs[0].results)), exchanges[0]
+    return VmResults(zip(VM1_COMMANDS, runs[0].results), exchange=exchanges[0])
 
 
 register_vms(__name__, boot)
@@ -261,12 +232,11 @@ def vm1(booted_vms):
 
 
 class VmResults(dict):
-    """{name: CommandResult} of both vm1s' commands, and the exchange folder each wrote under
-    (`exchange[name]`)."""
+    """{name: CommandResult} of vm1's commands, and the exchange folder they wrote under."""
 
-    def __init__(self, results):
-        super().__init__({name: result for name, (result, _exchange) in results.items()})
-        self.exchange = {name: exchange for name, (_result, exchange) in results.items()}
+    def __init__(self, results, exchange):
+        super().__init__(results)
+        self.exchange = exchange
 
 
 def rows(result):
@@ -310,8 +280,7 @@ def test_doctor_says_how_to_fix_an_unknown_host_key(vm1):
 
 
 def test_vm2_waited_for_vm1(vm1):
-    for done in ("done", "done, second pair"):
-        assert vm1[done].status == 0, str(vm1[done])
+    assert vm1["done"].status == 0, str(vm1["done"])
 
 
 @pytest.fixture(scope="module")
@@ -327,12 +296,10 @@ def single(tmp_path_factory):
 
 
 def cluster_run(vm1, experiment):
-    """The run of `experiment` (or of the LabSession, "ovs_lab") through the API on its vm1."""
-    command = "cluster runs" if experiment in PAIR1_RUNS else "more cluster runs"
-    result = vm1[command]
+    result = vm1["cluster runs"]
     assert result.status == 0, str(result)
     path = next(line.split()[2] for line in result.output.splitlines() if line.startswith(f"{experiment} "))
-    return load_run(path.replace("/mnt/exchange", str(vm1.exchange[command])))
+    return load_run(path.replace("/mnt/exchange", str(vm1.exchange)))
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
