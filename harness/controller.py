@@ -21,6 +21,10 @@ from .waiting import wait_until
 TOKEN_VARIABLE = "OVS_HARNESS_CONTROL_TOKEN"    # read by controllers/harness_control.py
 
 STARTUP_TIMEOUT = 30.0
+# Seconds a request may take to be answered. An add_flow is answered once the switch's barrier
+# reply came back; in the kernel-datapath VM, on idle CPU time beside three other VMs, one was
+# not answered within 10 s (the switch had logged its FlowMod at once).
+REQUEST_TIMEOUT = 60.0
 
 
 def _free_port():
@@ -89,7 +93,7 @@ class Controller:
         seen (the kernel closes its sockets first): `grace` seconds are given to tell a
         dead app from one that does not answer."""
         try:
-            with socket.create_connection(("127.0.0.1", self.control_port), timeout=10) as channel:
+            with socket.create_connection(("127.0.0.1", self.control_port), timeout=REQUEST_TIMEOUT) as channel:
                 channel.sendall((json.dumps({"op": op, "token": self.token, **arguments}) + "\n").encode())
                 reply = json.loads(channel.makefile().readline() or "null")
         except (OSError, ValueError) as error:

@@ -108,8 +108,7 @@ def vagrant_box(vm_image):
 @pytest.fixture(scope="session")
 def booted_vms(vm_image):
     """{module: a finished Future of what its boot returned}, for every module with a
-    selected test; all have finished before any test goes on, so that a test on this
-    machine that follows (the Vagrant VM's) does not share its cores with them."""
+    selected test, once all have finished."""
     from concurrent.futures import wait
     boots = {module: future for module, future in _background.items() if module not in ("image", "box")}
     wait(boots.values())
@@ -195,12 +194,16 @@ def pytest_collection_modifyitems(config, items):
     """Tests marked `network` build real networks on real OVS, as root; the others (parsers,
     checks, parameters, results, experiment loading) need neither. Without root, say so
     plainly instead of failing obscurely, and name the command that runs the unit tests.
-    The tests that boot the VM image go last (see `vm_image`)."""
+    The tests that boot the VM image go last (see `vm_image`), and of them, those that wait
+    for the VMs booted in the background go after the others (the Vagrant VM's): the Vagrant
+    VM then runs beside the last of them (the two-server test's, the longest, on one core of
+    the two) instead of after it."""
     if os.geteuid() != 0 and any(item.get_closest_marker("network") for item in items):
         pytest.exit("tests marked `network` build real networks: run them as root "
                     "(sudo .venv/bin/python -m pytest), or run only the unit tests: "
                     ".venv/bin/python -m pytest -m 'not network'", returncode=2)
-    items.sort(key=lambda item: bool(item.get_closest_marker("vm_image")))     # (a stable sort)
+    items.sort(key=lambda item: (bool(item.get_closest_marker("vm_image")),      # (a stable sort)
+                                 "booted_vms" in getattr(item, "fixturenames", ())))
 
 
 @pytest.fixture(autouse=True)
