@@ -71,9 +71,9 @@ class ControlledApp(App):
 
     def control_ready(self):
         """Return the datapath ids of the switches whose handshake is done: os-ken has their
-        port descriptions and serves requests to them (ofctl_api waits for a barrier reply
-        only from a switch in this state, and would wait for ever for one from a switch
-        still being configured)."""
+        port descriptions, and only then hands the apps the switch's replies (a barrier
+        reply from a switch still being configured is dropped: a request that waited for one
+        would wait in vain)."""
         return sorted(dpid for dpid, datapath in self.datapaths.items() if datapath.state == MAIN_DISPATCHER)
 
     def control_mac_table(self):

@@ -2,9 +2,10 @@
 from Ryu itself: the apps import it from here, so the same app runs on both.
 
 FRAMEWORK says which one was found ("os_ken" or "ryu")."""
+import threading
+
 try:
     from os_ken import cfg
-    from os_ken.app.ofctl import api as ofctl_api
     from os_ken.base import app_manager
     from os_ken.base.app_manager import OSKenApp as App
     from os_ken.controller import ofp_event
@@ -15,7 +16,6 @@ try:
     FRAMEWORK = "os_ken"
 except ImportError:
     from ryu import cfg
-    from ryu.app.ofctl import api as ofctl_api
     from ryu.base import app_manager
     from ryu.base.app_manager import RyuApp as App
     from ryu.controller import ofp_event
@@ -25,5 +25,10 @@ except ImportError:
     from ryu.ofproto import ofproto_v1_3
     FRAMEWORK = "ryu"
 
-__all__ = ["App", "CONFIG_DISPATCHER", "FRAMEWORK", "MAIN_DISPATCHER", "app_manager", "cfg",
-           "ethernet", "hub", "ofctl_api", "ofp_event", "ofproto_v1_3", "packet", "set_ev_cls"]
+# An event that a thread of an app waits for with a time limit. os-ken's default hub runs the
+# apps in native threads, where hub.Event.wait(timeout) never times out (its Timeout cannot
+# interrupt a thread's wait); eventlet's, Ryu's hub, does.
+TimedEvent = threading.Event if getattr(hub, "HUB_TYPE", "eventlet") == "native" else hub.Event
+
+__all__ = ["App", "CONFIG_DISPATCHER", "FRAMEWORK", "MAIN_DISPATCHER", "TimedEvent", "app_manager", "cfg",
+           "ethernet", "hub", "ofp_event", "ofproto_v1_3", "packet", "set_ev_cls"]

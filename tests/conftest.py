@@ -22,8 +22,8 @@ EDGE_EXPERIMENTS = ["unknown_unicast_flood", "vlan_normal", "mac_aging", "mac_ta
 # The tests that boot the VM image (kernel_vm.image) are marked `vm_image`. They run last,
 # and their VMs do their work in the background from the start of the session while the
 # other tests run: the image is built (minutes on a fresh machine, mostly waiting on
-# downloads and dpkg; nothing once cached), then every module's VMs boot at once and run
-# their commands. Under software emulation they are CPU-bound (about 19 CPU-minutes), and the
+# downloads and dpkg; nothing once cached), then the modules' VMs boot and run their
+# commands (the kernel-datapath test's once the other tests are done: see register_vms). Under software emulation they are CPU-bound (about 19 CPU-minutes), and the
 # other tests leave most of the machine's two cores idle (they mostly wait on frames and
 # timers), so qemu runs on idle time only (SCHED_IDLE): a test's process that wakes up takes
 # its core at once. (At nice 19 instead, a woken ovs-vswitchd waited for qemu's time slice:
@@ -45,11 +45,14 @@ def pytest_configure(config):
 VM_BOOTS = {}
 
 
-def register_vms(module, boot):
+def register_vms(module, boot, beside_the_other_tests=True):
     """Register `boot(image, folder, idle, timeout)`, which boots module `module`'s VMs
     (qemu on idle time if `idle`, killed after `timeout` seconds, keeping what they leave in
-    `folder`, a new folder), runs their commands and returns what the module's tests read."""
-    VM_BOOTS[module] = boot
+    `folder`, a new folder), runs their commands and returns what the module's tests read.
+    Unless `beside_the_other_tests`, they boot once the other tests are done (when the first
+    test marked `vm_image` starts), so that those booted beside them have all the CPU time
+    the other tests leave."""
+    VM_BOOTS[module] = (boot, beside_the_other_tests)
 
 
 def _in_background(function, *args, **kwargs):
@@ -69,6 +72,7 @@ def _in_background(function, *args, **kwargs):
 
 
 _background = {}        # "image": the image build's Future; each module's VMs' Future
+_after_the_other_tests = []     # how to start the VMs that boot once the other tests are done
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -85,12 +89,26 @@ def vms_in_background(request, tmp_path_factory):
             return build_box(log=lambda line: None)
         _background["box"] = _in_background(box_of_the_image)
     selected = {item.module.__name__ for item in request.session.items}
-    for module, boot in VM_BOOTS.items():
+    for module, (boot, beside_the_other_tests) in VM_BOOTS.items():
         if module in selected:
             # (the folders are made here: pytest's temporary folders are not made safely by threads)
             folder = tmp_path_factory.mktemp(module)
-            _background[module] = _in_background(lambda boot=boot, folder=folder: boot(
-                image.result(), folder, True, VM_TIMEOUT))
+
+            def start(module=module, boot=boot, folder=folder):
+                _background[module] = _in_background(lambda: boot(image.result(), folder, True, VM_TIMEOUT))
+            if beside_the_other_tests:
+                start()
+            else:
+                _after_the_other_tests.append(start)
+
+
+@pytest.hookimpl(trylast=True)      # (after the session's fixtures, vms_in_background's, are set up)
+def pytest_runtest_setup(item):
+    """The first test marked `vm_image` starts: the other tests are done (see
+    pytest_collection_modifyitems); boot the VMs that wait for that."""
+    if item.get_closest_marker("vm_image"):
+        while _after_the_other_tests:
+            _after_the_other_tests.pop(0)()
 
 
 @pytest.fixture(scope="session")

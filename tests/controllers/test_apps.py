@@ -26,6 +26,9 @@ class DummyDatapath:
     def send_msg(self, msg):
         self.sent.append(msg)
 
+    def set_xid(self, msg):
+        msg.set_xid(len(self.sent) + 1)
+
 
 class Message:
     def __init__(self, datapath, **fields):
@@ -110,12 +113,26 @@ def test_broadcast_is_flooded_without_a_flow_and_a_known_destination_gets_one(co
     assert app.control_stats() == {"packet_ins": 2, "flows_installed": 2}
 
 
-def test_flow_installer_sends_the_flow_then_waits_for_the_barrier(monkeypatch):
+class AnsweringDatapath(DummyDatapath):
+    """A switch that answers barrier requests (but the first `lost` of them) at once, as
+    os-ken hands a barrier reply to the apps' handlers of it."""
+
+    def __init__(self, app, lost=0):
+        super().__init__()
+        self.app, self.lost = app, lost
+
+    def send_msg(self, msg):
+        super().send_msg(msg)
+        if isinstance(msg, parser.OFPBarrierRequest):
+            if self.lost:
+                self.lost -= 1
+            else:
+                self.app.barrier_replied(ofp_event.EventOFPBarrierReply(Message(self, xid=msg.xid)))
+
+
+def test_flow_installer_sends_the_flow_then_waits_for_the_barrier():
     app = flow_installer.FlowInstaller()
-    datapath = DummyDatapath()
-    barriers = []
-    monkeypatch.setattr(flow_installer.ofctl_api, "send_msg",
-                        lambda sender, msg, reply_cls=None: barriers.append((msg, reply_cls)))
+    datapath = AnsweringDatapath(app)
     try:
         connect(app, datapath)
         assert datapath.sent == []      # nothing of its own: no flow, no forwarding
@@ -123,10 +140,26 @@ def test_flow_installer_sends_the_flow_then_waits_for_the_barrier(monkeypatch):
         app.control_add_flow(dpid=1, **flow_mod("table=1,cookie=0x2a,idle_timeout=60,actions=NORMAL"))
     finally:
         app.close()
-    to_h3, normal = datapath.sent
+    to_h3, barrier, normal, barrier_again = datapath.sent
     assert (to_h3.priority, dict(to_h3.match.items())) == (60000, {"eth_dst": "00:00:00:00:00:03"})
     assert to_h3.instructions[0].actions[0].port == 3
     assert normal.priority == 32768 and normal.instructions[0].actions[0].port == ofproto.OFPP_NORMAL
     assert (normal.table_id, normal.cookie, normal.idle_timeout, normal.hard_timeout) == (1, 0x2a, 60, 0)
-    assert [type(msg) for msg, _reply in barriers] == [parser.OFPBarrierRequest] * 2
-    assert all(reply is parser.OFPBarrierReply for _msg, reply in barriers)
+    assert isinstance(barrier, parser.OFPBarrierRequest) and isinstance(barrier_again, parser.OFPBarrierRequest)
+    assert app.barrier_replies == {}
+
+
+def test_a_barrier_reply_that_does_not_come_is_asked_for_again_then_the_flow_fails(monkeypatch):
+    monkeypatch.setattr(flow_installer, "BARRIER_WAIT", 0.01)
+    app = flow_installer.FlowInstaller()
+    answered_late, silent = AnsweringDatapath(app, lost=2), AnsweringDatapath(app, lost=flow_installer.BARRIER_TRIES)
+    try:
+        connect(app, answered_late)
+        app.control_add_flow(dpid=1, **flow_mod("actions=NORMAL"))
+        assert [type(msg) for msg in answered_late.sent] == [parser.OFPFlowMod] + [parser.OFPBarrierRequest] * 3
+        connect(app, silent)
+        with pytest.raises(RuntimeError, match="sent no barrier reply in 5 tries"):
+            app.control_add_flow(dpid=1, **flow_mod("actions=NORMAL"))
+    finally:
+        app.close()
+    assert app.barrier_replies == {}
