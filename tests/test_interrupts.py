@@ -6,6 +6,7 @@ import signal
 import pytest
 
 from harness.errors import Interrupted
+from harness.experiment import built_experiment
 from harness.interrupts import Interrupts, uninterrupted
 
 
@@ -44,3 +45,11 @@ def test_an_error_inside_is_raised_as_it_is(steps_running):
 def test_outside_a_run_it_does_nothing():
     with uninterrupted():
         pass
+
+
+def test_a_signal_while_the_experiments_own_code_runs_is_an_interrupt_not_a_bug_in_it(steps_running):
+    """The experiment's code (its parameters, its topology, its plan) runs under `except
+    Exception`, which reports a bug in it with its file and line: a Ctrl-C landing there
+    goes through it (it once made `error: Interrupted: SIGINT`, exit 2)."""
+    with pytest.raises(Interrupted):
+        built_experiment(object, lambda: os.kill(os.getpid(), signal.SIGINT))
