@@ -21,9 +21,10 @@ from .waiting import wait_until
 TOKEN_VARIABLE = "OVS_HARNESS_CONTROL_TOKEN"    # read by controllers/harness_control.py
 
 STARTUP_TIMEOUT = 30.0
-# Seconds a request may take to be answered. An add_flow is answered once the switch's barrier
-# reply came back; in the kernel-datapath VM, on idle CPU time beside three other VMs, one was
-# not answered within 10 s (the switch had logged its FlowMod at once).
+# Seconds a request may take to be answered: more than an add_flow's wait for its barrier
+# reply (the flow installer asks five times, 10 s apart, then answers with the error). In the
+# kernel-datapath VM, on idle CPU time beside three other VMs, one was not answered in 10 s,
+# the limit before.
 REQUEST_TIMEOUT = 60.0
 
 

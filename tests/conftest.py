@@ -23,13 +23,12 @@ EDGE_EXPERIMENTS = ["unknown_unicast_flood", "vlan_normal", "mac_aging", "mac_ta
 # and their VMs do their work in the background from the start of the session while the
 # other tests run: the image is built (minutes on a fresh machine, mostly waiting on
 # downloads and dpkg; nothing once cached), then the modules' VMs boot and run their
-# commands (the kernel-datapath test's once the other tests are done: see register_vms). Under software emulation they are CPU-bound (about 19 CPU-minutes), and the
-# other tests leave most of the machine's two cores idle (they mostly wait on frames and
-# timers), so qemu runs on idle time only (SCHED_IDLE): a test's process that wakes up takes
-# its core at once. (At nice 19 instead, a woken ovs-vswitchd waited for qemu's time slice:
-# on a chain of 64 switches an echo took over a second, and the all-pairs probe failed.)
-# When the VMs had the machine to themselves after the other tests, the suite took 32 to 34
-# minutes.
+# commands (the kernel-datapath test's once the other tests are done: see register_vms).
+# Under software emulation they are CPU-bound, and the other tests leave most of the
+# machine's two cores idle (they mostly wait on frames and timers), so qemu runs on idle
+# time only (SCHED_IDLE): a test's process that wakes up takes its core at once. (At nice 19
+# instead, a woken ovs-vswitchd waited for qemu's time slice: on a chain of 64 switches an
+# echo took over a second, and the all-pairs probe failed.)
 # How long a module's VMs may take beside the other tests before they are killed: a hang,
 # not a slow machine (the two-server test's, about 20 minutes alone, had not finished after
 # 30 on a fresh machine, where the image and the Vagrant box are built first and beside them).
