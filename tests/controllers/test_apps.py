@@ -163,3 +163,10 @@ def test_a_barrier_reply_that_does_not_come_is_asked_for_again_then_the_flow_fai
     finally:
         app.close()
     assert app.barrier_replies == {}
+
+
+def test_the_harness_waits_for_an_add_flow_longer_than_the_app_asks_for_its_barrier():
+    """The app answers an add_flow with an error once its barrier tries are spent; the
+    harness's wait for an answer must outlast them, or it reports a timeout instead."""
+    from harness.controller import REQUEST_TIMEOUT
+    assert REQUEST_TIMEOUT > flow_installer.BARRIER_WAIT * flow_installer.BARRIER_TRIES
