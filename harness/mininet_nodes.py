@@ -20,6 +20,7 @@ from mininet.node import Host, OVSSwitch
 
 from .cleanup import interface_mark
 from .containers import DOCKER, DOCKER_TIMEOUT, container_name, run_argv
+from .controller import INACTIVITY_PROBE_MS
 from .errors import HarnessError
 from .ovs import DATAPATH_TYPES, RUN_ID_KEY
 from .topology import ovs_value
@@ -186,7 +187,9 @@ class HarnessSwitch(OVSSwitch):
                 *(f"external_ids:{key}={value}" for key, value in self.marks().items()),
                 *(f"other_config:{key}={value}" for key, value in self.bridge_settings.items())]
         if self.controller_target:
-            argv += ["--", "set-controller", self.name, self.controller_target]
+            argv += ["--", "--id=@controller", "create", "Controller", f'target="{self.controller_target}"',
+                     f"inactivity_probe={INACTIVITY_PROBE_MS}",
+                     "--", "set", "Bridge", self.name, "controller=@controller"]
         for intf in self.intfList():
             if self.ports[intf] and not intf.IP():
                 argv += ["--", "add-port", self.name, intf.name,

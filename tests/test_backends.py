@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import NOTHING, ROOT, TEST_EXPERIMENTS, harness, ours_on_machine, start_run_until_ready
-from harness import load_run
+from harness import SingleSwitch, load_run
+from harness.api import LabSession
 
 pytestmark = pytest.mark.network     # real Mininet and OVS, as root
 
@@ -176,3 +177,20 @@ def test_openflow_error_in_the_controller_log_fails_the_run(results_dir):
     said = " ".join(process.stdout.split())
     assert "the controller app logged" in said and "OpenFlow error from switch" in said
     assert ours_on_machine() == NOTHING
+
+
+def test_each_switch_probes_a_silent_controller_after_30_s_not_ovs_default_5(tmp_path):
+    """The switch's Controller row, as OVS holds it: the harness's longer inactivity probe
+    (harness.controller.INACTIVITY_PROBE_MS) keeps a busy machine from cutting the switch off
+    an app that is alive."""
+    session = LabSession(SingleSwitch(hosts=2), flows="ryu", results_dir=tmp_path)
+    lab = session.open()
+    try:
+        with lab.step("the switch's controller connection"):
+            controller = lab.run("s1", ["ovs-vsctl", "get", "Bridge", "s1", "controller"]).strip(" []\n")
+            probe = lab.run("s1", ["ovs-vsctl", "get", "Controller", controller, "inactivity_probe"])
+            target = lab.run("s1", ["ovs-vsctl", "get", "Controller", controller, "target"])
+    finally:
+        session.close()
+    assert int(probe) == 30000
+    assert re.fullmatch(r'"tcp:127\.0\.0\.1:\d+"', target.strip()), target
