@@ -10,6 +10,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -22,31 +23,76 @@ def tool_environment():
     return {**os.environ, "LC_ALL": "C"}
 
 
+class _Watch:
+    """The commands `probe` has under way in at_once's threads (and in the at_once calls those
+    make), stopped together when the thread that waits for them is interrupted: a check begun
+    may wait minutes for a starved server (cluster.CHECK_TIMEOUT_S), a Ctrl-C may not."""
+
+    def __init__(self):
+        self.processes = set()
+        self.stopped = False
+
+    def stop(self):
+        self.stopped = True
+        for process in list(self.processes):
+            process.kill()
+
+
+_thread = threading.local()     # .watch: the _Watch of the at_once whose call this thread runs
+
+
 def probe(argv, timeout=10):
     """Run argv outside any run (no transcript), to find out about the machine; return
     (exit status, stdout, stderr): 127 if it is not installed, 124 if it did not answer."""
     try:
         # Its own session, as every tool the harness runs: a Ctrl-C reaches the harness,
         # which stops the command, and never makes a killed probe look like a broken machine.
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              env=tool_environment(), start_new_session=True)
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env=tool_environment(), start_new_session=True)
     except FileNotFoundError:
         return 127, "", f"{argv[0]}: not installed"
+    watch = getattr(_thread, "watch", None) or _Watch()
+    watch.processes.add(process)
+    if watch.stopped:       # stopped while this one was starting
+        process.kill()
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
         return 124, "", f"{argv[0]}: no answer in {timeout} s"
-    return done.returncode, done.stdout, done.stderr
+    except BaseException:   # an interrupt, here in the main thread: the command goes with it
+        process.kill()
+        _reap(process)
+        raise
+    finally:
+        watch.processes.discard(process)
+    return process.returncode, stdout, stderr
 
 
 def at_once(calls, workers):
     """Return what each of `calls` (functions without arguments: probes, mostly) returns, in
     order, called at once by up to `workers` threads. On an interrupt, the calls not begun
-    are dropped, and those begun (commands with a timeout each, as `probe`'s) are waited for;
-    a lone call is made here, where an interrupt stops its command at once."""
+    are dropped and the commands of those begun (`probe`'s) are stopped; a lone call is made
+    here, where an interrupt stops its command at once."""
     if len(calls) == 1:
         return [calls[0]()]
+    # An at_once inside a call of another shares its watch: the interrupt reaches the outer one.
+    watch = getattr(_thread, "watch", None) or _Watch()
+
+    def watched(call):
+        _thread.watch = watch
+        try:
+            return call()
+        finally:
+            del _thread.watch
+
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
-        return [future.result() for future in [pool.submit(call) for call in calls]]
+        return [future.result() for future in [pool.submit(watched, call) for call in calls]]
+    except BaseException:
+        watch.stop()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

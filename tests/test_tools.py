@@ -1,16 +1,19 @@
 """Running the tools: commands run at once, in order, their failures named."""
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from harness.errors import HarnessError, Interrupted
 from harness.cluster import BATCH_PROGRAM
-from harness.tools import CommandRunner, OnServer, at_once, where_ran
+from harness.tools import CommandRunner, OnServer, at_once, probe, where_ran
 from harness.waiting import poll_until
 
 
@@ -23,6 +26,28 @@ def test_calls_at_once_run_side_by_side_and_come_back_in_order_and_a_lone_one_ru
     assert at_once([lambda number=number: call(number) for number in range(3)], 3) == [0, 1, 2]
     # here: an interrupt stops its command at once (a thread's runs on until it ends)
     assert at_once([threading.current_thread], 4) == [threading.main_thread()]
+
+
+def test_an_interrupt_stops_the_commands_begun_at_once_those_of_an_at_once_within_too():
+    """A doctor's checks of two servers run at once, and each server's checks at once within
+    its call: a Ctrl-C while they wait stops every command begun (here sleeps of 60 s, as a
+    check waits for a starved server) and drops those not begun."""
+    def server_checks():
+        return at_once([partial(probe, ["sleep", "60"], 90) for _ in range(2)], 2)
+
+    def interrupt(signum, frame):
+        raise Interrupted("SIGINT")
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
+    began = time.monotonic()
+    try:
+        with pytest.raises(Interrupted):
+            at_once([partial(probe, ["sleep", "60"], 90), server_checks, server_checks], 3)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - began < 10, "the interrupt waited for the commands begun"
+    assert subprocess.run(["pgrep", "-f", "-x", "sleep 60", "-P", str(os.getpid())]).returncode == 1, "a sleep is left"
 
 
 def test_commands_run_at_once_come_back_in_order_and_a_failure_names_its_command():
