@@ -76,6 +76,7 @@ class Network(Wiring):
         self.net = None
         self.port_names = {}    # switch name -> {"1": "s1-eth1", ..., "LOCAL": "s1"}
         self._carried = {}      # host moved to a switch of another server -> (its tunnel here, that switch)
+        self._tunnels = []      # see tunnels(): the links' once built, then each a move made
         self._gre_keys = None   # the GRE keys of a run on several servers' tunnels, one after the other
         self.build_seconds = None
 
@@ -186,6 +187,8 @@ class Network(Wiring):
             self.state.update(host_namespaces=[
                 {"inode": os.stat(f"/proc/{host.pid}/ns/net").st_ino, "interfaces": host.intfNames()}
                 for host in self.net.hosts if host.shell and getattr(host, "server", "localhost") == "localhost"])
+        self._tunnels = [[link.intf1.node.name, link.intf1.name, link.intf2.node.name, link.intf2.name]
+                         for link in self.net.links if getattr(link, "tunnel", None) is not None]
         self.net.start()
         if self.datapath == "user":
             # A veth leaves a TCP or UDP checksum for the hardware to fill in; the userspace
@@ -329,10 +332,11 @@ class Network(Wiring):
         poll_until(lambda: not any(Path("/sys/class/net", name).exists() for name in links), LINKS_GONE_TIMEOUT)
 
     def tunnels(self):
-        """The GRE tunnels between servers of a run on several: [[switch, its port's
-        interface, switch, its port's interface], ...]."""
-        return [[link.intf1.node.name, link.intf1.name, link.intf2.node.name, link.intf2.name]
-                for link in self.net.links if getattr(link, "tunnel", None) is not None]
+        """The GRE tunnels between servers of a run on several, each [node, its interface,
+        node, its interface]: those of the topology's links (between their ends), then those
+        made by moves, in order, removed since or not (a moved host's tunnel end on its
+        server, and the new switch's port on the other)."""
+        return [list(tunnel) for tunnel in self._tunnels]
 
     def built(self, node):
         """Whether Mininet made `node` (a build that failed may have stopped before it)."""
@@ -419,6 +423,7 @@ class Network(Wiring):
         for node, argv in commands:
             self.tools.run(self.on_server(node, argv))
         self._carried[host] = (tunnel, switch)
+        self._tunnels.append([host, tunnel, switch, name])
 
     def _uncarry(self, host, old_switch, name):
         """Take `host`'s link end `name` out of `old_switch`: the port, and for a host carried to

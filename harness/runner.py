@@ -244,8 +244,6 @@ class ExperimentRun:
         self.network.start()
         self.progress(f"network up in {self.network.build_seconds:.1f} s")
         self.metadata.update(hosts=self.network.hosts(), build_seconds=round(self.network.build_seconds, 3))
-        if self.cluster:
-            self.metadata["cluster"]["tunnels"] = self.network.tunnels()
         if self.controller:
             self.controller.wait_connected(self.network.dpids().values())
         if self.flows_backend == "ryu":
@@ -364,6 +362,8 @@ class ExperimentRun:
         steps = self.lab.steps if self.lab else []
         if self.lab:
             self.metadata.update(configuration=self.lab.configuration, captures=self.captures.metadata())
+        if self.cluster and self.network is not None:
+            self.metadata["cluster"]["tunnels"] = self.network.tunnels()     # a move may have made one
         self.metadata.update(
             **final, error=self.errors[0] if self.errors else None,
             later_errors=self.errors[1:],

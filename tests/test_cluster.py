@@ -443,6 +443,9 @@ def test_a_host_moved_to_the_other_servers_switch_is_a_migration_between_hypervi
     assert re.search(r"mininet> sh@vm2 ip link add name s1-eth3 type gretap local 192.168.77.2 remote "
                      r"192.168.77.1 ttl 64 key \d+\n", run.transcript)
     assert "mininet> sh@vm2 ovs-vsctl -- add-port s2 s1-eth3" in run.transcript
+    link, move = run.metadata["cluster"]["tunnels"]         # s2-s1's, then the one the move made
+    assert link[0::2] == ["s2", "s1"] and move[0::2] == ["h3", "s2"] and move[3] == "s1-eth3", move
+    assert f"matchall action mirred egress redirect dev {move[1]}\n" in run.transcript
     assert not [line for line in run.metadata["removed_after_mininet"] if "interface" in line], \
         run.metadata["removed_after_mininet"]
 
