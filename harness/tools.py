@@ -25,8 +25,8 @@ def tool_environment():
 
 class _Watch:
     """The commands `probe` has under way in at_once's threads (and in the at_once calls those
-    make), stopped together when the thread that waits for them is interrupted: a check begun
-    may wait minutes for a starved server (cluster.CHECK_TIMEOUT_S), a Ctrl-C may not."""
+    make), stopped together when the wait for them ends early: a check begun may wait minutes
+    for a starved server (cluster.CHECK_TIMEOUT_S), a Ctrl-C may not."""
 
     def __init__(self):
         self.processes = set()
@@ -72,9 +72,10 @@ def probe(argv, timeout=10):
 
 def at_once(calls, workers):
     """Return what each of `calls` (functions without arguments: probes, mostly) returns, in
-    order, called at once by up to `workers` threads. On an interrupt, the calls not begun
-    are dropped and the commands of those begun (`probe`'s) are stopped; a lone call is made
-    here, where an interrupt stops its command at once."""
+    order, called at once by up to `workers` threads. When the wait for them ends early (an
+    interrupt, or a call that raised: either ends them all), the calls not begun are dropped
+    and the commands of those begun (`probe`'s) are stopped; a lone call is made here, where
+    an interrupt stops its command at once."""
     if len(calls) == 1:
         return [calls[0]()]
     # An at_once inside a call of another shares its watch: the interrupt reaches the outer one.
