@@ -26,8 +26,9 @@ DONE = "/run/ovs-harness-cluster-done"
 # controller app's run gained; 418 s instead of 470 s for three runs with the machine to
 # itself), but in the next suite run the journey's snapshot failed on vm2: about twenty dumps
 # at once on its one CPU, starved beside vm1's two, and one ovs-ofctl did not finish its
-# OpenFlow hello within the second ovs-vswitchd allows a new connection ("Broken pipe"). In
-# an earlier suite run with two, vm1's first login to vm2 took over 10 s (the limit then).
+# OpenFlow hello within the second ovs-vswitchd allows a new connection ("Broken pipe"; the
+# next suite run, one CPU each, lost a dump in the kernel-datapath VM the same way). In an
+# earlier suite run with two, vm1's first login to vm2 took over 10 s (the limit then).
 SERVER_MEMORY_MB, SERVER_CPUS = 1024, 1
 
 
