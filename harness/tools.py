@@ -231,15 +231,19 @@ class CommandRunner:
             _require_success(argv, stdout, stderr, returncode, host)
         return stdout
 
-    def run_each(self, commands, timeout=30):
+    def run_each(self, commands, timeout=30, again_if=None):
         """Run several commands at once, each (argv, host) as for `run`; return the stdout
-        of each, in order. Raises HarnessError naming the first that failed, as `run` does."""
-        return self.finish_each(commands, self.start_all(commands), timeout)
+        of each, in order. Raises HarnessError naming the first that failed, as `run` does.
+        again_if(stderr): whether a command that failed so is run once more, alone."""
+        return self.finish_each(commands, self.start_all(commands), timeout, again_if)
 
-    def finish_each(self, commands, started, timeout=30):
+    def finish_each(self, commands, started, timeout=30, again_if=None):
         """Wait for `commands` begun by start_all(commands); return the stdout of each, in
         order, raising HarnessError naming the first that failed, as run_each does."""
         finished = self._results(started, timeout)
+        for index, (stdout, stderr, returncode) in enumerate(finished):
+            if returncode and again_if and again_if(stderr):
+                [finished[index]] = self._results(self.start_all([commands[index]]), timeout)
         for (argv, host), (stdout, stderr, returncode) in zip(commands, finished):
             _require_success(argv, stdout, stderr, returncode, host)
         return [stdout for stdout, _stderr, _code in finished]

@@ -58,6 +58,25 @@ def test_commands_run_at_once_come_back_in_order_and_a_failure_names_its_command
     assert [entry.argv[0] for entry in runner.transcript.entries] == ["echo", "echo", "echo", "ls"]
 
 
+def test_a_dump_the_switch_dropped_among_others_at_once_is_run_once_more_alone(tmp_path):
+    """The two messages of a dump whose connection ovs-vswitchd closed before its hello was
+    done (the second CI run of each: its flag file exists), and a failure of another kind,
+    which is not run again."""
+    from harness.observation import DROPPED_BY_THE_SWITCH
+
+    def dropped_once(name, message):
+        flag = tmp_path / name
+        return ["sh", "-c", f'[ -e {flag} ] && echo counters || {{ touch {flag}; echo "{message}" >&2; exit 1; }}']
+    runner = CommandRunner()
+    commands = [(dropped_once("ports", "ovs-ofctl: connecting to unix:/run/s1.mgmt (Broken pipe)"), None),
+                (["echo", "flows"], None),
+                (dropped_once("desc", "ovs-ofctl: failed to send packet to switch (Broken pipe)"), None)]
+    assert runner.run_each(commands, again_if=DROPPED_BY_THE_SWITCH.search) == ["counters\n", "flows\n", "counters\n"]
+    assert len(runner.transcript.entries) == 5      # each dropped dump is in it twice
+    with pytest.raises(HarnessError, match="No such file"):
+        CommandRunner().run_each([(["ls", "/no/such/file"], None)], again_if=DROPPED_BY_THE_SWITCH.search)
+
+
 def test_a_command_reads_the_text_it_is_given_on_its_standard_input():
     outputs = CommandRunner().run_all([(["cat"], None), (["wc", "-l"], None)], inputs=["neigh replace\n", "a\nb\n"])
     assert [output.strip() for output in outputs] == ["neigh replace", "2"]
