@@ -6,21 +6,15 @@ OVS nodes' bridges alike; the iptables counters (`iptables-save -c`) and conntra
 and counters for a run that has one; and the frames of the run's packet captures.
 `ofproto/trace` asks a bridge what it would do with a packet, without sending it.
 """
-import re
 import time
 from functools import partial
 
 from .capture import BROADCAST
 from .errors import HarnessError
+from .ovs import DROPPED_BY_THE_SWITCH
 from .parsers import (parse_conntrack, parse_fdb, parse_fdb_stats, parse_flows, parse_iptables_save,
                       parse_ports, parse_trace)
 from .snapshot import Snapshot
-
-# What ovs-ofctl says when ovs-vswitchd closed its connection before the OpenFlow hello was
-# done: the switch gives a new connection 1 s for it (lib/rconn.c, timeout_CONNECTING). On a
-# starved VM, among a snapshot's dumps at once, one missed it in two suite runs; such a dump
-# is run once more, alone.
-DROPPED_BY_THE_SWITCH = re.compile(r"^ovs-ofctl: .*\((Broken pipe|Connection reset by peer)\)$", re.MULTILINE)
 
 
 class Observer:

@@ -148,7 +148,7 @@ class FakeTools(CommandRunner):
         super().__init__(Transcript())
         self.events, self.daemons = events, daemons
 
-    def run_each(self, commands, timeout=30):
+    def run_each(self, commands, timeout=30, again_if=None):
         for daemon in self.daemons:     # (the request was sent in this thread, before this call)
             assert poll_until(lambda: daemon.pending, 1), f"{daemon.name} was not asked before the change"
         for argv, _host in commands:

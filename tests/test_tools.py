@@ -62,7 +62,7 @@ def test_a_dump_the_switch_dropped_among_others_at_once_is_run_once_more_alone(t
     """The two messages of a dump whose connection ovs-vswitchd closed before its hello was
     done (the second CI run of each: its flag file exists), and a failure of another kind,
     which is not run again."""
-    from harness.observation import DROPPED_BY_THE_SWITCH
+    from harness.ovs import DROPPED_BY_THE_SWITCH
 
     def dropped_once(name, message):
         flag = tmp_path / name
