@@ -31,7 +31,8 @@ REQUEST_TIMEOUT = 60.0
 # A switch on another server reaches the app through the ssh connection that also carries
 # every command run there; under emulation, with the other tests beside it, vm2's switch
 # gave up after 6 s (a CI run) though the app was alive. A disconnection still fails the run:
-# the switch logs it as a warning.
+# the switch logs it as a warning. Set once the switches are connected (see
+# network.Network.arm_controller_probes for why not before).
 INACTIVITY_PROBE_MS = 30000
 
 

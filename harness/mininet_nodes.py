@@ -20,7 +20,6 @@ from mininet.node import Host, OVSSwitch
 
 from .cleanup import interface_mark
 from .containers import DOCKER, DOCKER_TIMEOUT, container_name, run_argv
-from .controller import INACTIVITY_PROBE_MS
 from .errors import HarnessError
 from .ovs import DATAPATH_TYPES, RUN_ID_KEY
 from .topology import ovs_value
@@ -187,8 +186,8 @@ class HarnessSwitch(OVSSwitch):
                 *(f"external_ids:{key}={value}" for key, value in self.marks().items()),
                 *(f"other_config:{key}={value}" for key, value in self.bridge_settings.items())]
         if self.controller_target:
+            # (its inactivity probe is set once the switch is connected: Network.arm_controller_probes)
             argv += ["--", "--id=@controller", "create", "Controller", f'target="{self.controller_target}"',
-                     f"inactivity_probe={INACTIVITY_PROBE_MS}",
                      "--", "set", "Bridge", self.name, "controller=@controller"]
         for intf in self.intfList():
             if self.ports[intf] and not intf.IP():

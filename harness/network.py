@@ -13,6 +13,7 @@ from pathlib import Path
 from .capture import Elsewhere, mirror_argv
 from .cleanup import interface_mark, kill_host_processes
 from .containers import container_name
+from .controller import INACTIVITY_PROBE_MS
 from .errors import HarnessError
 from .kernel_tuning import hold_on_server, make_room, skip_fixlimits
 from .ovs import DATAPATH_TYPES, VSWITCHD_PIDFILE, Vswitchd, control_socket, existing_bridges, fresh_revalidator_pass
@@ -590,6 +591,25 @@ class Network(Wiring):
         Mininet's default 10.0.0.0/8)."""
         intf = host.defaultIntf()
         return str(ipaddress.ip_interface(f"{intf.IP()}/{intf.prefixLen}").network.broadcast_address)
+
+    def arm_controller_probes(self):
+        """Give every switch's connection to the controller app the harness's inactivity
+        probe (controller.INACTIVITY_PROBE_MS), once every switch is connected. Open vSwitch
+        before 3.1.3 (Debian 12 has 3.1.0) gives a connection its Controller row's probe only
+        when the row changes while the connection is up ("connmgr: Fix ofconn configuration
+        on vswitchd startup", upstream commit 155f632e7): a row made with the probe, before a
+        switch that connected after the bridge's last change, left that connection with OVS's
+        5 s, and in a suite run vm1's switch cut off the live app after 5 s without an echo
+        reply. One transaction a server, its switches' rows at once."""
+        commands = []
+        for switches in self._switches_by_server().values():
+            if not switches:
+                continue
+            argv = ["ovs-vsctl"]
+            for switch in switches:
+                argv += ["--", "set", "Controller", switch, f"inactivity_probe={INACTIVITY_PROBE_MS}"]
+            commands.append((self.on_server(switches[0], argv), None))
+        self.tools.run_each(commands)
 
     def dpids(self):
         """Return {switch name: its OpenFlow datapath id}."""

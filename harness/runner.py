@@ -246,6 +246,7 @@ class ExperimentRun:
         self.metadata.update(hosts=self.network.hosts(), build_seconds=round(self.network.build_seconds, 3))
         if self.controller:
             self.controller.wait_connected(self.network.dpids().values())
+            self.network.arm_controller_probes()
         if self.flows_backend == "ryu":
             flows = ControllerFlows(self.tools, self.network, self.controller)
         else:
