@@ -10,11 +10,10 @@ this machine.
 import json
 import re
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import harness, register_vms
+from conftest import harness, in_background, register_vms
 from harness.cluster import SERVER_MODULES
 from harness.figures import differences
 from harness.results import load_run
@@ -237,10 +236,9 @@ def make_keys(exchanges):
 
 def boot(image, folder, idle, timeout):
     """Boot both pairs of servers at once, run each vm1's commands; return their VmResults."""
-    with ThreadPoolExecutor(len(VM1_COMMANDS)) as pool:      # (a thread waits for its pair's qemus)
-        booted = {pair: pool.submit(boot_pair, image, folder / f"pair{number}", commands, ends, idle, timeout)
-                  for number, ((pair, commands), ends) in
-                  enumerate(zip(VM1_COMMANDS.items(), udp_links(len(VM1_COMMANDS))), 1)}
+    booted = {pair: in_background(boot_pair, image, folder / f"pair{number}", commands, ends, idle, timeout)
+              for number, ((pair, commands), ends) in
+              enumerate(zip(VM1_COMMANDS.items(), udp_links(len(VM1_COMMANDS))), 1)}
     results = VmResults()
     for pair, future in booted.items():
         driver = future.result()
