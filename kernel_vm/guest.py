@@ -58,7 +58,7 @@ class GuestRun:
 @dataclass(frozen=True)
 class Guest:
     """One VM of run_in_guests: its commands (argv lists), its exchange folder, and its end of
-    a point-to-point Ethernet link to another VM (`nic`, from udp_links), if any."""
+    a point-to-point Ethernet link to the other VM (`nic`, from udp_link), if any."""
     commands: list
     exchange: Path
     nic: tuple = None
@@ -135,18 +135,17 @@ def _results(guest, returncode, stderr, seconds):
     return run
 
 
-def udp_links(count, macs=("52:54:00:00:00:01", "52:54:00:00:00:02")):
-    """Return `count` Ethernet links between two VMs each, as pairs of ends (nic of Guest):
-    qemu sends each end's frames to the other over UDP on the loopback, so neither VM waits
-    for the other to start (as a listen/connect socket pair would) and nothing else can join
-    a link. Each link is a network of its own: two links may have the same MACs."""
-    with contextlib.ExitStack() as held:       # (each port held until all are chosen: all differ)
+def udp_link(macs=("52:54:00:00:00:01", "52:54:00:00:00:02")):
+    """Return the two ends (nic of Guest) of an Ethernet link between two VMs: qemu sends
+    each one's frames to the other over UDP on the loopback, so neither waits for the other
+    to start (as a listen/connect socket pair would) and nothing else can join it."""
+    with contextlib.ExitStack() as held:       # (both ports held until both are chosen: they differ)
         ports = []
-        for _ in range(2 * count):
+        for _ in macs:
             free = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
             free.bind(("127.0.0.1", 0))
             ports.append(free.getsockname()[1])
-    return [((ports[i], ports[i + 1], macs[0]), (ports[i + 1], ports[i], macs[1])) for i in range(0, 2 * count, 2)]
+    return (ports[0], ports[1], macs[0]), (ports[1], ports[0], macs[1])
 
 
 def _write_commands(exchange, commands):
@@ -162,7 +161,7 @@ def _write_commands(exchange, commands):
 
 def _qemu_argv(image, exchange, console, nic=None, memory_mb=GUEST_MEMORY_MB, cpus=GUEST_CPUS):
     """Return qemu's command line: TCG, no network but `nic` (local UDP port, peer's UDP
-    port, MAC: see udp_links), the image in snapshot mode, the checkout and the exchange
+    port, MAC: see udp_link), the image in snapshot mode, the checkout and the exchange
     folder shared over 9p, the serial console into a file."""
     share = "local,security_model=none,id={tag},path={path},mount_tag={tag}"
     if nic:

@@ -54,7 +54,7 @@ def register_vms(module, boot, beside_the_other_tests=True):
     VM_BOOTS[module] = (boot, beside_the_other_tests)
 
 
-def in_background(function, *args, **kwargs):
+def _in_background(function, *args, **kwargs):
     """Call function in a daemon thread; return the Future of what it returns. (A daemon
     thread, as an interrupted session must not wait for a VM at its exit: its qemu, started
     by that thread, is killed when the thread ends.)"""
@@ -80,13 +80,13 @@ def vms_in_background(request, tmp_path_factory):
     if not any(item.get_closest_marker("vm_image") for item in request.session.items) or _background:
         return
     from kernel_vm.image import build_box, build_image
-    image = _background["image"] = in_background(build_image, log=lambda line: None)
+    image = _background["image"] = _in_background(build_image, log=lambda line: None)
     if any("vagrant_box" in getattr(item, "fixturenames", ()) for item in request.session.items):
         # On a fresh machine the box is made from the image: here, not in the Vagrant test's time.
         def box_of_the_image():
             image.result()      # (build_box would build the image too, beside this build)
             return build_box(log=lambda line: None)
-        _background["box"] = in_background(box_of_the_image)
+        _background["box"] = _in_background(box_of_the_image)
     selected = {item.module.__name__ for item in request.session.items}
     for module, (boot, beside_the_other_tests) in VM_BOOTS.items():
         if module in selected:
@@ -94,7 +94,7 @@ def vms_in_background(request, tmp_path_factory):
             folder = tmp_path_factory.mktemp(module)
 
             def start(module=module, boot=boot, folder=folder):
-                _background[module] = in_background(lambda: boot(image.result(), folder, True, VM_TIMEOUT))
+                _background[module] = _in_background(lambda: boot(image.result(), folder, True, VM_TIMEOUT))
             if beside_the_other_tests:
                 start()
             else:
