@@ -77,7 +77,19 @@ if run.poll() is not None:      # it ended by itself: what it said, for the test
     sys.exit(1)
 time.sleep(2)
 run.kill()
-said = run.communicate()[0]
+run.wait()
+# What it said before it was killed: what is in the pipe now (processes it left may hold the
+# pipe open, so reading to its end would wait for them).
+os.set_blocking(run.stdout.fileno(), False)
+said = b""
+while True:
+    try:
+        chunk = os.read(run.stdout.fileno(), 65536)
+    except BlockingIOError:
+        break
+    if not chunk:
+        break
+    said += chunk
 if lose_state:
     subprocess.run(["pkill", "-KILL", "-f", "^ssh "])
     for path in glob.glob("/run/ovs-harness/*"):
@@ -91,8 +103,8 @@ def left(*prefix):
             "node daemons": len(lines("pgrep", "-f", "^ovs(db-server|-vswitchd) .*/run/ovs-harness/"))}
 print(json.dumps({"vm1": left(), "vm2": left("ssh", "vm2")}), flush=True)
 cleaned = subprocess.run([sys.executable, "-m", "harness", "clean", "--cluster", "vm1,vm2"]).returncode
-print("--- what the killed run said (its folder is under killed/ in the exchange folder) ---", said[-3000:],
-      sep="\n", flush=True)
+print("--- what the killed run said (its folder is under killed/ in the exchange folder) ---")
+print(said[-3000:].decode(errors="replace"), flush=True)
 sys.exit(cleaned)
 """
 # Ctrl-C (SIGINT) at two moments of a run with two tcpdumps on vm2, each run left to tear
