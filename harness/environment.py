@@ -74,21 +74,25 @@ def kernel_datapath_problem():
 
 
 PROBE_BRIDGE = "ovsh-probe"
+# A first bridge on a datapath makes the datapath: under emulation on a busy machine that
+# took ovs-vswitchd over 10 s (a VM booted beside three others).
+PROBE_SECONDS = 60
 
 
 def probe_datapath(kind):
     """Create and delete a bridge on datapath `kind` ("kernel" or "user").
 
     Returns why OVS could not make it work, or None. The bridge carries our marker, so
-    `harness clean` removes it should this be interrupted."""
+    `harness clean` removes it should this be interrupted, and this removes it however the
+    probe ends: an `add-br` that did not answer in time may have made it all the same."""
     from .ovs import DATAPATH_TYPES, RUN_ID_KEY
     status, output = _output(["ovs-vsctl", "--", "add-br", PROBE_BRIDGE,
                               "--", "set", "Bridge", PROBE_BRIDGE,
                               f"datapath_type={DATAPATH_TYPES[kind]}",
-                              f"external_ids:{RUN_ID_KEY}=doctor"])
-    if status:      # nothing was made (the bridge may be someone else's): nothing to delete
-        return output.splitlines()[-1]
+                              f"external_ids:{RUN_ID_KEY}=doctor"], timeout=PROBE_SECONDS)
     try:
+        if status:      # perhaps nothing was made (the bridge may be someone else's)
+            return output.splitlines()[-1]
         _status, ofport = _output(["ovs-vsctl", "get", "Interface", PROBE_BRIDGE, "ofport"])
         if ofport != "65534":      # the OpenFlow number of a bridge's LOCAL port
             error = _output(["ovs-vsctl", "get", "Interface", PROBE_BRIDGE, "error"])[1].strip('"[]')
@@ -99,9 +103,20 @@ def probe_datapath(kind):
                 "the bridge got no OpenFlow port; see /var/log/openvswitch/ovs-vswitchd.log"
         return None
     finally:
-        _output(["ovs-vsctl", "--if-exists", "del-br", PROBE_BRIDGE])
-        if Path("/sys/class/net", PROBE_BRIDGE).exists():
-            _output(["ip", "link", "del", PROBE_BRIDGE])
+        _remove_probe_bridge(RUN_ID_KEY)
+
+
+def _remove_probe_bridge(run_id_key):
+    """Delete the probe bridge if it carries the doctor's marker (a bridge of that name
+    without it is someone else's)."""
+    _status, owner = _output(["ovs-vsctl", "--if-exists", "get", "Bridge", PROBE_BRIDGE,
+                              f"external_ids:{run_id_key}"])
+    if owner.strip('"') != "doctor":
+        return
+    status = _output(["ovs-vsctl", "--if-exists", "del-br", PROBE_BRIDGE], timeout=PROBE_SECONDS)[0]
+    # Once ovs-vswitchd has removed the bridge, a userspace bridge's tap may outlive it.
+    if status == 0 and Path("/sys/class/net", PROBE_BRIDGE).exists():
+        _output(["ip", "link", "del", PROBE_BRIDGE])
 
 
 @dataclass
@@ -117,8 +132,10 @@ class Datapath:
 def choose_datapath(requested):
     """Return the Datapath for --datapath `requested` (auto, kernel or user).
 
-    auto takes the kernel datapath where the openvswitch module is usable, else userspace.
-    Raises HarnessError when `kernel` is asked for and cannot work here."""
+    auto takes the datapath the switch's bridges are on, if they are on one (a run on the
+    other could not wait for its revalidators: see Network._refuse_clashes), else the
+    kernel datapath where the openvswitch module is usable, else userspace. Raises
+    HarnessError when `kernel` is asked for and cannot work here."""
     if requested not in DATAPATHS:
         raise HarnessError(f"--datapath must be one of {', '.join(DATAPATHS)}, not {requested!r}")
     if requested == "user":
@@ -129,9 +146,22 @@ def choose_datapath(requested):
             raise HarnessError(f"--datapath kernel is not possible here: {problem}; "
                                "use --datapath user or auto")
         return Datapath("kernel", "as asked (--datapath kernel)")
+    in_use = datapaths_in_use()
+    if len(in_use) == 1 and set(in_use) <= {"kernel", "user"}:
+        [(kind, bridges)] = in_use.items()
+        return Datapath(kind, f"because the switch's bridges ({', '.join(bridges)}) are on it "
+                              "(OVS waits for one datapath's revalidators only)")
     if problem:
         return Datapath("user", f"because {problem}")
     return Datapath("kernel", "because the openvswitch kernel module is loaded")
+
+
+def datapaths_in_use():
+    """{datapath kind: [its bridges]} of the datapaths this machine's ovs-vswitchd has open
+    ({} if it does not answer: a run then says so)."""
+    from .ovs import open_datapaths
+    status, listing = _output(["ovs-appctl", "dpif/show"])
+    return open_datapaths(listing) if status == 0 else {}
 
 
 BRIDGE_NF_CALL_IPTABLES = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")

@@ -16,7 +16,9 @@ from .containers import container_name
 from .controller import INACTIVITY_PROBE_MS
 from .errors import HarnessError
 from .kernel_tuning import hold_on_server, make_room, skip_fixlimits
-from .ovs import DATAPATH_TYPES, VSWITCHD_PIDFILE, Vswitchd, control_socket, existing_bridges, fresh_revalidator_pass
+from .environment import DATAPATH_LABELS
+from .ovs import (DATAPATH_TYPES, VSWITCHD_PIDFILE, Vswitchd, control_socket, existing_bridges, fresh_revalidator_pass,
+                  open_datapaths)
 from .ovs_node import OvsNode
 from .topology import Wiring, ovs_value
 from .waiting import poll_until
@@ -112,9 +114,10 @@ class Network(Wiring):
             by_server.setdefault(self.cluster.placement[switch], []).append(switch)
         return by_server
 
-    def _refuse_foreign_names(self):
-        """Raise HarnessError if a bridge or interface we are about to create exists already
-        (on any of the run's servers)."""
+    def _refuse_clashes(self):
+        """Raise HarnessError if a bridge or interface we are about to create exists already,
+        or if the ovs-vswitchd our bridges join has another datapath open (on any of the
+        run's servers)."""
         for server, switches in self._switches_by_server().items():
             if not switches:
                 continue
@@ -135,6 +138,18 @@ class Network(Wiring):
                                        "run `python -m harness clean` first")
                 raise HarnessError(f"bridge {switch}{where} already exists and is not ovs-harness's: "
                                    f"remove it (ovs-vsctl del-br {switch}) or rename it")
+            # With bridges on two datapaths, ovs-vswitchd has a revalidator set (udpif) for
+            # each, and `revalidator/wait`, which every snapshot needs, refuses: "can't wait
+            # on multiple udpifs".
+            for kind, names in open_datapaths(self.tools.run(there(["ovs-appctl", "dpif/show"]))).items():
+                if kind != self.datapath:
+                    label = DATAPATH_LABELS.get(kind, kind)
+                    instead = f"run with --datapath {kind}, or " if kind in DATAPATH_TYPES else ""
+                    raise HarnessError(
+                        f"ovs-vswitchd{where} has bridges on the {label} datapath ({', '.join(names)}): "
+                        f"beside them, a run's on the {DATAPATH_LABELS[self.datapath]} one could not wait for "
+                        f"the switch to count its packets (OVS waits on one datapath only): {instead}"
+                        "remove them (`python -m harness clean` removes ovs-harness's)")
             present = set(os.listdir("/sys/class/net")) if self._is_here(server) else \
                 set(self.tools.run(there(["ls", "/sys/class/net"])).split())
             for name in self.root_interfaces(switches):
@@ -149,7 +164,7 @@ class Network(Wiring):
         from mininet.net import Mininet     # imported here: only a build needs Mininet
         from . import mininet_nodes as nodes
         skip_fixlimits(Mininet)
-        self._refuse_foreign_names()
+        self._refuse_clashes()
         by_server = self._switches_by_server()
         here = self._switches_here()
         containers = {}     # server (None: this machine) -> the names of the containers to run there

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable, NamedTuple, Optional
 
 from .errors import HarnessError
-from .parsers import parse_socket_queues
+from .parsers import parse_dpif_show, parse_socket_queues
 
 # What ovs-ofctl says when ovs-vswitchd closed its connection before the OpenFlow hello was
 # done: the switch gives a new connection 1 s for it (lib/rconn.c, timeout_CONNECTING). On a
@@ -51,6 +51,14 @@ def bridge_ids(tools, where=lambda argv: argv):
     listing = json.loads(tools.run(where(["ovs-vsctl", "--format=json", "--columns=name,external_ids",
                                           "list", "Bridge"])))
     return {name: dict(external_ids[1]) for name, external_ids in listing["data"]}
+
+
+def open_datapaths(dpif_show):
+    """Return {datapath kind ("kernel", "user", or another type as OVS names it): [its
+    bridges]} of the datapaths an ovs-vswitchd has open, from its `ovs-appctl dpif/show`."""
+    kinds = {datapath_type: kind for kind, datapath_type in DATAPATH_TYPES.items()}
+    return {kinds.get(datapath_type, datapath_type): bridges
+            for datapath_type, bridges in parse_dpif_show(dpif_show).items()}
 
 
 def unread_bytes(pidfile):

@@ -304,3 +304,20 @@ def parse_socket_queues(text):
     rmem, inode = columns.index("Rmem"), columns.index("Inode")
     return [{"inode": int(fields[inode]), "unread": int(fields[rmem])}
             for fields in (line.split() for line in lines[1:]) if len(fields) == len(columns)]
+
+
+_DATAPATH_LINE = re.compile(r"^(?P<type>[\w-]+)@\S+: ")
+_DATAPATH_BRIDGE = re.compile(r"^  (?P<bridge>\S+):$")
+
+
+def parse_dpif_show(text):
+    """{datapath type ("system", "netdev"): [its bridges]} of `ovs-appctl dpif/show`: a line
+    per datapath ovs-vswitchd has open ("system@ovs-system: hit:... missed:..."), each of
+    its bridges indented by two spaces, their ports by four."""
+    datapaths, bridges = {}, None
+    for line in text.splitlines():
+        if match := _DATAPATH_LINE.match(line):
+            bridges = datapaths.setdefault(match["type"], [])
+        elif (match := _DATAPATH_BRIDGE.match(line)) and bridges is not None:
+            bridges.append(match["bridge"])
+    return datapaths

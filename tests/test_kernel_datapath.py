@@ -49,6 +49,11 @@ GUEST_COMMANDS = {
                  "for name in sys.argv[1:]:\n"
                  "    harness.run(name, datapath='kernel', results_dir='/mnt/exchange/kernel')\n",
                  *EDGE_EXPERIMENTS, "neutron_journey"],
+    # A bridge of someone else's on the userspace datapath: a kernel-datapath run beside it
+    # is refused before it builds anything (OVS could not wait for its revalidators).
+    "foreign bridge": ["ovs-vsctl", "add-br", "notours0", "--", "set", "Bridge", "notours0", "datapath_type=netdev"],
+    "run beside it": run_in("refused", "normal_mode", "--datapath", "kernel"),
+    "foreign bridge removed": ["ovs-vsctl", "del-br", "notours0"],
     "bridges left": ["ovs-vsctl", "list-br"],
     "veths left": ["ip", "-brief", "link", "show", "type", "veth"],
 }
@@ -211,6 +216,21 @@ def test_comparison_report_of_the_two_datapaths(guest, results_dir):
     assert f"<th>{kernel.metadata['experiment']} {kernel.metadata['run_id']} (kernel)</th>" in page
     assert "<td>run</td> <td>datapath</td> <td>kernel</td> <td>user</td>" in page
     assert page.count("<td>run</td>") == 1 and "Traceback" not in page
+
+
+def test_a_run_beside_bridges_on_the_other_datapath_is_refused(guest):
+    """Bridges on two datapaths give ovs-vswitchd two revalidator sets, and it then refuses
+    `revalidator/wait` ("can't wait on multiple udpifs"), which every snapshot needs."""
+    finished(guest, "foreign bridge")
+    refused = guest[1]["run beside it"]
+    assert refused.status == 2 and "Traceback" not in refused.output, refused
+    [error] = [line for line in refused.output.splitlines() if line.startswith("error: ")]
+    assert error.startswith("error: ovs-vswitchd has bridges on the userspace (netdev) datapath (notours0): "
+                            "beside them, a run's on the kernel (system) one could not wait"), refused
+    assert "run with --datapath user" in error
+    [kept] = runs_of(guest, "refused", "normal_mode")       # the run's record: no step was run
+    assert kept.metadata["outcome"] == "error" and kept.metadata["error"] in error and kept.flows.empty
+    finished(guest, "foreign bridge removed")
 
 
 def test_runs_in_the_vm_leave_nothing(guest):

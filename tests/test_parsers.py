@@ -197,3 +197,11 @@ def test_socket_queues_of_proc_net_tables(table, waiting):
 
 def test_an_empty_socket_table_has_no_rows():
     assert parsers.parse_socket_queues("") == []
+
+
+def test_dpif_show_lists_each_open_datapath_with_its_bridges():
+    """The netdev part recorded on this machine; the system part as OVS 3.1's
+    dpif_show_backer prints it (this machine's kernel has no openvswitch module)."""
+    assert parsers.parse_dpif_show(recorded("dpif-show-two-datapaths.txt")) == \
+        {"netdev": ["foreign0", "s1"], "system": ["br-ex", "br-int"]}
+    assert parsers.parse_dpif_show("") == {}
