@@ -4,10 +4,28 @@ In a notebook: `from harness import load_run; run = load_run(path)` gives run.fl
 run.ports, run.pings, run.checks (DataFrames) and run.metadata (a dict); `harness.run(
 experiment, **parameters)` runs one (see harness.api) and returns the same.
 """
-from .containers import Container
-from .experiment import Experiment
-from .parameters import Parameter
-from .topology import Linear, Link, SingleSwitch, Topology, Tree
+import sys
+
+
+def exit_interrupted():
+    """End `python -m harness`, interrupted before it had started anything, as it ends any
+    interrupted command: one line and status 130."""
+    print("interrupted", file=sys.stderr)
+    sys.exit(130)
+
+
+try:
+    from .containers import Container
+    from .experiment import Experiment
+    from .parameters import Parameter
+    from .topology import Linear, Link, SingleSwitch, Topology, Tree
+except KeyboardInterrupt:
+    # Python imports this package before it runs __main__, whose own Ctrl-C handling has not
+    # begun: while it does, sys.argv[0] is "-m". Imported by anything else, the Ctrl-C is
+    # the importer's.
+    if sys.argv[:1] != ["-m"]:
+        raise
+    exit_interrupted()
 
 __all__ = ["Container", "Experiment", "Linear", "Link", "Parameter", "SingleSwitch", "Topology", "Tree", "load_run", "run"]
 

@@ -2,8 +2,12 @@
 (starting a process and recording it): there it waits for the block's end."""
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
+
+from conftest import ROOT
 
 from harness.errors import Interrupted
 from harness.experiment import built_experiment
@@ -53,3 +57,31 @@ def test_a_signal_while_the_experiments_own_code_runs_is_an_interrupt_not_a_bug_
     goes through it (it once made `error: Interrupted: SIGINT`, exit 2)."""
     with pytest.raises(Interrupted):
         built_experiment(object, lambda: os.kill(os.getpid(), signal.SIGINT))
+
+
+# Ctrl-C while Python imports the harness package (Python's `secrets`, which harness.results
+# imports, raises KeyboardInterrupt): what a run's first tenths of a second can meet.
+INTERRUPTED_IMPORT = """
+import builtins, sys
+sys.argv[0] = sys.argv[1]
+original = builtins.__import__
+def interrupted(name, *args, **kwargs):
+    if name == "secrets":
+        raise KeyboardInterrupt
+    return original(name, *args, **kwargs)
+builtins.__import__ = interrupted
+import harness
+"""
+
+
+def test_a_ctrl_c_while_python_imports_the_package_for_the_command_is_one_line():
+    """`python -m harness`: sys.argv[0] is "-m" while Python imports the package."""
+    process = subprocess.run([sys.executable, "-c", INTERRUPTED_IMPORT, "-m"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+    assert (process.returncode, process.stdout, process.stderr) == (130, "", "interrupted\n")
+
+
+def test_a_ctrl_c_while_a_program_imports_the_package_is_the_programs():
+    process = subprocess.run([sys.executable, "-c", INTERRUPTED_IMPORT, "program.py"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+    assert process.returncode != 130 and process.stderr.rstrip().endswith("KeyboardInterrupt")
