@@ -23,7 +23,7 @@ EDGE_EXPERIMENTS = ["unknown_unicast_flood", "vlan_normal", "mac_aging", "mac_ta
 # and their VMs do their work in the background from the start of the session while the
 # other tests run: the image is built (minutes on a fresh machine, mostly waiting on
 # downloads and dpkg; nothing once cached), then the modules' VMs boot and run their
-# commands (the kernel-datapath test's once the other tests are done: see register_vms).
+# commands.
 # Under software emulation they are CPU-bound, and the other tests leave most of the
 # machine's two cores idle (they mostly wait on frames and timers), so qemu runs on idle
 # time only (SCHED_IDLE): a test's process that wakes up takes its core at once. (At nice 19
@@ -35,8 +35,14 @@ EDGE_EXPERIMENTS = ["unknown_unicast_flood", "vlan_normal", "mac_aging", "mac_ta
 VM_TIMEOUT = 2700
 
 
+def pytest_addoption(parser):
+    parser.addoption("--extended", action="store_true",
+                     help="also run the tests marked `extended`, which CI's 30 minutes leave out (README)")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "vm_image: boots a VM from the test VM image (runs after the other tests)")
+    config.addinivalue_line("markers", "extended: beyond what CI runs in its 30 minutes; run with --extended")
 
 
 # The VMs of the tests that boot the VM image, by test module: each module registers how it
@@ -44,14 +50,13 @@ def pytest_configure(config):
 VM_BOOTS = {}
 
 
-def register_vms(module, boot, beside_the_other_tests=True):
-    """Register `boot(image, folder, idle, timeout)`, which boots module `module`'s VMs
-    (qemu on idle time if `idle`, killed after `timeout` seconds, keeping what they leave in
-    `folder`, a new folder), runs their commands and returns what the module's tests read.
-    Unless `beside_the_other_tests`, they boot once the other tests are done (when the first
-    test marked `vm_image` starts), so that those booted beside them have all the CPU time
-    the other tests leave."""
-    VM_BOOTS[module] = (boot, beside_the_other_tests)
+def register_vms(module, boot):
+    """Register `boot(image, folder, idle, timeout, extended)`, which boots module `module`'s
+    VMs (qemu on idle time if `idle`, killed after `timeout` seconds, keeping what they leave
+    in `folder`, a new folder), runs their commands (with those only the module's tests
+    marked `extended` read if `extended`: one of them is to run) and returns what the
+    module's tests read."""
+    VM_BOOTS[module] = boot
 
 
 def _in_background(function, *args, **kwargs):
@@ -71,43 +76,31 @@ def _in_background(function, *args, **kwargs):
 
 
 _background = {}        # "image": the image build's Future; each module's VMs' Future
-_after_the_other_tests = []     # how to start the VMs that boot once the other tests are done
 
 
 @pytest.fixture(scope="session", autouse=True)
 def vms_in_background(request, tmp_path_factory):
     """If a selected test boots the VM image, start building it, then its modules' VMs."""
-    if not any(item.get_closest_marker("vm_image") for item in request.session.items) or _background:
+    to_run = [item for item in request.session.items if not item.get_closest_marker("skip")]
+    if not any(item.get_closest_marker("vm_image") for item in to_run) or _background:
         return
     from kernel_vm.image import build_box, build_image
     image = _background["image"] = _in_background(build_image, log=lambda line: None)
-    if any("vagrant_box" in getattr(item, "fixturenames", ()) for item in request.session.items):
+    if any("vagrant_box" in getattr(item, "fixturenames", ()) for item in to_run):
         # On a fresh machine the box is made from the image: here, not in the Vagrant test's time.
         def box_of_the_image():
             image.result()      # (build_box would build the image too, beside this build)
             return build_box(log=lambda line: None)
         _background["box"] = _in_background(box_of_the_image)
-    selected = {item.module.__name__ for item in request.session.items}
-    for module, (boot, beside_the_other_tests) in VM_BOOTS.items():
+    selected = {item.module.__name__ for item in to_run}
+    for module, boot in VM_BOOTS.items():
         if module in selected:
             # (the folders are made here: pytest's temporary folders are not made safely by threads)
             folder = tmp_path_factory.mktemp(module)
-
-            def start(module=module, boot=boot, folder=folder):
-                _background[module] = _in_background(lambda: boot(image.result(), folder, True, VM_TIMEOUT))
-            if beside_the_other_tests:
-                start()
-            else:
-                _after_the_other_tests.append(start)
-
-
-@pytest.hookimpl(trylast=True)      # (after the session's fixtures, vms_in_background's, are set up)
-def pytest_runtest_setup(item):
-    """The first test marked `vm_image` starts: the other tests are done (see
-    pytest_collection_modifyitems); boot the VMs that wait for that."""
-    if item.get_closest_marker("vm_image"):
-        while _after_the_other_tests:
-            _after_the_other_tests.pop(0)()
+            extended = any(item.module.__name__ == module and item.get_closest_marker("extended") for item in to_run)
+            _background[module] = _in_background(
+                lambda boot=boot, folder=folder, extended=extended: boot(image.result(), folder, True, VM_TIMEOUT,
+                                                                         extended))
 
 
 @pytest.fixture(scope="session")
@@ -214,11 +207,16 @@ def pytest_collection_modifyitems(config, items):
     The tests that boot the VM image go last (see `vm_image`), and of them, those that wait
     for the VMs booted in the background go after the others (the Vagrant VM's): the Vagrant
     VM then runs beside the last of them (the two-server test's, the longest, on one core of
-    the two) instead of after it."""
+    the two) instead of after it. Tests marked `extended` are skipped, saying how to run
+    them, unless --extended."""
     if os.geteuid() != 0 and any(item.get_closest_marker("network") for item in items):
         pytest.exit("tests marked `network` build real networks: run them as root "
                     "(sudo .venv/bin/python -m pytest), or run only the unit tests: "
                     ".venv/bin/python -m pytest -m 'not network'", returncode=2)
+    if not config.getoption("--extended"):
+        for item in items:
+            if item.get_closest_marker("extended"):
+                item.add_marker(pytest.mark.skip(reason="extended (beyond CI's 30 minutes): run with --extended"))
     items.sort(key=lambda item: (bool(item.get_closest_marker("vm_image")),      # (a stable sort)
                                  "booted_vms" in getattr(item, "fixturenames", ())))
 
