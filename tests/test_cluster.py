@@ -7,7 +7,7 @@ The runs' folders come back through vm1's exchange folder and are compared with 
 experiments run on this machine.
 
 The tests marked `extended` (the journey, a station's move, containers and a LabSession
-across the servers, and a killed run whose state was lost) add about 10 minutes of vm1's
+across the servers, and a killed run whose state was lost) add about 13 minutes of vm1's
 work, one run after the other on its one emulated CPU: beyond CI's 30 minutes. They run with
 `pytest --extended`; their commands are left out of vm1's otherwise.
 """
@@ -165,7 +165,7 @@ for experiment in ("normal_mode", "mac_learning_scale"):
                       place={"s1": "vm1", "s2": "vm2"}, results_dir="/mnt/exchange/cluster")
     print(experiment, run.metadata["outcome"], run.path, flush=True)
 """
-# The extended tests' (beyond CI's 30 minutes: about 10 more minutes of vm1's, one run after
+# The extended tests' (beyond CI's 30 minutes: 11 more minutes of vm1's, one run after
 # the other): the journey, a station's move and containers across the servers, and a
 # LabSession (the pytest plugin's ovs_lab) placed by SwitchBinPlacer, its flows sent by the
 # controller app on vm1 (vm2's switch reaches it through the ssh connection), which ends
