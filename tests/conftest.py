@@ -205,10 +205,11 @@ def pytest_collection_modifyitems(config, items):
     checks, parameters, results, experiment loading) need neither. Without root, say so
     plainly instead of failing obscurely, and name the command that runs the unit tests.
     The tests that boot the VM image go last (see `vm_image`), and of them, those that wait
-    for the VMs booted in the background go after the others (the Vagrant VM's): the Vagrant
-    VM then runs beside the last of them (the two-server test's, the longest, on one core of
-    the two) instead of after it. Tests marked `extended` are skipped, saying how to run
-    them, unless --extended."""
+    for the VMs booted in the background go after the others (the Vagrant VM's): if those VMs
+    are still at work when the other tests are done (on a fresh machine, the image build
+    delays them; with --extended, the two-server test's work is the longest), the Vagrant VM
+    runs beside them instead of after them. Tests marked `extended` are skipped, saying how
+    to run them, unless --extended."""
     if os.geteuid() != 0 and any(item.get_closest_marker("network") for item in items):
         pytest.exit("tests marked `network` build real networks: run them as root "
                     "(sudo .venv/bin/python -m pytest), or run only the unit tests: "

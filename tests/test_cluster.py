@@ -194,8 +194,6 @@ with lab.step("a port without a device on vm2's switch"):
 print("ovs_lab", "-", session.close(), flush=True)
 """
 
-
-
 # vm1's commands that only the extended tests read.
 EXTENDED_ONLY = ("more cluster runs", "kill, lose the state and clean")
 
